@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`make test`):
+#  1. an optimised build with -Werror runs every test (unit, conformance,
+#     integration, then e2e and timing, which need the optimised binary);
+#  2. an AddressSanitizer + UBSan build runs unit, conformance, integration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=${JOBS:-$(nproc)}
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREFINERY_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest -LE 'e2e|timing' -j"$jobs" --output-on-failure)
+(cd build && ctest -L 'e2e|timing' --output-on-failure)
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 \
+  -DREFINERY_SANITIZE=ON -DREFINERY_WERROR=ON -DREFINERY_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L 'unit|conformance|integration' -j"$jobs" --output-on-failure)

@@ -1,0 +1,119 @@
+#include "api/health.h"
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+#include "core/log.h"
+
+namespace refinery::api {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MillisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// A check that throws is a failed check, not a dead checker thread.
+Status RunCheck(const HealthMonitor::Check& check) {
+  try {
+    return check();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("health check threw: ") + e.what());
+  } catch (...) {
+    return Status::Internal("health check threw");
+  }
+}
+
+}  // namespace
+
+// Shared by the monitor and the component's checker thread, so the thread
+// stays safe even if it outlives the monitor (see ~HealthMonitor).
+struct HealthMonitor::Component {
+  std::string name;
+  Check check;
+  std::mutex mutex;
+  std::condition_variable changed;  // a result arrived, or stop/finished was set
+  bool stop = false;                // GUARDED_BY(mutex)
+  bool finished = false;            // GUARDED_BY(mutex): the loop has exited
+  bool has_result = false;          // GUARDED_BY(mutex)
+  ComponentHealth last;             // GUARDED_BY(mutex)
+  bool running = false;             // GUARDED_BY(mutex): a check is in progress
+  Clock::time_point started;        // GUARDED_BY(mutex): start of the latest check
+  Clock::time_point created = Clock::now();
+};
+
+HealthMonitor::HealthMonitor(HealthTiming timing) : timing_(timing) {}
+
+HealthMonitor::~HealthMonitor() {
+  for (auto& component : components_) {
+    std::lock_guard<std::mutex> lock(component->mutex);
+    component->stop = true;
+    component->changed.notify_all();
+  }
+  auto deadline = Clock::now() + timing_.shutdown_grace;
+  for (size_t i = 0; i < components_.size(); ++i) {
+    Component& c = *components_[i];
+    std::unique_lock<std::mutex> lock(c.mutex);
+    bool done = c.changed.wait_until(lock, deadline, [&c] { return c.finished; });
+    lock.unlock();
+    if (done) {
+      threads_[i].join();
+    } else {
+      spdlog::warn("health: the {} check is hung; leaving its thread to finish on its own", c.name);
+      threads_[i].detach();
+    }
+  }
+}
+
+void HealthMonitor::Add(const std::string& name, Check check) {
+  auto component = std::make_shared<Component>();
+  component->name = name;
+  component->check = std::move(check);
+  components_.push_back(component);
+  threads_.emplace_back(&HealthMonitor::Loop, component, timing_);
+}
+
+void HealthMonitor::Loop(std::shared_ptr<Component> c, HealthTiming timing) {
+  std::unique_lock<std::mutex> lock(c->mutex);
+  while (!c->stop) {
+    c->running = true;
+    c->started = Clock::now();
+    lock.unlock();
+    Status status = RunCheck(c->check);
+    lock.lock();
+    bool was_up = !c->has_result || c->last.up;
+    c->running = false;
+    c->has_result = true;
+    c->last = {c->name, status.ok(), MillisSince(c->started), status.ok() ? "" : status.ToString()};
+    if (was_up && !status.ok()) spdlog::warn("health: {} is down: {}", c->name, status.ToString());
+    c->changed.notify_all();
+    c->changed.wait_until(lock, c->started + timing.interval, [&c] { return c->stop; });
+  }
+  c->finished = true;
+  c->changed.notify_all();
+}
+
+std::vector<ComponentHealth> HealthMonitor::Snapshot() const {
+  std::vector<ComponentHealth> result;
+  for (const auto& c : components_) {
+    std::unique_lock<std::mutex> lock(c->mutex);
+    c->changed.wait_until(lock, c->created + timing_.timeout, [&c] { return c->has_result; });
+    // No answer within the timeout (first check, or a check running past
+    // it) means the dependency hangs: down, whatever it said before.
+    double running_ms = MillisSince(c->has_result ? c->started : c->created);
+    bool hung = c->running && running_ms >= static_cast<double>(timing_.timeout.count());
+    ComponentHealth health = c->last;
+    if (!c->has_result || hung) {
+      health = {c->name, false, running_ms,
+                "timeout: no answer after " + std::to_string(static_cast<int64_t>(running_ms)) +
+                    " ms"};
+    }
+    result.push_back(std::move(health));
+  }
+  return result;
+}
+
+}  // namespace refinery::api

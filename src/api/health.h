@@ -1,0 +1,69 @@
+// Private to the API: dependency health checks that can never make /health
+// slow. Each component's check (Store::Ping, Queue::Ping, BlobStore::Ping)
+// runs in a loop on its own thread, so a hung dependency blocks only its own
+// checker; request handlers read the cached results and count a check that
+// has been running too long as down ("timeout").
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+
+namespace refinery::api {
+
+struct ComponentHealth {
+  std::string name;
+  bool up = false;
+  double latency_ms = 0;
+  std::string error;  // empty when up
+};
+
+struct HealthTiming {
+  // Checks start this far apart (a slow check delays the next one), so a
+  // result is at most about this old.
+  std::chrono::milliseconds interval{500};
+  // A check still running after this long counts as down.
+  std::chrono::milliseconds timeout{800};
+  // How long shutdown waits for a checker stuck in a hung check.
+  std::chrono::milliseconds shutdown_grace{1500};
+};
+
+class HealthMonitor {
+ public:
+  using Check = std::function<Status()>;
+
+  explicit HealthMonitor(HealthTiming timing = {});
+  // Stops every checker. A checker that does not finish within
+  // timing.shutdown_grace (its check is hung in a dependency) is detached
+  // rather than joined: it owns its state through a shared_ptr and touches
+  // nothing else once its check returns, so it ends harmlessly later. What
+  // the check itself borrows (e.g. the Store) must stay valid until then;
+  // in practice that is the process's lifetime.
+  ~HealthMonitor();
+  HealthMonitor(const HealthMonitor&) = delete;
+  HealthMonitor& operator=(const HealthMonitor&) = delete;
+
+  // Starts checking `name` right away. Call before serving.
+  void Add(const std::string& name, Check check);
+
+  // The latest result per component, in Add order. Waits (at most until
+  // timing.timeout after the component's first check started) for a
+  // component that has no result yet, so the first request after start-up
+  // gets a real answer instead of a guess.
+  std::vector<ComponentHealth> Snapshot() const;
+
+ private:
+  struct Component;
+  static void Loop(std::shared_ptr<Component> component, HealthTiming timing);
+
+  HealthTiming timing_;
+  std::vector<std::shared_ptr<Component>> components_;
+  std::vector<std::thread> threads_;  // one per component, same order
+};
+
+}  // namespace refinery::api

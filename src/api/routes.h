@@ -1,0 +1,38 @@
+// Private to the API: what route handlers share, and the route groups.
+#pragma once
+
+#include <chrono>
+
+#include "api/health.h"
+#include "api/router.h"
+#include "pipeline/pipeline.h"
+#include "search/search.h"
+
+namespace refinery::api {
+
+// Everything a handler may touch; lives as long as the server.
+struct ApiContext {
+  explicit ApiContext(Services& s) : services(s), searcher(*s.store, *s.embedder) {}
+
+  Services& services;
+  Searcher searcher;     // keeps its vector cache across requests
+  HealthMonitor health;  // checks store, queue and blob store in the background
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+// Adapts `Result<Reply> fn(ApiContext&, const httplib::Request&)` to the
+// router's handler type.
+template <typename Fn>
+JsonHandler Bind(ApiContext& context, Fn fn) {
+  return [&context, fn](const httplib::Request& req) { return fn(context, req); };
+}
+
+// POST /ingest, GET /documents, GET|DELETE /documents/{id},
+// GET /documents/{id}/chunks, POST /documents/{id}/retry.
+void AddDocumentRoutes(Router& router, ApiContext& context);
+// POST /search.
+void AddSearchRoutes(Router& router, ApiContext& context);
+// GET /stats, /health, /health/live, /health/ready and / (dashboard).
+void AddSystemRoutes(Router& router, ApiContext& context);
+
+}  // namespace refinery::api

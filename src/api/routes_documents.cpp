@@ -1,0 +1,126 @@
+// Document routes: ingest, list, inspect, chunks, retry, delete.
+#include <algorithm>
+#include <limits>
+
+#include "api/routes.h"
+
+namespace refinery::api {
+namespace {
+
+// Ids in paths: "/documents/{id}" and its sub-resources.
+constexpr const char* kDocument = "/documents/:id";
+constexpr const char* kChunks = "/documents/:id/chunks";
+constexpr const char* kRetry = "/documents/:id/retry";
+
+Result<int64_t> PathId(const httplib::Request& req) { return ParseId(req.matches[1].str()); }
+
+Result<IngestRequest> ParseIngest(const std::string& body) {
+  auto obj = ParseObject(body);
+  if (!obj.ok()) return obj.status();
+  IngestRequest request;
+  auto title = RequiredText(*obj, "title");
+  if (!title.ok()) return title.status();
+  auto content = RequiredText(*obj, "content");
+  if (!content.ok()) return content.status();
+  auto source_url = OptionalString(*obj, "source_url");
+  if (!source_url.ok()) return source_url.status();
+  auto metadata = obj->find("metadata");
+  bool has_metadata = metadata != obj->end() && !metadata->is_null();
+  if (has_metadata && !metadata->is_object()) {
+    return Status::InvalidArgument("metadata must be an object");
+  }
+  request.title = std::move(*title);
+  request.content = std::move(*content);
+  request.source_url = source_url->value_or("");
+  if (has_metadata) request.metadata_json = Dump(*metadata);
+  return request;
+}
+
+Result<Reply> Ingest(ApiContext& ctx, const httplib::Request& req) {
+  auto request = ParseIngest(req.body);
+  if (!request.ok()) return request.status();
+  auto outcome = IngestDocument(ctx.services, *request);
+  if (!outcome.ok()) return outcome.status();
+  if (outcome->created) return Reply{201, {{"status", "queued"}, {"id", outcome->id}}};
+  return Reply{200, {{"status", "exists"}, {"id", outcome->id}}};
+}
+
+Result<std::string> StageParam(const httplib::Request& req) {
+  std::string stage = req.get_param_value("stage");
+  if (stage.empty()) return stage;  // "?stage=" means no filter, like no parameter
+  auto states = AllStates();
+  if (std::find(states.begin(), states.end(), stage) != states.end()) return stage;
+  std::string known;
+  for (const auto& state : states) known += (known.empty() ? "" : ", ") + state;
+  return Status::InvalidArgument("stage must be one of: " + known);
+}
+
+Result<Reply> ListDocuments(ApiContext& ctx, const httplib::Request& req) {
+  auto stage = StageParam(req);
+  if (!stage.ok()) return stage.status();
+  auto limit = IntParam(req, "limit", 50, 1, 1000);
+  if (!limit.ok()) return limit.status();
+  auto offset = IntParam(req, "offset", 0, 0, std::numeric_limits<int64_t>::max());
+  if (!offset.ok()) return offset.status();
+  auto page = ctx.services.store->ListDocuments(*stage, *limit, *offset);
+  if (!page.ok()) return page.status();
+  json documents = json::array();
+  for (const Document& doc : page->documents) documents.push_back(DocumentJson(doc));
+  return Reply{200, {{"documents", std::move(documents)},
+                     {"total", page->total},
+                     {"limit", *limit},
+                     {"offset", *offset}}};
+}
+
+Result<Reply> GetDocument(ApiContext& ctx, const httplib::Request& req) {
+  auto id = PathId(req);
+  if (!id.ok()) return id.status();
+  auto doc = ctx.services.store->GetDocument(*id);
+  if (!doc.ok()) return doc.status();
+  auto log = ctx.services.store->GetLog(*id);
+  if (!log.ok()) return log.status();
+  json body = DocumentJson(*doc);
+  body["processing_log"] = json::array();
+  for (const LogEntry& entry : *log) body["processing_log"].push_back(LogEntryJson(entry));
+  return Reply{200, std::move(body)};
+}
+
+Result<Reply> GetChunks(ApiContext& ctx, const httplib::Request& req) {
+  auto id = PathId(req);
+  if (!id.ok()) return id.status();
+  // GetChunks of an unknown document is just empty; the API says 404.
+  auto doc = ctx.services.store->GetDocument(*id);
+  if (!doc.ok()) return doc.status();
+  auto chunks = ctx.services.store->GetChunks(*id);
+  if (!chunks.ok()) return chunks.status();
+  json list = json::array();
+  for (const Chunk& chunk : *chunks) list.push_back(ChunkJson(chunk));
+  return Reply{200, {{"chunks", std::move(list)}}};
+}
+
+Result<Reply> Retry(ApiContext& ctx, const httplib::Request& req) {
+  auto id = PathId(req);
+  if (!id.ok()) return id.status();
+  REFINERY_RETURN_IF_ERROR(RetryDocument(ctx.services, *id));
+  return Reply{202, {{"status", "queued"}, {"id", *id}}};
+}
+
+Result<Reply> Delete(ApiContext& ctx, const httplib::Request& req) {
+  auto id = PathId(req);
+  if (!id.ok()) return id.status();
+  REFINERY_RETURN_IF_ERROR(DeleteDocumentEverywhere(ctx.services, *id));
+  return Reply{200, {{"status", "deleted"}, {"id", *id}}};
+}
+
+}  // namespace
+
+void AddDocumentRoutes(Router& router, ApiContext& ctx) {
+  router.Json("POST", "/ingest", Bind(ctx, Ingest));
+  router.Json("GET", "/documents", Bind(ctx, ListDocuments));
+  router.Json("GET", kDocument, Bind(ctx, GetDocument));
+  router.Json("DELETE", kDocument, Bind(ctx, Delete));
+  router.Json("GET", kChunks, Bind(ctx, GetChunks));
+  router.Json("POST", kRetry, Bind(ctx, Retry));
+}
+
+}  // namespace refinery::api

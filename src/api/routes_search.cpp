@@ -1,0 +1,66 @@
+// POST /search.
+#include <chrono>
+
+#include "api/routes.h"
+
+namespace refinery::api {
+namespace {
+
+json OptionalJson(const std::optional<double>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+Result<SearchQuery> ParseSearch(const std::string& body) {
+  auto obj = ParseObject(body);
+  if (!obj.ok()) return obj.status();
+  SearchQuery query;
+  auto text = RequiredText(*obj, "query");
+  if (!text.ok()) return text.status();
+  auto limit = OptionalInteger(*obj, "limit");
+  if (!limit.ok()) return limit.status();
+  auto min_trust = OptionalNumber(*obj, "min_trust");
+  if (!min_trust.ok()) return min_trust.status();
+  auto min_relevance = OptionalNumber(*obj, "min_relevance");
+  if (!min_relevance.ok()) return min_relevance.status();
+  int64_t wanted = limit->value_or(10);
+  if (wanted < 1 || wanted > 100) {
+    return Status::InvalidArgument("limit must be an integer between 1 and 100");
+  }
+  query.query = std::move(*text);
+  query.limit = static_cast<int>(wanted);
+  query.min_trust = *min_trust;
+  query.min_relevance = *min_relevance;
+  return query;
+}
+
+json ResultJson(const SearchResult& r) {
+  return {{"chunk_id", r.chunk_id},
+          {"document_id", r.document_id},
+          {"title", r.title},
+          {"content", r.content},
+          {"score", r.score},
+          {"similarity", r.similarity},
+          {"trust_score", OptionalJson(r.trust_score)},
+          {"relevance_score", OptionalJson(r.relevance_score)}};
+}
+
+Result<Reply> Search(ApiContext& ctx, const httplib::Request& req) {
+  auto start = std::chrono::steady_clock::now();
+  auto query = ParseSearch(req.body);
+  if (!query.ok()) return query.status();
+  auto results = ctx.searcher.Search(*query);
+  if (!results.ok()) return results.status();
+  json list = json::array();
+  for (const SearchResult& r : *results) list.push_back(ResultJson(r));
+  double took_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return Reply{200, {{"results", std::move(list)}, {"query", query->query}, {"took_ms", took_ms}}};
+}
+
+}  // namespace
+
+void AddSearchRoutes(Router& router, ApiContext& ctx) {
+  router.Json("POST", "/search", Bind(ctx, Search));
+}
+
+}  // namespace refinery::api

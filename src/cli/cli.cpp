@@ -1,0 +1,61 @@
+#include "cli/cli.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "core/log.h"
+
+namespace refinery::cli {
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"up", "Run the API and one worker per stage, supervised", AddUp},
+      {"api", "Serve the HTTP API", AddApi},
+      {"worker", "Run one stage's worker loop", AddWorker},
+      {"ingest", "Ingest .txt/.md/.jsonl files, a directory tree, or stdin (-)", AddIngest},
+      {"search", "Search the knowledge base", AddSearch},
+      {"stats", "Show document, chunk and queue counts", AddStats},
+      {"migrate", "Create or upgrade the database schema", AddMigrate},
+      {"version", "Print the version", AddVersion},
+  };
+  return kCommands;
+}
+
+std::optional<Config> LoadEffectiveConfig(const GlobalFlags& flags, const std::string& service) {
+  if (flags.config_path) setenv("REFINERY_CONFIG", flags.config_path->c_str(), 1);
+  auto loaded = LoadConfig();
+  if (!loaded.ok()) {
+    std::cerr << "refinery: " << loaded.status().message() << "\n";
+    return std::nullopt;
+  }
+  Config config = *loaded;
+  if (flags.data_dir) config.data_dir = *flags.data_dir;
+  if (flags.log_level) config.log_level = *flags.log_level;
+  Status valid = ValidateConfig(config);
+  if (!valid.ok()) {
+    std::cerr << "refinery: " << valid.message() << "\n";
+    return std::nullopt;
+  }
+  InitLogging(service, config.log_level, config.log_format);
+  return config;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"refinery: turns raw sources into a trusted, searchable knowledge base"};
+  app.require_subcommand(1);
+  GlobalFlags flags;
+  app.add_option("--data-dir", flags.data_dir, "Data directory of the embedded backends (REFINERY_DATA_DIR)");
+  app.add_option("--config", flags.config_path, "refinery.toml to read (REFINERY_CONFIG)");
+  app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error|off (REFINERY_LOG_LEVEL)");
+  int exit_code = kExitOk;
+  for (const auto& command : Commands()) command.add(app, flags, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return exit_code;
+}
+
+}  // namespace refinery::cli

@@ -1,0 +1,135 @@
+// Small subcommands: version, migrate, stats, search.
+#include <iomanip>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "pipeline/pipeline.h"
+#include "search/search.h"
+
+#ifndef REFINERY_VERSION
+#define REFINERY_VERSION "dev"
+#endif
+
+namespace refinery::cli {
+namespace {
+
+// Opens the backends or prints why not; nullopt means "exit with *code".
+std::optional<Services> OpenOrReport(const GlobalFlags& flags, const std::string& service, bool migrate,
+                                     int* code) {
+  auto config = LoadEffectiveConfig(flags, service);
+  if (!config) {
+    *code = kExitUsage;
+    return std::nullopt;
+  }
+  auto services = OpenServices(*config, migrate);
+  if (!services.ok()) {
+    std::cerr << "refinery: " << services.status().message() << "\n";
+    *code = services.status().transient() ? kExitUnavailable : kExitUsage;
+    return std::nullopt;
+  }
+  return std::move(services).value();
+}
+
+int PrintStats(Services& s, bool as_json) {
+  auto stats = s.store->Stats();
+  if (!stats.ok()) {
+    std::cerr << "refinery: " << stats.status().ToString() << "\n";
+    return kExitUnavailable;
+  }
+  nlohmann::ordered_json out;
+  out["total_documents"] = stats->total_documents;
+  nlohmann::ordered_json by_stage;
+  for (const auto& state : AllStates()) {
+    auto it = stats->documents_by_stage.find(state);
+    by_stage[state] = it == stats->documents_by_stage.end() ? 0 : it->second;
+  }
+  out["documents_by_stage"] = by_stage;
+  out["total_chunks"] = stats->total_chunks;
+  out["chunks_with_embeddings"] = stats->chunks_with_embeddings;
+  for (const auto& stage : StageChain()) {
+    auto depth = s.queue->Depth(stage.name);
+    if (!depth.ok()) continue;
+    out["queue_depths"][stage.name] = {{"ready", depth->ready}, {"in_flight", depth->in_flight},
+                                       {"delayed", depth->delayed}, {"dead", depth->dead}};
+  }
+  if (as_json) {
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "documents: " << stats->total_documents << "\n";
+  for (const auto& [state, count] : by_stage.items()) std::cout << "  " << state << ": " << count << "\n";
+  std::cout << "chunks: " << stats->total_chunks << " (" << stats->chunks_with_embeddings << " embedded)\n";
+  std::cout << "queues (ready / in flight / delayed / dead):\n";
+  for (const auto& [stage, d] : out["queue_depths"].items()) {
+    std::cout << "  " << stage << ": " << d["ready"] << " / " << d["in_flight"] << " / " << d["delayed"] << " / "
+              << d["dead"] << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddVersion(CLI::App& app, const GlobalFlags&, int* code) {
+  auto* cmd = app.add_subcommand("version", "Print the version");
+  cmd->callback([code] {
+    std::cout << "refinery " << REFINERY_VERSION << "\n";
+    *code = kExitOk;
+  });
+}
+
+void AddMigrate(CLI::App& app, const GlobalFlags& flags, int* code) {
+  auto* cmd = app.add_subcommand("migrate", "Create or upgrade the database schema");
+  cmd->callback([&flags, code] {
+    auto services = OpenOrReport(flags, "migrate", true, code);
+    if (!services) return;
+    auto version = services->store->SchemaVersion();
+    std::cout << "schema at version " << (version.ok() ? *version : 0) << "\n";
+    *code = kExitOk;
+  });
+}
+
+void AddStats(CLI::App& app, const GlobalFlags& flags, int* code) {
+  auto* cmd = app.add_subcommand("stats", "Show document, chunk and queue counts");
+  auto as_json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *as_json, "Print JSON (the shape of GET /stats)");
+  cmd->callback([&flags, code, as_json] {
+    auto services = OpenOrReport(flags, "stats", true, code);
+    if (services) *code = PrintStats(*services, *as_json);
+  });
+}
+
+void AddSearch(CLI::App& app, const GlobalFlags& flags, int* code) {
+  auto* cmd = app.add_subcommand("search", "Search the knowledge base");
+  auto query = std::make_shared<SearchQuery>();
+  cmd->add_option("query", query->query, "What to look for")->required();
+  cmd->add_option("-n,--limit", query->limit, "Results to show (1..100)")->check(CLI::Range(1, 100));
+  auto as_json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *as_json, "Print JSON (the shape of POST /search)");
+  cmd->callback([&flags, code, query, as_json] {
+    auto services = OpenOrReport(flags, "search", true, code);
+    if (!services) return;
+    Searcher searcher(*services->store, *services->embedder);
+    auto results = searcher.Search(*query);
+    if (!results.ok()) {
+      std::cerr << "refinery: " << results.status().message() << "\n";
+      *code = results.status().transient() ? kExitUnavailable : kExitUsage;
+      return;
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : *results) {
+      if (*as_json) {
+        out.push_back({{"chunk_id", r.chunk_id}, {"document_id", r.document_id}, {"title", r.title},
+                       {"content", r.content}, {"score", r.score}, {"similarity", r.similarity}});
+      } else {
+        std::cout << std::fixed << std::setprecision(3) << r.score << "  [" << r.document_id << "] " << r.title
+                  << "\n      " << r.content.substr(0, 160) << (r.content.size() > 160 ? "..." : "") << "\n";
+      }
+    }
+    if (*as_json) std::cout << nlohmann::json{{"results", out}}.dump(2) << "\n";
+    *code = kExitOk;
+  });
+}
+
+}  // namespace refinery::cli

@@ -1,0 +1,198 @@
+#include "core/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <toml++/toml.h>
+
+namespace refinery {
+namespace {
+
+using Setter = Status (*)(Config&, const std::string& name, const std::string& value);
+
+// One configurable setting: where it lives in refinery.toml, its REFINERY_*
+// variable, and how a textual value is parsed into the Config.
+struct Setting {
+  const char* toml_path;  // "api.port"
+  const char* env;        // "REFINERY_PORT"
+  Setter apply;
+};
+
+Status ParseInt(const std::string& name, const std::string& value, int64_t lo, int64_t hi,
+                int64_t& out) {
+  int64_t parsed = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size() || parsed < lo || parsed > hi) {
+    return Status::InvalidArgument(name + ": expected an integer in " + std::to_string(lo) + ".." +
+                                   std::to_string(hi) + ", got '" + value + "'");
+  }
+  out = parsed;
+  return Status::Ok();
+}
+
+Status ParseSeconds(const std::string& name, const std::string& value, double lo, double& out) {
+  char* end = nullptr;
+  double parsed = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !(parsed >= lo) || parsed > 86400 * 7) {
+    return Status::InvalidArgument(name + ": expected a number of seconds >= " + std::to_string(lo) +
+                                   ", got '" + value + "'");
+  }
+  out = parsed;
+  return Status::Ok();
+}
+
+template <int64_t Lo, int64_t Hi, auto Member>
+Status IntSetter(Config& c, const std::string& name, const std::string& value) {
+  int64_t v = 0;
+  REFINERY_RETURN_IF_ERROR(ParseInt(name, value, Lo, Hi, v));
+  c.*Member = static_cast<std::remove_reference_t<decltype(c.*Member)>>(v);
+  return Status::Ok();
+}
+
+template <auto Member>
+Status SecondsSetter(Config& c, const std::string& name, const std::string& value) {
+  return ParseSeconds(name, value, 0.01, c.*Member);
+}
+
+template <auto Member>
+Status StringSetter(Config& c, const std::string&, const std::string& value) {
+  c.*Member = value;
+  return Status::Ok();
+}
+
+Status LogLevelSetter(Config& c, const std::string& name, const std::string& value) {
+  static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+  for (const auto& level : kLevels) {
+    if (value == level) { c.log_level = value; return Status::Ok(); }
+  }
+  return Status::InvalidArgument(name + ": expected one of trace|debug|info|warn|error|off, got '" + value + "'");
+}
+
+Status LogFormatSetter(Config& c, const std::string& name, const std::string& value) {
+  if (value != "text" && value != "json") {
+    return Status::InvalidArgument(name + ": expected text or json, got '" + value + "'");
+  }
+  c.log_format = value;
+  return Status::Ok();
+}
+
+constexpr int64_t kMaxInt = 1'000'000'000;
+
+const std::vector<Setting>& Settings() {
+  static const std::vector<Setting> kSettings = {
+      {"data_dir", "REFINERY_DATA_DIR", StringSetter<&Config::data_dir>},
+      {"database.url", "REFINERY_DATABASE_URL", StringSetter<&Config::database_url>},
+      {"queue.redis_url", "REFINERY_REDIS_URL", StringSetter<&Config::redis_url>},
+      {"blob.url", "REFINERY_BLOB_URL", StringSetter<&Config::blob_url>},
+      {"api.host", "REFINERY_HOST", StringSetter<&Config::host>},
+      {"api.port", "REFINERY_PORT", IntSetter<0, 65535, &Config::port>},
+      {"api.threads", "REFINERY_HTTP_THREADS", IntSetter<1, 1024, &Config::http_threads>},
+      {"api.max_body_bytes", "REFINERY_MAX_BODY_BYTES", IntSetter<1024, kMaxInt, &Config::max_body_bytes>},
+      {"pipeline.chunk_target_chars", "REFINERY_CHUNK_TARGET_CHARS", IntSetter<50, 100000, &Config::chunk_target_chars>},
+      {"pipeline.chunk_overlap_chars", "REFINERY_CHUNK_OVERLAP_CHARS", IntSetter<0, 50000, &Config::chunk_overlap_chars>},
+      {"pipeline.embedding_dim", "REFINERY_EMBEDDING_DIM", IntSetter<8, 8192, &Config::embedding_dim>},
+      {"pipeline.max_attempts", "REFINERY_MAX_ATTEMPTS", IntSetter<1, 100, &Config::max_attempts>},
+      {"pipeline.visibility_timeout_s", "REFINERY_VISIBILITY_TIMEOUT_S", SecondsSetter<&Config::visibility_timeout_s>},
+      {"pipeline.retry_base_delay_s", "REFINERY_RETRY_BASE_DELAY_S", SecondsSetter<&Config::retry_base_delay_s>},
+      {"pipeline.retry_max_delay_s", "REFINERY_RETRY_MAX_DELAY_S", SecondsSetter<&Config::retry_max_delay_s>},
+      {"pipeline.stage_timeout_s", "REFINERY_STAGE_TIMEOUT_S", SecondsSetter<&Config::stage_timeout_s>},
+      {"pipeline.reconcile_interval_s", "REFINERY_RECONCILE_INTERVAL_S", SecondsSetter<&Config::reconcile_interval_s>},
+      {"pipeline.worker_concurrency", "REFINERY_WORKER_CONCURRENCY", IntSetter<1, 256, &Config::worker_concurrency>},
+      {"pipeline.test_stage_delay_ms", "REFINERY_TEST_STAGE_DELAY_MS", IntSetter<0, 600000, &Config::test_stage_delay_ms>},
+      {"log.level", "REFINERY_LOG_LEVEL", LogLevelSetter},
+      {"log.format", "REFINERY_LOG_FORMAT", LogFormatSetter},
+  };
+  return kSettings;
+}
+
+// A TOML scalar as the text an environment variable would hold.
+std::optional<std::string> TomlScalarText(const toml::node& node) {
+  if (auto s = node.value<std::string>()) return *s;
+  if (node.is_integer()) return std::to_string(*node.value<int64_t>());
+  if (node.is_floating_point()) return std::to_string(*node.value<double>());
+  if (auto b = node.value<bool>()) return *b ? "true" : "false";
+  return std::nullopt;
+}
+
+Status ApplyToml(Config& config, const std::string& path, bool required) {
+  if (!std::filesystem::exists(path)) {
+    if (required) return Status::InvalidArgument("REFINERY_CONFIG: file not found: " + path);
+    return Status::Ok();
+  }
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(path + ": " + std::string(e.description()));
+  }
+  for (const auto& setting : Settings()) {
+    auto node = table.at_path(setting.toml_path);
+    if (!node) continue;
+    auto text = TomlScalarText(*node.node());
+    std::string name = path + ": " + setting.toml_path;
+    if (!text) return Status::InvalidArgument(name + ": expected a scalar value");
+    REFINERY_RETURN_IF_ERROR(setting.apply(config, name, *text));
+  }
+  return Status::Ok();
+}
+
+// The Python system's variable names, mapped onto ours.
+Status ApplyLegacyEnv(Config& config, const EnvLookup& env) {
+  if (auto v = env("DATABASE_URL")) config.database_url = *v;
+  if (auto v = env("REDIS_URL")) config.redis_url = *v;
+  auto redis_host = env("REDIS_HOST");
+  auto redis_port = env("REDIS_PORT");
+  if (redis_host || redis_port) {
+    int64_t port = 6379;
+    if (redis_port) REFINERY_RETURN_IF_ERROR(ParseInt("REDIS_PORT", *redis_port, 1, 65535, port));
+    config.redis_url = "redis://" + redis_host.value_or("localhost") + ":" + std::to_string(port);
+  }
+  if (auto endpoint = env("MINIO_ENDPOINT")) {
+    bool secure = env("MINIO_SECURE").value_or("false") == "true";
+    config.blob_url = (secure ? "https://" : "http://") + *endpoint;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Result<Config> LoadConfig(const EnvLookup& env) {
+  Config config;
+  auto explicit_path = env("REFINERY_CONFIG");
+  REFINERY_RETURN_IF_ERROR(
+      ApplyToml(config, explicit_path.value_or("refinery.toml"), explicit_path.has_value()));
+  REFINERY_RETURN_IF_ERROR(ApplyLegacyEnv(config, env));
+  for (const auto& setting : Settings()) {
+    if (auto value = env(setting.env)) {
+      REFINERY_RETURN_IF_ERROR(setting.apply(config, setting.env, *value));
+    }
+  }
+  REFINERY_RETURN_IF_ERROR(ValidateConfig(config));
+  return config;
+}
+
+Status ValidateConfig(const Config& config) {
+  if (config.data_dir.empty()) return Status::InvalidArgument("REFINERY_DATA_DIR: must not be empty");
+  if (config.host.empty()) return Status::InvalidArgument("REFINERY_HOST: must not be empty");
+  if (config.chunk_overlap_chars >= config.chunk_target_chars) {
+    return Status::InvalidArgument("REFINERY_CHUNK_OVERLAP_CHARS: must be smaller than REFINERY_CHUNK_TARGET_CHARS (" +
+                                   std::to_string(config.chunk_target_chars) + ")");
+  }
+  if (config.retry_max_delay_s < config.retry_base_delay_s) {
+    return Status::InvalidArgument("REFINERY_RETRY_MAX_DELAY_S: must be >= REFINERY_RETRY_BASE_DELAY_S");
+  }
+  return Status::Ok();
+}
+
+}  // namespace refinery

@@ -1,0 +1,67 @@
+// Configuration: one struct, loaded once at process start.
+// Precedence, highest first: command-line flag (applied by the CLI after
+// Load), REFINERY_* variables, the Python system's variable names,
+// refinery.toml ($REFINERY_CONFIG, else ./refinery.toml), defaults.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+
+namespace refinery {
+
+struct Config {
+  // Where every embedded backend keeps its files.
+  std::string data_dir = "./refinery-data";
+
+  // Backends. Empty means the embedded default for that concern.
+  std::string database_url;  // postgresql://... ; empty: SQLite in data_dir
+  std::string redis_url;     // redis://host:port ; empty: SQLite queue in data_dir
+  std::string blob_url;      // s3://bucket or http(s)://host:port ; empty: data_dir/blobs
+
+  // API server.
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  int http_threads = 32;
+  int64_t max_body_bytes = 16 * 1024 * 1024;
+
+  // Pipeline.
+  int chunk_target_chars = 1000;  // aim for chunks about this long
+  int chunk_overlap_chars = 150;  // trailing sentences repeated at the next chunk's head
+  int embedding_dim = 384;
+  int max_attempts = 5;               // deliveries before a job is dead-lettered
+  double visibility_timeout_s = 30;   // a lease not heartbeated for this long is lost
+  double retry_base_delay_s = 1.0;    // first retry delay; doubles each attempt, with jitter
+  double retry_max_delay_s = 60.0;
+  double stage_timeout_s = 60;        // reconciler re-enqueues a document idle this long
+  double reconcile_interval_s = 5;
+  int worker_concurrency = 2;         // jobs one worker process runs at once
+
+  // Test-only: sleep this long inside every stage to widen kill windows.
+  int test_stage_delay_ms = 0;
+
+  std::string log_level = "info";
+  std::string log_format = "text";  // text | json
+
+  // The store's SQLite file, the queue's SQLite file, the blob directory.
+  std::string SqlitePath() const { return data_dir + "/refinery.db"; }
+  std::string QueuePath() const { return data_dir + "/queue.db"; }
+  std::string BlobDir() const { return data_dir + "/blobs"; }
+};
+
+// Reads a variable; injectable so tests need not touch the real environment.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnv();
+
+// Builds a Config from toml file, legacy names, REFINERY_* (in rising
+// precedence). An invalid value fails with a message naming the setting,
+// e.g. "REFINERY_PORT: expected an integer in 1..65535, got 'abc'".
+Result<Config> LoadConfig(const EnvLookup& env = ProcessEnv());
+
+// Checks ranges and combinations; used after flags were applied too.
+Status ValidateConfig(const Config& config);
+
+}  // namespace refinery

@@ -1,0 +1,35 @@
+// The one outbound HTTP client (libcurl), for the CLI, crawling, S3, LLM
+// servers and tests. Each call is independent; safe from many threads.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "core/status.h"
+
+namespace refinery {
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::string body;
+  std::map<std::string, std::string> headers;
+  double timeout_s = 10;
+};
+
+// Unavailable when the server cannot be reached, Timeout when it did not
+// answer in time; any HTTP status (including 4xx/5xx) is a success here.
+Result<HttpResponse> HttpCall(const HttpRequest& request);
+
+// Shorthands.
+Result<HttpResponse> HttpGet(const std::string& url, double timeout_s = 10);
+Result<HttpResponse> HttpPostJson(const std::string& url, const std::string& json,
+                                  double timeout_s = 10);
+
+}  // namespace refinery

@@ -1,0 +1,74 @@
+// Entry and exit of documents: ingest, delete, retry.
+#include <spdlog/spdlog.h>
+
+#include "core/hash.h"
+#include "core/utf8.h"
+#include "pipeline/pipeline.h"
+
+namespace refinery {
+namespace {
+
+// Content-addressed, so identical content maps to one blob and a repeated
+// ingest rewrites the same bytes.
+std::string BlobKeyFor(const std::string& hash) {
+  return "documents/" + hash.substr(0, 2) + "/" + hash + ".txt";
+}
+
+Status ValidateIngest(const IngestRequest& r) {
+  if (r.content.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Status::InvalidArgument("content: must not be empty");
+  }
+  if (!IsValidUtf8(r.content)) return Status::InvalidArgument("content: is not valid UTF-8");
+  if (!IsValidUtf8(r.title)) return Status::InvalidArgument("title: is not valid UTF-8");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<IngestOutcome> IngestDocument(Services& services, const IngestRequest& request) {
+  REFINERY_RETURN_IF_ERROR(ValidateIngest(request));
+  const StageDef& first = StageChain().front();
+  NewDocument doc;
+  doc.title = request.title;
+  doc.source_url = request.source_url;
+  doc.content_hash = Sha256Hex(request.content);
+  doc.mime_type = request.mime_type;
+  doc.blob_key = BlobKeyFor(doc.content_hash);
+  doc.stage = first.state;
+  doc.metadata_json = request.metadata_json;
+  // Blob first: a document row must never point at a blob that is not there.
+  REFINERY_RETURN_IF_ERROR(services.blobs->Put(doc.blob_key, request.content));
+  auto inserted = services.store->InsertDocument(doc);
+  if (!inserted.ok()) return inserted.status();
+  if (inserted->created) {
+    Status queued = services.queue->Enqueue(first.name, inserted->id);
+    if (!queued.ok()) {
+      // The document is stored; the reconciler enqueues it once the queue is back.
+      spdlog::warn("document {} stored but not enqueued: {}", inserted->id, queued.ToString());
+    }
+  }
+  return IngestOutcome{inserted->id, inserted->created};
+}
+
+Status DeleteDocumentEverywhere(Services& services, int64_t id) {
+  auto doc = services.store->GetDocument(id);
+  if (!doc.ok()) return doc.status();
+  REFINERY_RETURN_IF_ERROR(services.store->DeleteDocument(id));
+  // A queued job for this document finds it gone and is acknowledged as done.
+  return services.blobs->Delete(doc->blob_key);
+}
+
+Status RetryDocument(Services& services, int64_t id) {
+  auto doc = services.store->GetDocument(id);
+  if (!doc.ok()) return doc.status();
+  if (doc->stage != kStateError) {
+    return Status::Conflict("document " + std::to_string(id) + " is in stage '" + doc->stage +
+                            "', not 'error'; only failed documents can be retried");
+  }
+  const StageDef* stage = FindStage(doc->error_stage);
+  if (stage == nullptr) stage = &StageChain().front();
+  REFINERY_RETURN_IF_ERROR(services.store->SetStage(id, {kStateError, stage->state}));
+  return services.queue->Enqueue(stage->name, id);
+}
+
+}  // namespace refinery

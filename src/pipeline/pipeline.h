@@ -1,0 +1,102 @@
+// Pipeline: the stage chain (as data), the services a stage needs, document
+// ingestion, the worker loop and the reconciler.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "blob/blob.h"
+#include "core/config.h"
+#include "core/status.h"
+#include "llm/embedder.h"
+#include "queue/queue.h"
+#include "store/store.h"
+
+namespace refinery {
+
+// Every backend a process uses, opened once from the configuration.
+struct Services {
+  Config config;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Queue> queue;
+  std::unique_ptr<BlobStore> blobs;
+  std::unique_ptr<Embedder> embedder;
+};
+
+// Opens every backend; with `migrate`, brings the store schema up to date.
+Result<Services> OpenServices(const Config& config, bool migrate);
+
+// One stage of the chain. `run` performs the stage's writes and applies the
+// transition to the next state in the same store transaction; it must be
+// idempotent and return Conflict when the document already moved on.
+struct StageDef {
+  std::string name;   // queue and CLI name: crawl chunk embed evaluate extract resolve
+  std::string state;  // document state while waiting for or in this stage
+  std::function<Status(Services&, const Document&, const StageTransition&)> run;
+};
+
+constexpr const char* kStateComplete = "complete";
+constexpr const char* kStateError = "error";
+
+// The stages built so far, in order. Later stages are inserted here and
+// nowhere else: the worker loop and the reconciler only walk this list.
+const std::vector<StageDef>& StageChain();
+// Nullptr when `name` is not a stage of the chain.
+const StageDef* FindStage(const std::string& name);
+// The stage whose state is `state`; nullptr for complete/error/unknown.
+const StageDef* StageForState(const std::string& state);
+// The state a document enters after `stage` succeeds ("complete" after the last).
+std::string NextState(const StageDef& stage);
+// Every state a document can be in, in pipeline order (for stats).
+std::vector<std::string> AllStates();
+
+struct IngestRequest {
+  std::string title;
+  std::string content;  // UTF-8 text
+  std::string source_url;
+  std::string mime_type = "text/plain";
+  std::string metadata_json = "{}";
+};
+
+struct IngestOutcome {
+  int64_t id = 0;
+  bool created = false;  // false: identical content was already stored
+};
+
+// Stores the text as a blob (key from its SHA-256), inserts the document in
+// the first stage's state and enqueues that stage. Identical content returns
+// the existing document. InvalidArgument for empty or non-UTF-8 content.
+Result<IngestOutcome> IngestDocument(Services& services, const IngestRequest& request);
+
+// Deletes a document, its chunks, log and blob. NotFound if absent.
+Status DeleteDocumentEverywhere(Services& services, int64_t id);
+
+// Sends a document in "error" back to the stage that failed and enqueues it.
+// Conflict if the document is not in "error".
+Status RetryDocument(Services& services, int64_t id);
+
+// Runs one stage's consumer loop with config.worker_concurrency threads until
+// `stop` becomes true; then finishes or releases the jobs in hand and returns.
+// Also runs the reconciler for its stage every config.reconcile_interval_s.
+class Worker {
+ public:
+  Worker(Services& services, const StageDef& stage);
+  void Run(const std::atomic<bool>& stop);
+  // Processes one leased job to completion: the unit the loop repeats.
+  void ProcessJob(const Job& job);
+
+ private:
+  Services& services_;
+  const StageDef& stage_;
+};
+
+// Re-enqueues every document of `stage` that has not changed stage for longer
+// than config.stage_timeout_s and has no live job. Returns how many.
+Result<int> ReconcileStage(Services& services, const StageDef& stage);
+
+}  // namespace refinery

@@ -1,0 +1,94 @@
+// The stage chain and the stages built so far (chunk, embed).
+#include <chrono>
+#include <thread>
+
+#include "ingest/chunker.h"
+#include "pipeline/pipeline.h"
+
+namespace refinery {
+namespace {
+
+// Test-only: widens the window in which a kill hits a job in flight.
+void TestDelay(const Config& config) {
+  if (config.test_stage_delay_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(config.test_stage_delay_ms));
+  }
+}
+
+Status RunChunk(Services& s, const Document& doc, const StageTransition& t) {
+  auto text = s.blobs->Get(doc.blob_key);
+  if (!text.ok()) return text.status();
+  TestDelay(s.config);
+  ChunkerOptions options{s.config.chunk_target_chars, s.config.chunk_overlap_chars};
+  std::vector<Chunk> chunks;
+  for (const auto& piece : ChunkText(*text, options)) {
+    Chunk chunk;
+    chunk.document_id = doc.id;
+    chunk.chunk_index = static_cast<int>(chunks.size());
+    chunk.content = piece.content;
+    chunk.char_start = piece.start;
+    chunk.char_end = piece.end;
+    chunk.token_count = piece.token_count;
+    chunks.push_back(std::move(chunk));
+  }
+  return s.store->ReplaceChunks(doc.id, chunks, t);
+}
+
+Status RunEmbed(Services& s, const Document& doc, const StageTransition& t) {
+  auto chunks = s.store->GetChunks(doc.id);
+  if (!chunks.ok()) return chunks.status();
+  TestDelay(s.config);
+  std::vector<std::string> texts;
+  texts.reserve(chunks->size());
+  for (const auto& chunk : *chunks) texts.push_back(chunk.content);
+  auto vectors = s.embedder->Embed(texts);
+  if (!vectors.ok()) return vectors.status();
+  std::vector<std::pair<int64_t, std::vector<float>>> updates;
+  updates.reserve(chunks->size());
+  for (size_t i = 0; i < chunks->size(); ++i) updates.emplace_back((*chunks)[i].id, std::move((*vectors)[i]));
+  return s.store->SetEmbeddings(doc.id, updates, t);
+}
+
+}  // namespace
+
+const std::vector<StageDef>& StageChain() {
+  // Later issues insert crawl (state "pending") before chunk, and evaluate,
+  // extract, resolve after embed; nothing else needs to change.
+  static const std::vector<StageDef> kChain = {
+      {"chunk", "chunking", RunChunk},
+      {"embed", "embedding", RunEmbed},
+  };
+  return kChain;
+}
+
+const StageDef* FindStage(const std::string& name) {
+  for (const auto& stage : StageChain()) {
+    if (stage.name == name) return &stage;
+  }
+  return nullptr;
+}
+
+const StageDef* StageForState(const std::string& state) {
+  for (const auto& stage : StageChain()) {
+    if (stage.state == state) return &stage;
+  }
+  return nullptr;
+}
+
+std::string NextState(const StageDef& stage) {
+  const auto& chain = StageChain();
+  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+    if (chain[i].name == stage.name) return chain[i + 1].state;
+  }
+  return kStateComplete;
+}
+
+std::vector<std::string> AllStates() {
+  std::vector<std::string> states;
+  for (const auto& stage : StageChain()) states.push_back(stage.state);
+  states.push_back(kStateComplete);
+  states.push_back(kStateError);
+  return states;
+}
+
+}  // namespace refinery

@@ -1,0 +1,199 @@
+// The worker loop: lease, run the stage, commit, enqueue the next stage, ack.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "pipeline/pipeline.h"
+
+namespace refinery {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Keeps a lease alive while its stage runs: heartbeats every third of the
+// visibility timeout on its own thread, stopped and joined on destruction.
+class LeaseKeeper {
+ public:
+  LeaseKeeper(Queue& queue, const Job& job, double visibility_s)
+      : queue_(queue), job_(job), visibility_s_(visibility_s), thread_([this] { Loop(); }) {}
+  ~LeaseKeeper() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  LeaseKeeper(const LeaseKeeper&) = delete;
+  LeaseKeeper& operator=(const LeaseKeeper&) = delete;
+
+ private:
+  void Loop() {
+    auto period = milliseconds(static_cast<int64_t>(visibility_s_ * 1000 / 3));
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, period, [this] { return done_; })) {
+      Status s = queue_.Heartbeat(job_, visibility_s_);
+      if (!s.ok()) spdlog::warn("job {} (document {}): heartbeat failed: {}", job_.id, job_.document_id, s.ToString());
+    }
+  }
+
+  Queue& queue_;
+  const Job job_;
+  const double visibility_s_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;  // GUARDED_BY(mutex_)
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// Sleeps up to `duration`, waking early when `stop` is set.
+void SleepUnlessStopped(const std::atomic<bool>& stop, milliseconds duration) {
+  auto deadline = std::chrono::steady_clock::now() + duration;
+  while (!stop.load() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::min(milliseconds(50), duration));
+  }
+}
+
+void LogOutcome(Services& s, const Job& job, const std::string& status, const std::string& message,
+                double started) {
+  LogEntry entry;
+  entry.document_id = job.document_id;
+  entry.stage = job.stage;
+  entry.status = status;
+  entry.message = message;
+  entry.duration_ms = (NowSeconds() - started) * 1000;
+  Status logged = s.store->AppendLog(entry);
+  if (!logged.ok() && logged.code() != StatusCode::kNotFound) {
+    spdlog::warn("document {}: processing log not written: {}", job.document_id, logged.ToString());
+  }
+}
+
+}  // namespace
+
+Worker::Worker(Services& services, const StageDef& stage) : services_(services), stage_(stage) {}
+
+// Outcomes of one job, as the consumer loop needs them.
+enum class JobOutcome { kDone, kDependencyDown };
+
+static JobOutcome HandleFailure(Services& s, const StageDef& stage, const Job& job, const Status& failure,
+                                double started) {
+  if (failure.transient()) {
+    // A dependency outage is not the document's fault: give the job back
+    // uncounted and let the loop pause, so an outage never dead-letters work.
+    spdlog::warn("{} document {}: {}; releasing job and pausing", stage.name, job.document_id, failure.ToString());
+    (void)s.queue->Release(job);  // if even this fails, the lease expires and the job returns
+    return JobOutcome::kDependencyDown;
+  }
+  RetryPolicy policy{s.config.max_attempts, s.config.retry_base_delay_s, s.config.retry_max_delay_s};
+  auto outcome = s.queue->Fail(job, failure.ToString(), policy);
+  bool dead = outcome.ok() && outcome->dead;
+  Status recorded = s.store->RecordFailure(job.document_id, stage.name, failure.ToString(), dead);
+  if (!recorded.ok()) spdlog::warn("document {}: failure not recorded: {}", job.document_id, recorded.ToString());
+  if (dead) {
+    spdlog::error("{} document {}: attempt {} failed, giving up: {}", stage.name, job.document_id, job.attempt,
+                  failure.ToString());
+  } else {
+    spdlog::warn("{} document {}: attempt {} failed, retrying in {:.1f} s: {}", stage.name, job.document_id,
+                 job.attempt, outcome.ok() ? outcome->retry_in_s : 0.0, failure.ToString());
+  }
+  LogOutcome(s, job, dead ? "failed" : "retried", failure.ToString(), started);
+  return JobOutcome::kDone;
+}
+
+static Status RunStageGuarded(Services& s, const StageDef& stage, const Document& doc) {
+  try {
+    return stage.run(s, doc, {stage.state, NextState(stage)});
+  } catch (const std::exception& e) {  // the job boundary: a throwing stage fails this job only
+    return Status::Internal(std::string("stage threw: ") + e.what());
+  }
+}
+
+static JobOutcome Process(Services& s, const StageDef& stage, const Job& job) {
+  double started = NowSeconds();
+  LeaseKeeper keeper(*s.queue, job, s.config.visibility_timeout_s);
+  auto doc = s.store->GetDocument(job.document_id);
+  if (!doc.ok() && doc.status().code() == StatusCode::kNotFound) {
+    (void)s.queue->Ack(job);  // deleted meanwhile: nothing to do
+    return JobOutcome::kDone;
+  }
+  if (!doc.ok()) return HandleFailure(s, stage, job, doc.status(), started);
+  if (doc->stage != stage.state) {
+    (void)s.queue->Ack(job);  // a duplicate wake-up: the document already moved on
+    return JobOutcome::kDone;
+  }
+  Status result = RunStageGuarded(s, stage, *doc);
+  if (result.code() == StatusCode::kConflict) {
+    (void)s.queue->Ack(job);
+    return JobOutcome::kDone;
+  }
+  if (!result.ok()) return HandleFailure(s, stage, job, result, started);
+  std::string next = NextState(stage);
+  if (const StageDef* next_stage = StageForState(next)) {
+    Status queued = s.queue->Enqueue(next_stage->name, job.document_id);
+    if (!queued.ok()) spdlog::warn("document {}: next stage not enqueued (the reconciler will): {}", job.document_id, queued.ToString());
+  }
+  Status acked = s.queue->Ack(job);
+  if (!acked.ok()) spdlog::info("document {}: ack after commit: {}", job.document_id, acked.ToString());
+  LogOutcome(s, job, "completed", "", started);
+  return JobOutcome::kDone;
+}
+
+void Worker::ProcessJob(const Job& job) { (void)Process(services_, stage_, job); }
+
+void Worker::Run(const std::atomic<bool>& stop) {
+  auto consume = [&] {
+    milliseconds pause(0);
+    while (!stop.load()) {
+      auto leased = services_.queue->Lease(stage_.name, services_.config.visibility_timeout_s, milliseconds(500));
+      JobOutcome outcome = JobOutcome::kDone;
+      if (!leased.ok()) {
+        spdlog::warn("{}: queue unavailable: {}", stage_.name, leased.status().ToString());
+        outcome = JobOutcome::kDependencyDown;
+      } else if (leased->has_value()) {
+        outcome = Process(services_, stage_, **leased);
+      }
+      // Back off exponentially while a dependency is down; resume at full speed after.
+      pause = outcome == JobOutcome::kDependencyDown ? std::clamp(pause * 2, milliseconds(250), milliseconds(10000))
+                                                     : milliseconds(0);
+      if (pause.count() > 0) SleepUnlessStopped(stop, pause);
+    }
+  };
+  auto reconcile = [&] {
+    auto interval = milliseconds(static_cast<int64_t>(services_.config.reconcile_interval_s * 1000));
+    while (!stop.load()) {
+      SleepUnlessStopped(stop, interval);
+      if (stop.load()) break;
+      auto requeued = ReconcileStage(services_, stage_);
+      if (!requeued.ok()) spdlog::warn("{}: reconciler: {}", stage_.name, requeued.status().ToString());
+    }
+  };
+  std::vector<std::jthread> threads;
+  for (int i = 0; i < services_.config.worker_concurrency; ++i) threads.emplace_back(consume);
+  threads.emplace_back(reconcile);
+  spdlog::info("worker {} running with {} consumer threads", stage_.name, services_.config.worker_concurrency);
+}  // jthreads join here, after `stop` ends every loop
+
+Result<int> ReconcileStage(Services& services, const StageDef& stage) {
+  double older_than = NowSeconds() - services.config.stage_timeout_s;
+  auto stale = services.store->StaleDocuments(stage.state, older_than, 1000);
+  if (!stale.ok()) return stale.status();
+  int requeued = 0;
+  for (int64_t id : *stale) {
+    auto live = services.queue->HasLiveJob(stage.name, id);
+    if (!live.ok()) return live.status();
+    if (*live) continue;
+    REFINERY_RETURN_IF_ERROR(services.queue->Enqueue(stage.name, id));
+    ++requeued;
+  }
+  if (requeued > 0) spdlog::info("reconciler: re-enqueued {} stalled {} document(s)", requeued, stage.name);
+  return requeued;
+}
+
+}  // namespace refinery

@@ -1,0 +1,26 @@
+#include "queue/queue.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "queue/sqlite_queue.h"
+
+namespace refinery {
+
+Result<std::unique_ptr<Queue>> OpenQueue(const Config& config) {
+  if (!config.redis_url.empty()) {
+    return Status::InvalidArgument("REDIS_URL: the Redis queue is not built yet");
+  }
+  Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(config);
+  if (!queue.ok()) return queue.status();
+  return std::unique_ptr<Queue>(std::move(queue).value());
+}
+
+double BackoffDelay(const RetryPolicy& policy, int attempt, double jitter_unit) {
+  // ldexp overflows to +inf for huge attempts, which the cap then absorbs.
+  double exponential = std::ldexp(policy.base_delay_s, std::max(attempt, 1) - 1);
+  double capped = std::min(policy.max_delay_s, exponential);
+  return capped * (0.75 + 0.5 * std::clamp(jitter_unit, 0.0, 1.0));
+}
+
+}  // namespace refinery

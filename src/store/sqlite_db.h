@@ -1,0 +1,184 @@
+// Small RAII layer over the sqlite3 C API, shared by the SQLite store:
+// a connection with a prepared-statement cache, a borrowed statement that
+// resets itself, a connection pool, and transaction guards.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+
+namespace refinery::sqlite {
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Maps a SQLite result code to a Status: BUSY/LOCKED (another writer held the
+// lock past the busy timeout) is Unavailable so callers retry; anything else
+// is Internal.
+Status ErrorStatus(sqlite3* db, int rc, std::string_view what);
+
+// float32 little-endian bytes, the on-disk embedding format on every host.
+std::string EncodeFloats(const std::vector<float>& values);
+std::vector<float> DecodeFloats(const void* data, size_t bytes);
+
+class Connection;
+
+// A prepared statement borrowed from a connection's cache. Resets and clears
+// its bindings on destruction so the cached statement never holds a read
+// snapshot open or leaks values into the next use.
+class Statement {
+ public:
+  Statement(Connection& conn, sqlite3_stmt* stmt) : conn_(&conn), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  ~Statement();
+
+  // Binds parameters ?1, ?2, ... in order; a failure surfaces at Step/Run.
+  template <typename... Args>
+  Statement& Bind(const Args&... args) {
+    int index = 0;
+    (BindOne(++index, args), ...);
+    return *this;
+  }
+  // True when a row is available, false when done.
+  Result<bool> Step();
+  // Steps to completion, ignoring rows (for INSERT/UPDATE/DELETE).
+  Status Run();
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string Text(int col) const;
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  // An embedding column; NULL reads as empty.
+  std::vector<float> Floats(int col) const;
+
+ private:
+  void BindOne(int i, int64_t v);
+  void BindOne(int i, int v) { BindOne(i, static_cast<int64_t>(v)); }
+  void BindOne(int i, double v);
+  void BindOne(int i, std::string_view v);
+  void BindOne(int i, const std::string& v) { BindOne(i, std::string_view(v)); }
+  void BindOne(int i, const char* v) { BindOne(i, std::string_view(v)); }
+  void BindOne(int i, std::nullptr_t);
+  // Nothing binds NULL.
+  void BindOne(int i, const std::optional<int64_t>& v) { v ? BindOne(i, *v) : BindOne(i, nullptr); }
+  // An embedding: empty binds NULL.
+  void BindOne(int i, const std::vector<float>& v);
+  void Check(int rc);
+
+  Connection* conn_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+struct ConnectionOptions {
+  int busy_timeout_ms = 10000;
+};
+
+// One sqlite3 handle, used by one thread at a time (opened NOMUTEX).
+class Connection {
+  struct Key {  // lets only Open construct, while still using make_unique
+    explicit Key() = default;
+  };
+
+ public:
+  Connection(Key, DbPtr db) : db_(std::move(db)) {}
+  // Opens or creates the file and applies WAL, synchronous=NORMAL,
+  // foreign_keys=ON and the busy timeout.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path,
+                                                  const ConnectionOptions& options);
+
+  // A cached prepared statement for `sql` (compiled once per connection).
+  // Callers never hold two Statements for the same SQL text at once.
+  Result<Statement> Prepare(const char* sql);
+  // Runs one or more statements without results (pragmas, DDL, BEGIN/COMMIT).
+  Status Exec(const char* sql);
+
+  sqlite3* db() const { return db_.get(); }
+  int64_t Changes() const { return sqlite3_changes64(db_.get()); }
+  int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_.get()); }
+  bool InTransaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
+
+ private:
+  Status EnableWal();
+
+  DbPtr db_;  // declared first so the statement cache is finalized before close
+  std::unordered_map<std::string, StmtPtr> cache_;
+};
+
+// Hands out connections to one database file, one per call; idle ones are
+// kept (up to max_idle) so statement caches survive between calls.
+class ConnectionPool {
+ public:
+  ConnectionPool(std::string path, ConnectionOptions options, size_t max_idle);
+
+  // Returns its connection to the pool on destruction.
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<Connection> conn)
+        : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Connection& operator*() const { return *conn_; }
+    Connection* operator->() const { return conn_.get(); }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  Result<Lease> Acquire();
+  const std::string& path() const { return path_; }
+
+ private:
+  void Release(std::unique_ptr<Connection> conn);
+
+  const std::string path_;
+  const ConnectionOptions options_;
+  const size_t max_idle_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+};
+
+// A transaction that rolls back unless committed. Write transactions begin
+// IMMEDIATE: a deferred one that reads first and writes later can fail at
+// once with SQLITE_BUSY whatever the busy timeout (stale snapshot).
+class Transaction {
+ public:
+  enum class Kind { kRead, kWrite };
+  static Result<Transaction> Begin(Connection& conn, Kind kind);
+  Transaction(Transaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  Status Commit();
+
+ private:
+  explicit Transaction(Connection* conn) : conn_(conn) {}
+  Connection* conn_;  // null once committed or moved from
+};
+
+// Runs `body` on a pooled connection inside one transaction and commits it
+// when `body` returns OK; rolls back otherwise.
+Status RunInTransaction(ConnectionPool& pool, Transaction::Kind kind,
+                        const std::function<Status(Connection&)>& body);
+
+}  // namespace refinery::sqlite

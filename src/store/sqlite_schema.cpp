@@ -1,0 +1,122 @@
+#include "store/sqlite_schema.h"
+
+#include "core/clock.h"
+
+namespace refinery::sqlite {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// AUTOINCREMENT: ids are never reused after a delete, so a stale queue
+// message or a cached chunk id can never name a different row (matching
+// PostgreSQL sequences).
+constexpr const char* kMigration1 = R"sql(
+CREATE TABLE documents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  title TEXT NOT NULL DEFAULT '',
+  source_url TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL UNIQUE,
+  mime_type TEXT NOT NULL DEFAULT 'text/plain',
+  blob_key TEXT NOT NULL DEFAULT '',
+  stage TEXT NOT NULL,
+  error_message TEXT NOT NULL DEFAULT '',
+  error_stage TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  chunk_count INTEGER NOT NULL DEFAULT 0,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL,
+  stage_changed_at REAL NOT NULL
+);
+CREATE INDEX documents_stage_changed ON documents(stage, stage_changed_at);
+CREATE INDEX documents_created ON documents(created_at, id);
+
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  chunk_index INTEGER NOT NULL,
+  content TEXT NOT NULL,
+  char_start INTEGER NOT NULL,
+  char_end INTEGER NOT NULL,
+  token_count INTEGER NOT NULL DEFAULT 0,
+  embedding BLOB,
+  UNIQUE (document_id, chunk_index)
+);
+
+CREATE TABLE processing_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  duration_ms REAL NOT NULL DEFAULT 0,
+  created_at REAL NOT NULL
+);
+CREATE INDEX processing_log_document ON processing_log(document_id, id);
+
+CREATE TABLE crawl_jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  max_depth INTEGER NOT NULL DEFAULT 0,
+  max_pages INTEGER NOT NULL DEFAULT 0,
+  pages_found INTEGER NOT NULL DEFAULT 0,
+  pages_processed INTEGER NOT NULL DEFAULT 0,
+  error_message TEXT NOT NULL DEFAULT '',
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
+);
+)sql";
+
+// Append only: a released migration is never edited, a change is a new one.
+constexpr Migration kMigrations[] = {
+    {1, kMigration1},
+};
+
+constexpr const char* kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)";
+
+Result<int> MaxVersion(Connection& conn) {
+  auto stmt = conn.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return static_cast<int>(stmt->Int(0));
+}
+
+Status Apply(Connection& conn, const Migration& m) {
+  REFINERY_RETURN_IF_ERROR(conn.Exec(m.sql));
+  auto stmt = conn.Prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->Bind(m.version, NowSeconds()).Run();
+}
+
+}  // namespace
+
+Status MigrateSchema(Connection& conn) {
+  auto txn = Transaction::Begin(conn, Transaction::Kind::kWrite);
+  if (!txn.ok()) return txn.status();
+  REFINERY_RETURN_IF_ERROR(conn.Exec(kCreateMigrationsTable));
+  auto current = MaxVersion(conn);
+  if (!current.ok()) return current.status();
+  for (const Migration& m : kMigrations) {
+    if (m.version > *current) REFINERY_RETURN_IF_ERROR(Apply(conn, m));
+  }
+  return txn->Commit();
+}
+
+Result<int> AppliedSchemaVersion(Connection& conn) {
+  auto exists = conn.Prepare(
+      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  if (!exists.ok()) return exists.status();
+  auto row = exists->Step();
+  if (!row.ok()) return row.status();
+  if (exists->Int(0) == 0) return 0;
+  return MaxVersion(conn);
+}
+
+}  // namespace refinery::sqlite

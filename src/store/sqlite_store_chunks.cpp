@@ -1,0 +1,248 @@
+// SqliteStore: chunks, embeddings, the processing log and read-side queries.
+#include "store/sqlite_store.h"
+
+#include <set>
+
+#include "core/clock.h"
+#include "store/sqlite_store_internal.h"
+
+namespace refinery {
+
+using sqlite::Connection;
+using sqlite::Statement;
+using namespace sqlite_store_internal;
+
+namespace {
+
+#define REFINERY_CHUNK_COLUMNS \
+  "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count"
+
+constexpr const char* kInsertChunk =
+    "INSERT INTO chunks (document_id, chunk_index, content, char_start, char_end, token_count,"
+    " embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kGetChunks = "SELECT " REFINERY_CHUNK_COLUMNS
+                                   ", c.embedding FROM chunks c WHERE c.document_id = ?1"
+                                   " ORDER BY c.chunk_index";
+constexpr const char* kSetEmbedding =
+    "UPDATE chunks SET embedding = ?1 WHERE id = ?2 AND document_id = ?3";
+constexpr const char* kInsertLog =
+    "INSERT INTO processing_log (document_id, stage, status, message, duration_ms, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr const char* kGetLog =
+    "SELECT id, document_id, stage, status, message, duration_ms, created_at"
+    " FROM processing_log WHERE document_id = ?1 ORDER BY id";
+constexpr const char* kStale =
+    "SELECT id FROM documents WHERE stage = ?1 AND stage_changed_at < ?2"
+    " ORDER BY stage_changed_at, id LIMIT ?3";
+constexpr const char* kScanEmbeddings =
+    "SELECT id, document_id, embedding FROM chunks"
+    " WHERE id > ?1 AND embedding IS NOT NULL ORDER BY id LIMIT ?2";
+// Search results need text and title, not the vector: the embedding is left empty.
+constexpr const char* kChunkHit = "SELECT " REFINERY_CHUNK_COLUMNS
+                                  ", d.title FROM chunks c JOIN documents d"
+                                  " ON d.id = c.document_id WHERE c.id = ?1";
+
+Chunk ReadChunk(const Statement& s) {
+  Chunk c;
+  c.id = s.Int(0);
+  c.document_id = s.Int(1);
+  c.chunk_index = static_cast<int>(s.Int(2));
+  c.content = s.Text(3);
+  c.char_start = s.Int(4);
+  c.char_end = s.Int(5);
+  c.token_count = static_cast<int>(s.Int(6));
+  return c;
+}
+
+LogEntry ReadLogEntry(const Statement& s) {
+  LogEntry e;
+  e.id = s.Int(0);
+  e.document_id = s.Int(1);
+  e.stage = s.Text(2);
+  e.status = s.Text(3);
+  e.message = s.Text(4);
+  e.duration_ms = s.Real(5);
+  e.created_at = s.Real(6);
+  return e;
+}
+
+// Steps `stmt` to the end, handing each row to `on_row`.
+template <typename OnRow>
+Status ForEachRow(Statement& stmt, OnRow on_row) {
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    on_row(stmt);
+  }
+}
+
+// Duplicate indexes would violate UNIQUE(document_id, chunk_index) halfway
+// through; reject them up front as the caller's mistake.
+Status CheckChunkIndexes(const std::vector<Chunk>& chunks) {
+  std::set<int> seen;
+  for (const Chunk& c : chunks) {
+    if (!seen.insert(c.chunk_index).second) {
+      return Status::InvalidArgument("duplicate chunk_index " + std::to_string(c.chunk_index));
+    }
+  }
+  return Status::Ok();
+}
+
+Status InsertChunks(Connection& conn, int64_t document_id, const std::vector<Chunk>& chunks) {
+  for (const Chunk& c : chunks) {
+    auto stmt = conn.Prepare(kInsertChunk);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(stmt->Bind(document_id, c.chunk_index, c.content, c.char_start,
+                                        c.char_end, c.token_count, c.embedding)
+                                 .Run());
+  }
+  return Status::Ok();
+}
+
+Status UpdateEmbeddings(Connection& conn, int64_t document_id,
+                        const std::vector<std::pair<int64_t, std::vector<float>>>& vectors) {
+  for (const auto& [chunk_id, embedding] : vectors) {
+    auto stmt = conn.Prepare(kSetEmbedding);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(stmt->Bind(embedding, chunk_id, document_id).Run());
+    if (conn.Changes() == 0) {  // the whole transaction rolls back: nothing written
+      return Status::NotFound("chunk " + std::to_string(chunk_id) + " of document " +
+                              std::to_string(document_id) + " does not exist");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SqliteStore::ReplaceChunks(int64_t document_id, const std::vector<Chunk>& chunks,
+                                  const StageTransition& t) {
+  REFINERY_RETURN_IF_ERROR(CheckChunkIndexes(chunks));
+  return Write([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckStage(c, document_id, t.from));
+    auto clear = c.Prepare("DELETE FROM chunks WHERE document_id = ?1");
+    if (!clear.ok()) return clear.status();
+    REFINERY_RETURN_IF_ERROR(clear->Bind(document_id).Run());
+    REFINERY_RETURN_IF_ERROR(InsertChunks(c, document_id, chunks));
+    return ApplyTransition(c, document_id, t, static_cast<int64_t>(chunks.size()));
+  });
+}
+
+Result<std::vector<Chunk>> SqliteStore::GetChunks(int64_t document_id) {
+  std::vector<Chunk> chunks;
+  Status s = Read([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckExists(c, document_id));
+    auto stmt = c.Prepare(kGetChunks);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(stmt->Bind(document_id), [&](const Statement& row) {
+      chunks.push_back(ReadChunk(row));
+      chunks.back().embedding = row.Floats(7);
+    });
+  });
+  if (!s.ok()) return s;
+  return chunks;
+}
+
+Status SqliteStore::SetEmbeddings(
+    int64_t document_id, const std::vector<std::pair<int64_t, std::vector<float>>>& vectors,
+    const StageTransition& t) {
+  return Write([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckStage(c, document_id, t.from));
+    REFINERY_RETURN_IF_ERROR(UpdateEmbeddings(c, document_id, vectors));
+    return ApplyTransition(c, document_id, t, std::nullopt);
+  });
+}
+
+Status SqliteStore::AppendLog(const LogEntry& entry) {
+  const double created_at = entry.created_at > 0 ? entry.created_at : NowSeconds();
+  return Write([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckExists(c, entry.document_id));  // NotFound, not an FK error
+    auto stmt = c.Prepare(kInsertLog);
+    if (!stmt.ok()) return stmt.status();
+    return stmt->Bind(entry.document_id, entry.stage, entry.status, entry.message,
+                      entry.duration_ms, created_at)
+        .Run();
+  });
+}
+
+Result<std::vector<LogEntry>> SqliteStore::GetLog(int64_t document_id) {
+  std::vector<LogEntry> entries;
+  Status s = Read([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckExists(c, document_id));
+    auto stmt = c.Prepare(kGetLog);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(stmt->Bind(document_id),
+                      [&](const Statement& row) { entries.push_back(ReadLogEntry(row)); });
+  });
+  if (!s.ok()) return s;
+  return entries;
+}
+
+Result<std::vector<int64_t>> SqliteStore::StaleDocuments(const std::string& state,
+                                                         double older_than, int64_t limit) {
+  if (limit < 0) return Status::InvalidArgument("limit must be >= 0");
+  std::vector<int64_t> ids;
+  Status s = Read([&](Connection& c) -> Status {
+    auto stmt = c.Prepare(kStale);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(stmt->Bind(state, older_than, limit),
+                      [&](const Statement& row) { ids.push_back(row.Int(0)); });
+  });
+  if (!s.ok()) return s;
+  return ids;
+}
+
+Result<StoreStats> SqliteStore::Stats() {
+  StoreStats stats;
+  Status s = Read([&](Connection& c) -> Status {  // one snapshot for all counts
+    auto by_stage = c.Prepare("SELECT stage, COUNT(*) FROM documents GROUP BY stage");
+    if (!by_stage.ok()) return by_stage.status();
+    REFINERY_RETURN_IF_ERROR(ForEachRow(*by_stage, [&](const Statement& row) {
+      stats.documents_by_stage[row.Text(0)] = row.Int(1);
+      stats.total_documents += row.Int(1);
+    }));
+    auto chunks = c.Prepare("SELECT COUNT(*), COUNT(embedding) FROM chunks");
+    if (!chunks.ok()) return chunks.status();
+    return ForEachRow(*chunks, [&](const Statement& row) {
+      stats.total_chunks = row.Int(0);
+      stats.chunks_with_embeddings = row.Int(1);
+    });
+  });
+  if (!s.ok()) return s;
+  return stats;
+}
+
+Result<std::vector<ChunkVector>> SqliteStore::ScanEmbeddings(int64_t after_chunk_id,
+                                                             int64_t limit) {
+  if (limit < 0) return Status::InvalidArgument("limit must be >= 0");
+  std::vector<ChunkVector> vectors;
+  Status s = Read([&](Connection& c) -> Status {
+    auto stmt = c.Prepare(kScanEmbeddings);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(stmt->Bind(after_chunk_id, limit), [&](const Statement& row) {
+      vectors.push_back({row.Int(0), row.Int(1), row.Floats(2)});
+    });
+  });
+  if (!s.ok()) return s;
+  return vectors;
+}
+
+Result<std::vector<ChunkHit>> SqliteStore::GetChunkHits(const std::vector<int64_t>& chunk_ids) {
+  const std::set<int64_t> unique(chunk_ids.begin(), chunk_ids.end());
+  std::vector<ChunkHit> hits;
+  Status s = Read([&](Connection& c) -> Status {
+    for (int64_t id : unique) {  // unknown ids (e.g. a just-deleted document) are skipped
+      auto stmt = c.Prepare(kChunkHit);
+      if (!stmt.ok()) return stmt.status();
+      REFINERY_RETURN_IF_ERROR(ForEachRow(stmt->Bind(id), [&](const Statement& row) {
+        hits.push_back({ReadChunk(row), row.Text(7)});
+      }));
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return hits;
+}
+
+}  // namespace refinery

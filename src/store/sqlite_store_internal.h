@@ -1,0 +1,26 @@
+// Helpers shared by the SqliteStore translation units; not for other modules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "store/sqlite_db.h"
+#include "store/store.h"
+
+namespace refinery {
+
+namespace sqlite_store_internal {
+
+// NotFound if the document does not exist, Conflict if it is not in `from`.
+Status CheckStage(sqlite::Connection& conn, int64_t id, const std::string& from);
+// Moves the document to t.to; when the stage really changes, also stamps
+// stage_changed_at and clears attempts and the error. Sets chunk_count when given.
+Status ApplyTransition(sqlite::Connection& conn, int64_t id, const StageTransition& t,
+                       std::optional<int64_t> chunk_count);
+// NotFound unless the document exists.
+Status CheckExists(sqlite::Connection& conn, int64_t id);
+
+}  // namespace sqlite_store_internal
+
+}  // namespace refinery

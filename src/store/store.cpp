@@ -1,0 +1,34 @@
+// OpenStore: picks the Store implementation from the configuration.
+#include "store/store.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "store/sqlite_store.h"
+
+namespace refinery {
+
+Result<std::unique_ptr<Store>> OpenStore(const Config& config) {
+  std::string path;
+  if (config.database_url.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+      return Status::Unavailable("cannot create data directory " + config.data_dir + ": " +
+                                 ec.message());
+    }
+    path = config.SqlitePath();
+  } else if (config.database_url.starts_with("sqlite:")) {
+    path = config.database_url.substr(std::string_view("sqlite:").size());
+    if (path.empty()) return Status::InvalidArgument("DATABASE_URL: sqlite: needs a file path");
+  } else {
+    return Status::InvalidArgument(
+        "DATABASE_URL: PostgreSQL support is not built yet; unset it to use the embedded "
+        "SQLite store in the data directory, or use sqlite:PATH");
+  }
+  auto store = SqliteStore::Open(path);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+}  // namespace refinery

@@ -1,0 +1,172 @@
+// Store: the source of truth for documents, chunks, the processing log and
+// crawl jobs. A document's `stage` says what must happen next; queue
+// messages are only wake-up calls.
+//
+// Thread-safety: every method may be called from many threads at once and
+// from several processes sharing the same database.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+
+namespace refinery {
+
+struct Document {
+  int64_t id = 0;
+  std::string title;
+  std::string source_url;
+  std::string content_hash;  // hex SHA-256 of the content; unique
+  std::string mime_type = "text/plain";
+  std::string blob_key;
+  std::string stage;          // a document state: pending chunking embedding ... complete error
+  std::string error_message;  // set when stage == "error"
+  std::string error_stage;    // the stage that failed, so a retry resumes there
+  int attempts = 0;           // failed attempts at the current stage
+  int chunk_count = 0;
+  std::string metadata_json = "{}";  // a JSON object, stored verbatim
+  double created_at = 0;   // seconds since the Unix epoch
+  double updated_at = 0;
+  double stage_changed_at = 0;  // the reconciler's clock: when `stage` last changed
+};
+
+struct NewDocument {
+  std::string title;
+  std::string source_url;
+  std::string content_hash;
+  std::string mime_type = "text/plain";
+  std::string blob_key;
+  std::string stage;  // initial state, e.g. "chunking"
+  std::string metadata_json = "{}";
+};
+
+struct InsertOutcome {
+  int64_t id = 0;
+  bool created = false;  // false: a document with the same content_hash existed
+};
+
+struct Chunk {
+  int64_t id = 0;  // assigned by the store
+  int64_t document_id = 0;
+  int chunk_index = 0;
+  std::string content;
+  int64_t char_start = 0;  // byte offsets into the document's UTF-8 text: [start, end)
+  int64_t char_end = 0;
+  int token_count = 0;
+  std::vector<float> embedding;  // empty until the embed stage ran
+};
+
+struct LogEntry {
+  int64_t id = 0;
+  int64_t document_id = 0;
+  std::string stage;
+  std::string status;  // started | completed | failed | retried | skipped
+  std::string message;
+  double duration_ms = 0;
+  double created_at = 0;
+};
+
+// A compare-and-set on a document's stage: apply writes only while the
+// document is still in `from`, then move it to `to`.
+struct StageTransition {
+  std::string from;
+  std::string to;
+};
+
+struct DocumentPage {
+  std::vector<Document> documents;
+  int64_t total = 0;  // matching documents, ignoring limit/offset
+};
+
+struct StoreStats {
+  int64_t total_documents = 0;
+  std::map<std::string, int64_t> documents_by_stage;
+  int64_t total_chunks = 0;
+  int64_t chunks_with_embeddings = 0;
+};
+
+// One chunk's vector, for scoring without loading chunk text.
+struct ChunkVector {
+  int64_t chunk_id = 0;
+  int64_t document_id = 0;
+  std::vector<float> embedding;
+};
+
+// Chunk text and its document's title, for search results.
+struct ChunkHit {
+  Chunk chunk;
+  std::string title;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates or upgrades the schema to the newest version. Idempotent.
+  virtual Status Migrate() = 0;
+  virtual Result<int> SchemaVersion() = 0;
+  // A cheap round trip proving the store answers.
+  virtual Status Ping() = 0;
+
+  // Inserts a document unless one with the same content_hash exists, in which
+  // case that one's id is returned with created=false. Atomic under races.
+  virtual Result<InsertOutcome> InsertDocument(const NewDocument& doc) = 0;
+  virtual Result<Document> GetDocument(int64_t id) = 0;  // NotFound if absent
+  // Newest first. Empty `stage` means every stage.
+  virtual Result<DocumentPage> ListDocuments(const std::string& stage, int64_t limit,
+                                             int64_t offset) = 0;
+  // Removes the document, its chunks and its log. NotFound if absent.
+  virtual Status DeleteDocument(int64_t id) = 0;
+
+  // Moves the document from t.from to t.to; Conflict if it is not in t.from.
+  // Resets attempts and error when the stage changes.
+  virtual Status SetStage(int64_t id, const StageTransition& t) = 0;
+
+  // Replaces every chunk of the document with `chunks` (ids ignored), sets
+  // chunk_count, and applies `t`, all in one transaction. Conflict (and no
+  // write) if the document is not in t.from.
+  virtual Status ReplaceChunks(int64_t document_id, const std::vector<Chunk>& chunks,
+                               const StageTransition& t) = 0;
+  // Ordered by chunk_index; embeddings included.
+  virtual Result<std::vector<Chunk>> GetChunks(int64_t document_id) = 0;
+  // Sets the embedding of each listed chunk (by chunk id) and applies `t`,
+  // in one transaction. Conflict if the document is not in t.from.
+  virtual Status SetEmbeddings(int64_t document_id,
+                               const std::vector<std::pair<int64_t, std::vector<float>>>& vectors,
+                               const StageTransition& t) = 0;
+
+  // Records a failed attempt: increments attempts and stores the message.
+  // When `terminal`, moves the document to "error" with error_stage = stage.
+  virtual Status RecordFailure(int64_t id, const std::string& stage, const std::string& message,
+                               bool terminal) = 0;
+
+  virtual Status AppendLog(const LogEntry& entry) = 0;
+  // Oldest first.
+  virtual Result<std::vector<LogEntry>> GetLog(int64_t document_id) = 0;
+
+  // Ids of documents in `state` whose stage_changed_at is older than
+  // `older_than` (epoch seconds), oldest first, at most `limit`.
+  virtual Result<std::vector<int64_t>> StaleDocuments(const std::string& state, double older_than,
+                                                      int64_t limit) = 0;
+
+  virtual Result<StoreStats> Stats() = 0;
+
+  // Every stored embedding whose chunk id is greater than `after_chunk_id`,
+  // in chunk id order, at most `limit` (lets callers page and cache).
+  virtual Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after_chunk_id,
+                                                          int64_t limit) = 0;
+  // The listed chunks with their document titles, in no particular order.
+  virtual Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& chunk_ids) = 0;
+};
+
+// Chooses the implementation from config: SQLite in data_dir unless
+// database_url is set. Does not migrate.
+Result<std::unique_ptr<Store>> OpenStore(const Config& config);
+
+}  // namespace refinery

@@ -1,0 +1,109 @@
+// Pure restart logic: policy names, spec validation, restart decisions and
+// the backoff sequence. No processes, no clock.
+#include <algorithm>
+#include <set>
+
+#include "supervisor/supervisor.h"
+
+namespace refinery {
+
+namespace {
+
+struct PolicyName {
+  RestartPolicy policy;
+  const char* name;
+};
+constexpr PolicyName kPolicyNames[] = {
+    {RestartPolicy::kNo, "no"},
+    {RestartPolicy::kOnFailure, "on-failure"},
+    {RestartPolicy::kAlways, "always"},
+    {RestartPolicy::kUnlessStopped, "unless-stopped"},
+};
+
+Status ValidateSpec(const ServiceSpec& spec) {
+  const std::string where = "service '" + spec.name + "': ";
+  if (spec.name.empty()) return Status::InvalidArgument("service with an empty name");
+  if (spec.argv.empty()) return Status::InvalidArgument(where + "empty argv");
+  if (spec.argv[0].empty() || spec.argv[0][0] != '/') {
+    return Status::InvalidArgument(where + "argv[0] must be an absolute path, got '" + spec.argv[0] + "'");
+  }
+  if (!(spec.backoff_initial_s > 0) || !(spec.backoff_max_s >= spec.backoff_initial_s)) {
+    return Status::InvalidArgument(where + "need 0 < backoff_initial_s <= backoff_max_s");
+  }
+  if (!(spec.stable_after_s >= 0)) return Status::InvalidArgument(where + "stable_after_s must be >= 0");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<RestartPolicy> ParseRestartPolicy(const std::string& name) {
+  for (const auto& entry : kPolicyNames) {
+    if (name == entry.name) return entry.policy;
+  }
+  return Status::InvalidArgument("unknown restart policy '" + name +
+                                 "' (want no, on-failure, always or unless-stopped)");
+}
+
+const char* RestartPolicyName(RestartPolicy policy) {
+  for (const auto& entry : kPolicyNames) {
+    if (policy == entry.policy) return entry.name;
+  }
+  return "?";
+}
+
+Status ValidateServiceSpecs(const std::vector<ServiceSpec>& specs) {
+  std::set<std::string> names;
+  for (const auto& spec : specs) {
+    REFINERY_RETURN_IF_ERROR(ValidateSpec(spec));
+    if (!names.insert(spec.name).second) {
+      return Status::InvalidArgument("duplicate service name '" + spec.name + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string ExitStatus::ToString() const {
+  if (signal != 0) return "signal " + std::to_string(signal);
+  return "code " + std::to_string(code);
+}
+
+bool ShouldRestart(RestartPolicy policy, const ExitStatus& status) {
+  switch (policy) {
+    case RestartPolicy::kNo:
+      return false;
+    case RestartPolicy::kOnFailure:
+      return !status.success();
+    case RestartPolicy::kAlways:
+    case RestartPolicy::kUnlessStopped:
+      return true;
+  }
+  return false;
+}
+
+RestartBackoff::RestartBackoff(double initial_s, double max_s, double stable_after_s)
+    : initial_s_(initial_s), max_s_(max_s), stable_after_s_(stable_after_s) {}
+
+double RestartBackoff::NextDelay(double ran_for_s) {
+  if (ran_for_s >= stable_after_s_) last_s_ = 0;
+  last_s_ = last_s_ > 0 ? last_s_ * 2 : initial_s_;
+  last_s_ = std::min(last_s_, max_s_);
+  return last_s_;
+}
+
+const char* ServiceStateName(ServiceState state) {
+  switch (state) {
+    case ServiceState::kStarting:
+      return "starting";
+    case ServiceState::kRunning:
+      return "running";
+    case ServiceState::kBackoff:
+      return "backoff";
+    case ServiceState::kExited:
+      return "exited";
+    case ServiceState::kStopped:
+      return "stopped";
+  }
+  return "?";
+}
+
+}  // namespace refinery

@@ -1,0 +1,197 @@
+// Supervisor: the reap/restart loop over Subprocess objects.
+//
+// Children are polled with waitpid(pid, WNOHANG) every poll_interval_s
+// rather than woken by SIGCHLD: the stop flag must be polled anyway, and a
+// SIGCHLD handler (or waitpid(-1)) would be process-wide state that could
+// steal the exit statuses of children other code in this process owns.
+#include <csignal>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "core/clock.h"
+#include "supervisor/supervisor.h"
+
+namespace refinery {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(seconds));
+}
+
+}  // namespace
+
+struct Supervisor::Service {
+  explicit Service(ServiceSpec s)
+      : spec(std::move(s)), backoff(spec.backoff_initial_s, spec.backoff_max_s, spec.stable_after_s) {}
+
+  ServiceSpec spec;
+  RestartBackoff backoff;
+  std::optional<Subprocess> child;              // engaged while a child may be running
+  Clock::time_point started;                    // when `child` was spawned
+  std::optional<Clock::time_point> restart_at;  // engaged while in backoff
+};
+
+Supervisor::Supervisor(std::vector<ServiceSpec> specs, SupervisorOptions options) : options_(options) {
+  services_.reserve(specs.size());
+  statuses_.reserve(specs.size());
+  for (auto& spec : specs) {
+    ServiceStatus status;
+    status.name = spec.name;
+    statuses_.push_back(std::move(status));
+    services_.emplace_back(std::move(spec));
+  }
+}
+
+Supervisor::~Supervisor() = default;
+
+template <typename F>
+void Supervisor::UpdateStatus(size_t i, F&& update) {
+  std::lock_guard<std::mutex> lock(mu_);
+  update(statuses_[i]);
+}
+
+std::vector<ServiceStatus> Supervisor::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return statuses_;
+}
+
+int Supervisor::Run(const std::atomic<bool>& stop) {
+  spdlog::info("supervisor: starting {} services", services_.size());
+  for (size_t i = 0; i < services_.size(); ++i) Start(i, /*restart=*/false);
+  const auto interval = Millis(options_.poll_interval_s);
+  while (!stop.load()) {
+    for (size_t i = 0; i < services_.size(); ++i) Step(i, stop.load());
+    std::this_thread::sleep_for(interval);
+  }
+  StopAll();
+  return 0;
+}
+
+void Supervisor::Start(size_t i, bool restart) {
+  Service& s = services_[i];
+  s.restart_at.reset();
+  if (!restart) {
+    Status valid = ValidateServiceSpecs({s.spec});
+    if (!valid.ok()) return OnSpawnFailure(i, valid);
+  } else {
+    UpdateStatus(i, [](ServiceStatus& st) { ++st.restarts; });
+  }
+  auto spawned = Subprocess::Spawn(s.spec.argv, s.spec.extra_env, s.spec.log_path);
+  if (!spawned.ok()) return OnSpawnFailure(i, spawned.status());
+  s.child.emplace(std::move(spawned).value());
+  s.child->set_stop_grace(Millis(options_.stop_grace_s));
+  s.started = Clock::now();
+  const pid_t pid = s.child->pid();
+  int restarts = 0;
+  UpdateStatus(i, [&](ServiceStatus& st) {
+    st.pid = pid;
+    st.state = ServiceState::kRunning;
+    st.started_at = NowSeconds();
+    st.last_error.clear();
+    restarts = st.restarts;
+  });
+  spdlog::info("service {} started (pid {}, restarts {})", s.spec.name, pid, restarts);
+}
+
+void Supervisor::Step(size_t i, bool stopping) {
+  Service& s = services_[i];
+  if (s.child) {
+    if (auto status = s.child->Poll()) OnExit(i, *status);
+    return;
+  }
+  // A child that died of the same Ctrl-C that set the flag is not restarted.
+  if (s.restart_at && Clock::now() >= *s.restart_at && !stopping) Start(i, /*restart=*/true);
+}
+
+void Supervisor::OnExit(size_t i, const ExitStatus& status) {
+  Service& s = services_[i];
+  const double ran_for_s = SecondsSince(s.started);
+  s.child.reset();
+  UpdateStatus(i, [&](ServiceStatus& st) {
+    st.pid = 0;
+    st.last_exit = status;
+  });
+  ScheduleRestart(i, status, ran_for_s, "exited with " + status.ToString());
+}
+
+void Supervisor::OnSpawnFailure(size_t i, const Status& error) {
+  UpdateStatus(i, [&](ServiceStatus& st) {
+    st.pid = 0;
+    st.last_error = error.ToString();
+  });
+  const std::string event = "failed to start (" + error.ToString() + ")";
+  if (error.code() == StatusCode::kInvalidArgument) {  // a bad spec stays bad: never retried
+    UpdateStatus(i, [](ServiceStatus& st) { st.state = ServiceState::kExited; });
+    spdlog::error("service {} {}; not restarting", services_[i].spec.name, event);
+    return;
+  }
+  ScheduleRestart(i, ExitStatus{127, 0}, 0, event);  // as a shell reports a failed exec
+}
+
+void Supervisor::ScheduleRestart(size_t i, const ExitStatus& status, double ran_for_s,
+                                 const std::string& event) {
+  Service& s = services_[i];
+  const auto level = status.success() ? spdlog::level::info : spdlog::level::warn;
+  if (!ShouldRestart(s.spec.policy, status)) {
+    UpdateStatus(i, [](ServiceStatus& st) { st.state = ServiceState::kExited; });
+    spdlog::log(level, "service {} {}; not restarting (policy {})", s.spec.name, event,
+                RestartPolicyName(s.spec.policy));
+    return;
+  }
+  const double delay_s = s.backoff.NextDelay(ran_for_s);
+  s.restart_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay_s));
+  int next_restart = 0;
+  UpdateStatus(i, [&](ServiceStatus& st) {
+    st.state = ServiceState::kBackoff;
+    st.backoff_s = delay_s;
+    next_restart = st.restarts + 1;
+  });
+  spdlog::log(level, "service {} {}; restarting in {} s (restart {})", s.spec.name, event, delay_s, next_restart);
+}
+
+void Supervisor::StopAll() {
+  spdlog::info("supervisor: stopping services (SIGTERM, then SIGKILL after {} s)", options_.stop_grace_s);
+  for (Service& s : services_) {
+    if (s.child) s.child->Signal(SIGTERM);
+  }
+  const auto deadline = Clock::now() + Millis(options_.stop_grace_s);
+  for (;;) {
+    bool any_running = false;
+    for (Service& s : services_) any_running |= s.child && !s.child->Poll();
+    if (!any_running || Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (size_t i = 0; i < services_.size(); ++i) FinishStopped(i);
+  spdlog::info("supervisor: all services stopped");
+}
+
+void Supervisor::FinishStopped(size_t i) {
+  Service& s = services_[i];
+  s.restart_at.reset();
+  std::optional<ExitStatus> status;
+  if (s.child) {
+    if (s.child->running()) {
+      spdlog::warn("service {} (pid {}) ignored SIGTERM for {} s; sending SIGKILL", s.spec.name, s.child->pid(),
+                   options_.stop_grace_s);
+      s.child->Signal(SIGKILL);
+    }
+    status = s.child->Wait();
+    spdlog::info("service {} stopped ({})", s.spec.name, status->ToString());
+    s.child.reset();
+  }
+  UpdateStatus(i, [&](ServiceStatus& st) {
+    st.state = ServiceState::kStopped;
+    st.pid = 0;
+    if (status) st.last_exit = status;
+  });
+}
+
+}  // namespace refinery

@@ -1,0 +1,508 @@
+// Every route over real HTTP, on real embedded backends in a temp dir. The
+// pipeline runs in-process (Worker::ProcessJob) where a test needs chunks.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "api_test_util.h"
+#include "forwarding_store.h"
+
+namespace refinery {
+namespace {
+
+using nlohmann::json;
+using testing::ApiReply;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest()
+      : services_(testing::OpenTestServices(testing::TestConfig(dir_))),
+        server_(std::make_unique<testing::RunningServer>(services_)) {}
+
+  ApiReply Call(const std::string& method, const std::string& path, const std::string& body = "") {
+    return server_->Call(method, path, body);
+  }
+  ApiReply Post(const std::string& path, const json& body) { return server_->Post(path, body); }
+
+  int64_t Ingest(const std::string& title, const std::string& content) {
+    ApiReply reply = Post("/ingest", {{"title", title}, {"content", content}});
+    EXPECT_EQ(reply.status, 201) << reply.raw;
+    return reply.body.value("id", int64_t{0});
+  }
+
+  // Leases and processes every queued job of every stage until none is left.
+  void RunPipeline() {
+    for (bool progressed = true; progressed;) {
+      progressed = false;
+      for (const StageDef& stage : StageChain()) {
+        Worker worker(services_, stage);
+        for (;;) {
+          auto job = services_.queue->Lease(stage.name, 30, std::chrono::milliseconds(0));
+          ASSERT_TRUE(job.ok()) << job.status().ToString();
+          if (!job->has_value()) break;
+          worker.ProcessJob(**job);
+          progressed = true;
+        }
+      }
+    }
+  }
+
+  testing::TempDir dir_;
+  Services services_;
+  std::unique_ptr<testing::RunningServer> server_;
+};
+
+// Checks the one error shape; returns the message for further checks.
+std::string ExpectError(const ApiReply& reply, long status, const std::string& code) {
+  EXPECT_EQ(reply.status, status) << reply.raw;
+  EXPECT_EQ(reply.headers.count("content-type") ? reply.headers.at("content-type") : "",
+            "application/json");
+  EXPECT_TRUE(reply.body.is_object()) << reply.raw;
+  if (!reply.body.is_object() || !reply.body.contains("error")) return "";
+  const json& error = reply.body["error"];
+  EXPECT_EQ(error.value("code", ""), code) << reply.raw;
+  EXPECT_TRUE(error["message"].is_string() && !error["message"].get<std::string>().empty());
+  return error.value("message", "");
+}
+
+// "2024-05-01T12:00:00.250Z" (checked by hand: std::regex trips GCC 12's
+// -Wmaybe-uninitialized in the sanitizer build).
+bool IsIsoUtc(const json& value) {
+  if (!value.is_string()) return false;
+  const std::string text = value.get<std::string>();
+  const std::string shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+  if (text.size() != shape.size()) return false;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    bool ok = shape[i] == 'd' ? (text[i] >= '0' && text[i] <= '9') : text[i] == shape[i];
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// ---- dashboard and health ------------------------------------------------
+
+TEST_F(ApiTest, DashboardIsHtmlLinkingStatsAndHealth) {
+  ApiReply reply = Call("GET", "/");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.headers["content-type"].rfind("text/html", 0), 0u);
+  EXPECT_NE(reply.raw.find("href=\"/stats\""), std::string::npos);
+  EXPECT_NE(reply.raw.find("href=\"/health\""), std::string::npos);
+}
+
+TEST_F(ApiTest, HealthReportsEveryComponentUp) {
+  ApiReply reply = Call("GET", "/health");
+  ASSERT_EQ(reply.status, 200) << reply.raw;
+  EXPECT_EQ(reply.headers["content-type"], "application/json");
+  EXPECT_EQ(reply.body["status"], "running");
+  EXPECT_TRUE(reply.body["version"].is_string());
+  for (const char* name : {"store", "queue", "blob_store"}) {
+    const json& c = reply.body["components"][name];
+    EXPECT_EQ(c["status"], "up") << name;
+    EXPECT_TRUE(c["latency_ms"].is_number()) << name;
+    EXPECT_FALSE(c.contains("error")) << name;
+  }
+}
+
+TEST_F(ApiTest, LiveAndReady) {
+  ApiReply live = Call("GET", "/health/live");
+  EXPECT_EQ(live.status, 200);
+  EXPECT_EQ(live.body, json({{"status", "alive"}}));
+  ApiReply ready = Call("GET", "/health/ready");
+  EXPECT_EQ(ready.status, 200) << ready.raw;
+  EXPECT_EQ(ready.body["status"], "ready");
+  EXPECT_EQ(ready.body["components"]["store"]["status"], "up");
+  EXPECT_EQ(ready.body["components"]["queue"]["status"], "up");
+}
+
+// ---- ingest --------------------------------------------------------------
+
+TEST_F(ApiTest, IngestQueuesNewAndDedupesIdenticalContent) {
+  ApiReply first = Post("/ingest", {{"title", "A"},
+                                    {"content", "Alpha text."},
+                                    {"source_url", "https://example.org/a"},
+                                    {"metadata", {{"lang", "en"}}},
+                                    {"unknown_field", 42}});
+  ASSERT_EQ(first.status, 201) << first.raw;
+  EXPECT_EQ(first.body["status"], "queued");
+  int64_t id = first.body["id"].get<int64_t>();
+  EXPECT_GT(id, 0);
+
+  ApiReply again = Post("/ingest", {{"title", "Other title"}, {"content", "Alpha text."}});
+  ASSERT_EQ(again.status, 200) << again.raw;
+  EXPECT_EQ(again.body, json({{"status", "exists"}, {"id", id}}));
+
+  ApiReply other = Post("/ingest", {{"title", "B"}, {"content", "Beta text."}});
+  ASSERT_EQ(other.status, 201);
+  EXPECT_NE(other.body["id"], id);
+
+  ApiReply doc = Call("GET", "/documents/" + std::to_string(id));
+  ASSERT_EQ(doc.status, 200);
+  EXPECT_EQ(doc.body["source_url"], "https://example.org/a");
+  EXPECT_EQ(doc.body["metadata"], json({{"lang", "en"}}));
+}
+
+TEST_F(ApiTest, IngestRejectsBadBodies) {
+  ExpectError(Call("POST", "/ingest", "{not json"), 400, "invalid_argument");
+  ExpectError(Call("POST", "/ingest", ""), 400, "invalid_argument");
+  ExpectError(Call("POST", "/ingest", "[1,2]"), 400, "invalid_argument");
+  EXPECT_NE(ExpectError(Post("/ingest", {{"content", "x"}}), 400, "invalid_argument").find("title"),
+            std::string::npos);
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "x"}}), 400, "invalid_argument").find("content"),
+            std::string::npos);
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", 5}, {"content", "x"}}), 400, "invalid_argument")
+                .find("title"),
+            std::string::npos);
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", {1}}}), 400,
+                        "invalid_argument")
+                .find("content"),
+            std::string::npos);
+  ExpectError(Post("/ingest", {{"title", ""}, {"content", "x"}}), 400, "invalid_argument");
+  ExpectError(Post("/ingest", {{"title", "t"}, {"content", "   "}}), 400, "invalid_argument");
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", "x"}, {"source_url", 1}}),
+                        400, "invalid_argument")
+                .find("source_url"),
+            std::string::npos);
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", "x"}, {"metadata", "m"}}),
+                        400, "invalid_argument")
+                .find("metadata"),
+            std::string::npos);
+}
+
+TEST_F(ApiTest, OverLimitBodyIs413Json) {
+  std::string big = json({{"title", "big"}, {"content", std::string(100 * 1024, 'a')}}).dump();
+  ExpectError(Call("POST", "/ingest", big), 413, "payload_too_large");
+  // The connection and server are still fine afterwards.
+  EXPECT_EQ(Post("/ingest", {{"title", "small"}, {"content", "ok"}}).status, 201);
+}
+
+// ---- listing and inspecting ------------------------------------------------
+
+TEST_F(ApiTest, ListsDocumentsWithPagingAndStageFilter) {
+  int64_t a = Ingest("A", "Alpha.");
+  int64_t b = Ingest("B", "Beta.");
+  int64_t c = Ingest("C", "Gamma.");
+  ApiReply all = Call("GET", "/documents");
+  ASSERT_EQ(all.status, 200) << all.raw;
+  EXPECT_EQ(all.body["total"], 3);
+  EXPECT_EQ(all.body["limit"], 50);
+  EXPECT_EQ(all.body["offset"], 0);
+  ASSERT_EQ(all.body["documents"].size(), 3u);
+  EXPECT_EQ(all.body["documents"][0]["id"], c);  // newest first
+
+  const json& doc = all.body["documents"][2];
+  EXPECT_EQ(doc["id"], a);
+  EXPECT_EQ(doc["title"], "A");
+  EXPECT_EQ(doc["stage"], "chunking");
+  EXPECT_TRUE(doc["error_message"].is_null());
+  EXPECT_EQ(doc["attempts"], 0);
+  EXPECT_EQ(doc["chunk_count"], 0);
+  EXPECT_EQ(doc["mime_type"], "text/plain");
+  EXPECT_EQ(doc["content_hash"].get<std::string>().size(), 64u);
+  EXPECT_TRUE(doc["metadata"].is_object());
+  EXPECT_TRUE(IsIsoUtc(doc["created_at"])) << doc["created_at"];
+  EXPECT_TRUE(IsIsoUtc(doc["updated_at"])) << doc["updated_at"];
+
+  ApiReply page = Call("GET", "/documents?limit=1&offset=1");
+  ASSERT_EQ(page.status, 200);
+  ASSERT_EQ(page.body["documents"].size(), 1u);
+  EXPECT_EQ(page.body["documents"][0]["id"], b);
+  EXPECT_EQ(page.body["total"], 3);
+  EXPECT_EQ(page.body["limit"], 1);
+  EXPECT_EQ(page.body["offset"], 1);
+
+  RunPipeline();
+  EXPECT_EQ(Call("GET", "/documents?stage=complete").body["total"], 3);
+  EXPECT_EQ(Call("GET", "/documents?stage=chunking").body["total"], 0);
+  EXPECT_EQ(Call("GET", "/documents?stage=error").body["documents"], json::array());
+}
+
+TEST_F(ApiTest, ListRejectsBadParameters) {
+  EXPECT_NE(ExpectError(Call("GET", "/documents?stage=nonsense"), 400, "invalid_argument")
+                .find("stage"),
+            std::string::npos);
+  for (const char* query : {"limit=0", "limit=1001", "limit=abc", "limit=", "limit=5x",
+                            "offset=-1", "offset=x"}) {
+    ExpectError(Call("GET", std::string("/documents?") + query), 400, "invalid_argument");
+  }
+  EXPECT_EQ(Call("GET", "/documents?limit=1000").status, 200);
+}
+
+TEST_F(ApiTest, DocumentDetailIncludesProcessingLog) {
+  int64_t id = Ingest("Doc", "First sentence here. Second sentence there.");
+  RunPipeline();
+  ApiReply reply = Call("GET", "/documents/" + std::to_string(id));
+  ASSERT_EQ(reply.status, 200) << reply.raw;
+  EXPECT_EQ(reply.body["id"], id);
+  EXPECT_EQ(reply.body["stage"], "complete");
+  EXPECT_GE(reply.body["chunk_count"].get<int>(), 1);
+  ASSERT_TRUE(reply.body["processing_log"].is_array());
+  ASSERT_FALSE(reply.body["processing_log"].empty()) << reply.raw;
+  for (const json& entry : reply.body["processing_log"]) {
+    EXPECT_TRUE(entry["stage"].is_string());
+    EXPECT_TRUE(entry["status"].is_string());
+    EXPECT_TRUE(entry["message"].is_string());
+    EXPECT_TRUE(entry["duration_ms"].is_number());
+    EXPECT_TRUE(IsIsoUtc(entry["created_at"]));
+  }
+}
+
+TEST_F(ApiTest, ChunksListEmbeddedChunks) {
+  int64_t id = Ingest("Doc", "Some text about rivers and lakes. More about oceans.");
+  ApiReply before = Call("GET", "/documents/" + std::to_string(id) + "/chunks");
+  ASSERT_EQ(before.status, 200);
+  EXPECT_EQ(before.body["chunks"], json::array());
+  RunPipeline();
+  ApiReply reply = Call("GET", "/documents/" + std::to_string(id) + "/chunks");
+  ASSERT_EQ(reply.status, 200) << reply.raw;
+  ASSERT_FALSE(reply.body["chunks"].empty());
+  const json& chunk = reply.body["chunks"][0];
+  EXPECT_GT(chunk["id"].get<int64_t>(), 0);
+  EXPECT_EQ(chunk["chunk_index"], 0);
+  EXPECT_NE(chunk["content"].get<std::string>().find("rivers"), std::string::npos);
+  EXPECT_EQ(chunk["char_start"], 0);
+  EXPECT_GT(chunk["char_end"].get<int64_t>(), 0);
+  EXPECT_GT(chunk["token_count"].get<int>(), 0);
+  EXPECT_EQ(chunk["has_embedding"], true);
+  EXPECT_FALSE(chunk.contains("embedding"));
+}
+
+TEST_F(ApiTest, IdRoutesRejectBadAndUnknownIds) {
+  for (const char* bad : {"abc", "0", "-1", "1.5", "99999999999999999999"}) {
+    std::string base = std::string("/documents/") + bad;
+    EXPECT_EQ(ExpectError(Call("GET", base), 400, "invalid_argument"),
+              "id must be a positive integer");
+    ExpectError(Call("GET", base + "/chunks"), 400, "invalid_argument");
+    ExpectError(Call("POST", base + "/retry"), 400, "invalid_argument");
+    ExpectError(Call("DELETE", base), 400, "invalid_argument");
+  }
+  ExpectError(Call("GET", "/documents/424242"), 404, "not_found");
+  ExpectError(Call("GET", "/documents/424242/chunks"), 404, "not_found");
+  ExpectError(Call("POST", "/documents/424242/retry"), 404, "not_found");
+  ExpectError(Call("DELETE", "/documents/424242"), 404, "not_found");
+}
+
+// ---- retry and delete ------------------------------------------------------
+
+TEST_F(ApiTest, RetryQueuesOnlyFailedDocuments) {
+  int64_t id = Ingest("Doc", "Retry me.");
+  std::string path = "/documents/" + std::to_string(id) + "/retry";
+  ExpectError(Call("POST", path), 409, "conflict");
+
+  ASSERT_TRUE(services_.store->RecordFailure(id, "chunk", "boom", /*terminal=*/true).ok());
+  ApiReply failed = Call("GET", "/documents/" + std::to_string(id));
+  EXPECT_EQ(failed.body["stage"], "error");
+  EXPECT_EQ(failed.body["error_message"], "boom");
+  EXPECT_EQ(failed.body["error_stage"], "chunk");
+
+  ApiReply retried = Call("POST", path);
+  ASSERT_EQ(retried.status, 202) << retried.raw;
+  EXPECT_EQ(retried.body, json({{"status", "queued"}, {"id", id}}));
+  EXPECT_EQ(Call("GET", "/documents/" + std::to_string(id)).body["stage"], "chunking");
+  RunPipeline();
+  EXPECT_EQ(Call("GET", "/documents/" + std::to_string(id)).body["stage"], "complete");
+  ExpectError(Call("POST", path), 409, "conflict");
+}
+
+TEST_F(ApiTest, DeleteRemovesDocumentAndChunks) {
+  int64_t id = Ingest("Doomed", "Unique words: zebra xylophone quagmire.");
+  int64_t kept = Ingest("Kept", "Other words entirely: apples and pears.");
+  RunPipeline();
+  ASSERT_FALSE(services_.store->GetChunks(id)->empty());
+  ApiReply found = Post("/search", {{"query", "zebra xylophone quagmire"}});
+  ASSERT_EQ(found.status, 200);
+  ASSERT_FALSE(found.body["results"].empty());
+  EXPECT_EQ(found.body["results"][0]["document_id"], id);
+
+  std::string path = "/documents/" + std::to_string(id);
+  ApiReply deleted = Call("DELETE", path);
+  ASSERT_EQ(deleted.status, 200) << deleted.raw;
+  EXPECT_EQ(deleted.body, json({{"status", "deleted"}, {"id", id}}));
+  ExpectError(Call("GET", path), 404, "not_found");
+  ExpectError(Call("GET", path + "/chunks"), 404, "not_found");
+  ExpectError(Call("DELETE", path), 404, "not_found");
+  auto chunks = services_.store->GetChunks(id);  // gone: NotFound or empty
+  EXPECT_TRUE(chunks.ok() ? chunks->empty() : chunks.status().code() == StatusCode::kNotFound);
+  EXPECT_EQ(services_.store->Stats()->total_chunks,
+            static_cast<int64_t>(services_.store->GetChunks(kept)->size()));
+
+  ApiReply after = Post("/search", {{"query", "zebra xylophone quagmire"}});
+  ASSERT_EQ(after.status, 200);
+  for (const json& r : after.body["results"]) EXPECT_NE(r["document_id"], id);
+  EXPECT_EQ(Call("GET", "/documents/" + std::to_string(kept)).status, 200);
+  // The same content can be ingested again as a new document.
+  EXPECT_EQ(Post("/ingest", {{"title", "Again"}, {"content", "Unique words: zebra xylophone quagmire."}})
+                .status,
+            201);
+}
+
+// ---- search ----------------------------------------------------------------
+
+TEST_F(ApiTest, SearchRanksTheMatchingDocumentFirst) {
+  int64_t cats = Ingest("Cats", "Cats purr when they are content and like to sleep in the sun.");
+  Ingest("Markets", "The stock market fell sharply on fears about interest rates.");
+  Ingest("Volcanoes", "Volcanoes erupt molten lava, ash and volcanic gases.");
+  RunPipeline();
+  ApiReply reply = Post("/search", {{"query", "why do cats purr"}, {"limit", 2},
+                                    {"min_trust", 0.5}, {"min_relevance", 0.1}});
+  ASSERT_EQ(reply.status, 200) << reply.raw;
+  EXPECT_EQ(reply.body["query"], "why do cats purr");
+  EXPECT_TRUE(reply.body["took_ms"].is_number());
+  ASSERT_EQ(reply.body["results"].size(), 2u);
+  const json& top = reply.body["results"][0];
+  EXPECT_EQ(top["document_id"], cats);
+  EXPECT_EQ(top["title"], "Cats");
+  EXPECT_GT(top["chunk_id"].get<int64_t>(), 0);
+  EXPECT_NE(top["content"].get<std::string>().find("purr"), std::string::npos);
+  EXPECT_EQ(top["score"], top["similarity"]);
+  EXPECT_GT(top["similarity"].get<double>(), reply.body["results"][1]["similarity"].get<double>());
+  EXPECT_TRUE(top["trust_score"].is_null());
+  EXPECT_TRUE(top["relevance_score"].is_null());
+
+  ApiReply defaults = Post("/search", {{"query", "lava"}});
+  ASSERT_EQ(defaults.status, 200);
+  EXPECT_EQ(defaults.body["results"].size(), 3u);  // default limit 10 > 3 chunks
+}
+
+TEST_F(ApiTest, SearchRejectsBadBodies) {
+  ExpectError(Call("POST", "/search", "{"), 400, "invalid_argument");
+  ExpectError(Call("POST", "/search", "\"text\""), 400, "invalid_argument");
+  EXPECT_NE(ExpectError(Post("/search", json::object()), 400, "invalid_argument").find("query"),
+            std::string::npos);
+  ExpectError(Post("/search", {{"query", ""}}), 400, "invalid_argument");
+  ExpectError(Post("/search", {{"query", "  "}}), 400, "invalid_argument");
+  EXPECT_NE(ExpectError(Post("/search", {{"query", 3}}), 400, "invalid_argument").find("query"),
+            std::string::npos);
+  for (const json& limit : {json(0), json(101), json(-5), json("5"), json(2.5), json(true)}) {
+    EXPECT_NE(ExpectError(Post("/search", {{"query", "q"}, {"limit", limit}}), 400,
+                          "invalid_argument")
+                  .find("limit"),
+              std::string::npos)
+        << limit;
+  }
+  EXPECT_NE(ExpectError(Post("/search", {{"query", "q"}, {"min_trust", "high"}}), 400,
+                        "invalid_argument")
+                .find("min_trust"),
+            std::string::npos);
+  EXPECT_NE(ExpectError(Post("/search", {{"query", "q"}, {"min_relevance", json::array()}}), 400,
+                        "invalid_argument")
+                .find("min_relevance"),
+            std::string::npos);
+  EXPECT_EQ(Post("/search", {{"query", "q"}, {"limit", 1}}).status, 200);
+  EXPECT_EQ(Post("/search", {{"query", "q"}, {"limit", 100}}).status, 200);
+}
+
+// ---- stats -----------------------------------------------------------------
+
+TEST_F(ApiTest, StatsCountsEveryStageAndQueue) {
+  Ingest("A", "Alpha document text.");
+  Ingest("B", "Beta document text.");
+  ApiReply queued = Call("GET", "/stats");
+  ASSERT_EQ(queued.status, 200) << queued.raw;
+  EXPECT_EQ(queued.body["total_documents"], 2);
+  for (const std::string& state : AllStates()) {
+    EXPECT_TRUE(queued.body["documents_by_stage"][state].is_number_integer()) << state;
+  }
+  EXPECT_EQ(queued.body["documents_by_stage"]["chunking"], 2);
+  EXPECT_EQ(queued.body["documents_by_stage"]["complete"], 0);
+  for (const StageDef& stage : StageChain()) {
+    const json& depth = queued.body["queue_depths"][stage.name];
+    for (const char* field : {"ready", "in_flight", "delayed", "dead"}) {
+      EXPECT_TRUE(depth[field].is_number_integer()) << stage.name << " " << field;
+    }
+  }
+  EXPECT_EQ(queued.body["queue_depths"]["chunk"]["ready"], 2);
+  EXPECT_EQ(queued.body["embedding_model"], services_.embedder->Name());
+  EXPECT_GE(queued.body["uptime_s"].get<double>(), 0.0);
+
+  RunPipeline();
+  ApiReply done = Call("GET", "/stats");
+  EXPECT_EQ(done.body["documents_by_stage"]["complete"], 2);
+  EXPECT_GE(done.body["total_chunks"].get<int64_t>(), 2);
+  EXPECT_EQ(done.body["chunks_with_embeddings"], done.body["total_chunks"]);
+  EXPECT_EQ(done.body["queue_depths"]["chunk"]["ready"], 0);
+}
+
+// ---- routing ---------------------------------------------------------------
+
+TEST_F(ApiTest, UnknownRouteIs404Json) {
+  ExpectError(Call("GET", "/nope"), 404, "not_found");
+  ExpectError(Call("POST", "/nope", "{}"), 404, "not_found");
+  ExpectError(Call("GET", "/documents/1/nope"), 404, "not_found");
+}
+
+TEST_F(ApiTest, WrongMethodOnKnownPathIs405Json) {
+  ApiReply get_ingest = Call("GET", "/ingest");
+  ExpectError(get_ingest, 405, "method_not_allowed");
+  EXPECT_EQ(get_ingest.headers["allow"], "POST");
+  ExpectError(Call("POST", "/stats", "{}"), 405, "method_not_allowed");
+  ExpectError(Call("DELETE", "/documents"), 405, "method_not_allowed");
+  ExpectError(Call("GET", "/search"), 405, "method_not_allowed");
+  ExpectError(Call("GET", "/documents/1/retry"), 405, "method_not_allowed");
+  ApiReply put = Call("PUT", "/documents/1", "{}");
+  ExpectError(put, 405, "method_not_allowed");
+  EXPECT_EQ(put.headers["allow"], "GET, DELETE");
+}
+
+// ---- failures inside handlers ----------------------------------------------
+
+// A store that throws for document 666, is "restarting" for stats and holds
+// a corrupt row for listings.
+class FaultyStore : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<Document> GetDocument(int64_t id) override {
+    if (id == 666) throw std::runtime_error("boom");
+    return inner_->GetDocument(id);
+  }
+  Result<StoreStats> Stats() override { return Status::Unavailable("database restarting"); }
+  Result<DocumentPage> ListDocuments(const std::string&, int64_t, int64_t) override {
+    return Status::Internal("corrupt row");
+  }
+};
+
+TEST(ApiFailureTest, ExceptionsAndStatusesMapToJsonErrors) {
+  testing::TempDir dir;
+  Services services = testing::OpenTestServices(testing::TestConfig(dir));
+  services.store = std::make_unique<FaultyStore>(std::move(services.store));
+  testing::RunningServer server(services);
+
+  EXPECT_EQ(ExpectError(server.Call("GET", "/documents/666"), 500, "internal"), "internal error");
+  EXPECT_NE(ExpectError(server.Call("GET", "/stats"), 503, "unavailable").find("restarting"),
+            std::string::npos);
+  ExpectError(server.Post("/search", {{"query", "anything"}}), 503, "unavailable");
+  ExpectError(server.Call("GET", "/documents"), 500, "internal");
+  EXPECT_EQ(server.Call("GET", "/health/live").status, 200);  // still serving
+}
+
+// ---- server lifecycle --------------------------------------------------------
+
+TEST(ApiServerTest, StopRacingServeAlwaysEndsServe) {
+  testing::TempDir dir;
+  Services services = testing::OpenTestServices(testing::TestConfig(dir));
+  for (int i = 0; i < 20; ++i) {
+    ApiServer server(services);
+    ASSERT_TRUE(server.Bind("127.0.0.1", 0).ok());
+    std::thread serving([&server] { server.Serve(); });
+    if (i % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    server.Stop();
+    serving.join();  // hangs here if a Stop was lost
+  }
+  ApiServer stopped_first(services);
+  ASSERT_TRUE(stopped_first.Bind("127.0.0.1", 0).ok());
+  stopped_first.Stop();
+  stopped_first.Serve();  // returns at once
+}
+
+TEST(ApiServerTest, BindingATakenPortIsUnavailable) {
+  testing::TempDir dir;
+  Services services = testing::OpenTestServices(testing::TestConfig(dir));
+  ApiServer first(services);
+  ASSERT_TRUE(first.Bind("127.0.0.1", 0).ok());
+  ApiServer second(services);
+  EXPECT_EQ(second.Bind("127.0.0.1", first.port()).code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace refinery

@@ -1,0 +1,92 @@
+// HealthMonitor with short timings: first results, hangs after a good
+// result, throwing checks, and shutdown with a hung check.
+#include "api/health.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+namespace refinery::api {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+HealthTiming Fast() {
+  HealthTiming timing;
+  timing.interval = 20ms;
+  timing.timeout = 200ms;
+  timing.shutdown_grace = 300ms;
+  return timing;
+}
+
+TEST(HealthMonitorTest, FirstSnapshotWaitsForTheFirstResult) {
+  HealthMonitor monitor(Fast());
+  monitor.Add("ok", [] {
+    std::this_thread::sleep_for(50ms);
+    return Status::Ok();
+  });
+  monitor.Add("bad", [] { return Status::Unavailable("refused"); });
+  auto snapshot = monitor.Snapshot();
+  ASSERT_EQ(snapshot.size(), 2u);
+  EXPECT_EQ(snapshot[0].name, "ok");
+  EXPECT_TRUE(snapshot[0].up);
+  EXPECT_GE(snapshot[0].latency_ms, 40.0);
+  EXPECT_TRUE(snapshot[0].error.empty());
+  EXPECT_EQ(snapshot[1].name, "bad");
+  EXPECT_FALSE(snapshot[1].up);
+  EXPECT_EQ(snapshot[1].error, "unavailable: refused");
+}
+
+TEST(HealthMonitorTest, CheckHangingAfterSuccessTurnsDownAfterTimeout) {
+  auto hang = std::make_shared<std::atomic<bool>>(false);
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  HealthMonitor monitor(Fast());
+  monitor.Add("store", [hang, release] {
+    while (hang->load() && !release->load()) std::this_thread::sleep_for(5ms);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(monitor.Snapshot()[0].up);
+  hang->store(true);
+  std::this_thread::sleep_for(400ms);  // > interval + timeout
+  auto start = Clock::now();
+  auto down = monitor.Snapshot()[0];
+  EXPECT_LT(Clock::now() - start, 50ms);  // answered from the cache
+  EXPECT_FALSE(down.up);
+  EXPECT_NE(down.error.find("timeout"), std::string::npos) << down.error;
+  EXPECT_GE(down.latency_ms, 200.0);
+  release->store(true);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(monitor.Snapshot()[0].up);
+}
+
+TEST(HealthMonitorTest, ThrowingCheckIsDown) {
+  HealthMonitor monitor(Fast());
+  monitor.Add("queue", []() -> Status { throw std::runtime_error("kaput"); });
+  auto snapshot = monitor.Snapshot();
+  EXPECT_FALSE(snapshot[0].up);
+  EXPECT_NE(snapshot[0].error.find("kaput"), std::string::npos);
+}
+
+TEST(HealthMonitorTest, ShutdownDoesNotWaitForeverForAHungCheck) {
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto start = Clock::now();
+  {
+    HealthMonitor monitor(Fast());
+    monitor.Add("hung", [release] {
+      while (!release->load()) std::this_thread::sleep_for(5ms);
+      return Status::Ok();
+    });
+    monitor.Add("fine", [] { return Status::Ok(); });
+    EXPECT_FALSE(monitor.Snapshot()[0].up);
+  }
+  EXPECT_LT(Clock::now() - start, 2s);
+  release->store(true);  // the detached checker ends on its own
+  std::this_thread::sleep_for(50ms);
+}
+
+}  // namespace
+}  // namespace refinery::api

@@ -1,0 +1,91 @@
+#include "core/config.h"
+
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "support/test_support.h"
+
+namespace refinery {
+namespace {
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(Config, DefaultsAreTheEmbeddedMode) {
+  testing::TempDir dir;
+  auto config = LoadConfig(FakeEnv({{"REFINERY_CONFIG", ""}}));
+  // An explicit but empty config path names no file: that is an error.
+  EXPECT_FALSE(config.ok());
+  auto plain = LoadConfig(FakeEnv({}));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->data_dir, "./refinery-data");
+  EXPECT_TRUE(plain->database_url.empty());
+  EXPECT_TRUE(plain->redis_url.empty());
+  EXPECT_TRUE(plain->blob_url.empty());
+  EXPECT_EQ(plain->port, 8000);
+  EXPECT_EQ(plain->SqlitePath(), "./refinery-data/refinery.db");
+}
+
+TEST(Config, RefineryVariablesBeatLegacyNamesWhichBeatToml) {
+  testing::TempDir dir;
+  std::string toml = dir.path() + "/refinery.toml";
+  std::ofstream(toml) << "data_dir = \"/from/toml\"\n[api]\nport = 9001\n[database]\nurl = \"postgresql://toml\"\n"
+                      << "[pipeline]\nchunk_target_chars = 800\n";
+  auto config = LoadConfig(FakeEnv({{"REFINERY_CONFIG", toml},
+                                    {"DATABASE_URL", "postgresql://legacy"},
+                                    {"REFINERY_PORT", "9002"},
+                                    {"REDIS_HOST", "cache"},
+                                    {"REDIS_PORT", "6380"},
+                                    {"MINIO_ENDPOINT", "minio:9000"}}));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->data_dir, "/from/toml");
+  EXPECT_EQ(config->port, 9002);
+  EXPECT_EQ(config->database_url, "postgresql://legacy");
+  EXPECT_EQ(config->redis_url, "redis://cache:6380");
+  EXPECT_EQ(config->blob_url, "http://minio:9000");
+  EXPECT_EQ(config->chunk_target_chars, 800);
+  auto overridden = LoadConfig(FakeEnv({{"REFINERY_CONFIG", toml}, {"DATABASE_URL", "postgresql://legacy"},
+                                        {"REFINERY_DATABASE_URL", "postgresql://new"}}));
+  ASSERT_TRUE(overridden.ok());
+  EXPECT_EQ(overridden->database_url, "postgresql://new");
+}
+
+TEST(Config, InvalidSettingFailsWithOneLineNamingIt) {
+  auto bad_port = LoadConfig(FakeEnv({{"REFINERY_PORT", "eighty"}}));
+  ASSERT_FALSE(bad_port.ok());
+  EXPECT_EQ(bad_port.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_port.status().message().find("REFINERY_PORT"), std::string::npos);
+  EXPECT_NE(bad_port.status().message().find("eighty"), std::string::npos);
+  EXPECT_EQ(bad_port.status().message().find('\n'), std::string::npos);
+
+  EXPECT_FALSE(LoadConfig(FakeEnv({{"REFINERY_PORT", "70000"}})).ok());
+  EXPECT_FALSE(LoadConfig(FakeEnv({{"REFINERY_VISIBILITY_TIMEOUT_S", "-1"}})).ok());
+  EXPECT_FALSE(LoadConfig(FakeEnv({{"REFINERY_LOG_FORMAT", "xml"}})).ok());
+  EXPECT_FALSE(LoadConfig(FakeEnv({{"REDIS_PORT", "x"}})).ok());
+  auto overlap = LoadConfig(FakeEnv({{"REFINERY_CHUNK_TARGET_CHARS", "100"}, {"REFINERY_CHUNK_OVERLAP_CHARS", "100"}}));
+  ASSERT_FALSE(overlap.ok());
+  EXPECT_NE(overlap.status().message().find("REFINERY_CHUNK_OVERLAP_CHARS"), std::string::npos);
+}
+
+TEST(Config, MalformedTomlNamesTheFile) {
+  testing::TempDir dir;
+  std::string toml = dir.path() + "/refinery.toml";
+  std::ofstream(toml) << "[api\nport = ";
+  auto config = LoadConfig(FakeEnv({{"REFINERY_CONFIG", toml}}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find(toml), std::string::npos);
+  std::ofstream(toml, std::ios::trunc) << "[api]\nport = \"high\"\n";
+  auto typed = LoadConfig(FakeEnv({{"REFINERY_CONFIG", toml}}));
+  ASSERT_FALSE(typed.ok());
+  EXPECT_NE(typed.status().message().find("api.port"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace refinery

@@ -1,0 +1,170 @@
+// End to end on the embedded default: `refinery up` as a real process tree,
+// 300 SciFact abstracts through the HTTP API, counts checked against the
+// database file, and kill -9 of workers holding leased jobs.
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "ingest/chunker.h"
+#include "support/process_util.h"
+#include "support/refinery_process.h"
+#include "support/test_support.h"
+
+namespace refinery::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr size_t kDocuments = 300;
+
+// Posts every document; returns API id -> SciFact document.
+std::map<int64_t, ScifactDoc> IngestAll(const RefineryUp& up, const std::vector<ScifactDoc>& docs) {
+  std::map<int64_t, ScifactDoc> by_id;
+  for (const auto& doc : docs) {
+    long status = 0;
+    auto reply = up.Post("/ingest", {{"title", doc.title}, {"content", doc.text}}, &status);
+    EXPECT_TRUE(status == 201 || status == 200) << reply.dump();
+    by_id[reply.at("id").get<int64_t>()] = doc;
+  }
+  return by_id;
+}
+
+int64_t CompleteCount(const RefineryUp& up) {
+  return up.Get("/stats").at("documents_by_stage").value("complete", int64_t{0});
+}
+
+void WaitAllComplete(const RefineryUp& up, size_t expected) {
+  bool done = WaitUntil([&] { return CompleteCount(up) == static_cast<int64_t>(expected); }, seconds(240),
+                        milliseconds(250));
+  ASSERT_TRUE(done) << up.Get("/stats").dump(2) << "\n" << up.Log();
+}
+
+int64_t CountRows(const std::string& db_path, const std::string& sql) {
+  sqlite3* raw = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+  int64_t value = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+// Each document's stored chunks are exactly a fresh chunking of its text.
+void ExpectChunksExact(const RefineryUp& up, const std::map<int64_t, ScifactDoc>& by_id) {
+  ChunkerOptions options;  // the defaults `refinery up` runs with
+  for (const auto& [id, doc] : by_id) {
+    auto expected = ChunkText(doc.text, options);
+    auto chunks = up.Get("/documents/" + std::to_string(id) + "/chunks").at("chunks");
+    ASSERT_EQ(chunks.size(), expected.size()) << "document " << id;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(chunks[i].at("chunk_index").get<size_t>(), i);
+      EXPECT_EQ(chunks[i].at("content").get<std::string>(), expected[i].content);
+      EXPECT_EQ(chunks[i].at("char_start").get<int64_t>(), expected[i].start);
+      EXPECT_EQ(chunks[i].at("char_end").get<int64_t>(), expected[i].end);
+    }
+  }
+}
+
+// The first sentence that ends at least 60 bytes in (so "Summary." alone is no query).
+std::string FirstSentence(const std::string& text) {
+  auto end = text.find(". ", 60);
+  return end == std::string::npos ? text : text.substr(0, end + 1);
+}
+
+TEST(PipelineEndToEnd, IngestsScifactAndFindsEachDocumentByItsFirstSentence) {
+  TempDir dir;
+  RefineryUp up(dir.path());
+  ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
+  auto by_id = IngestAll(up, LoadScifact(kDocuments));
+  ASSERT_EQ(by_id.size(), kDocuments);
+  WaitAllComplete(up, kDocuments);
+
+  auto stats = up.Get("/stats");
+  std::string db = dir.path() + "/refinery.db";
+  EXPECT_EQ(stats.at("total_documents").get<int64_t>(), CountRows(db, "SELECT count(*) FROM documents"));
+  EXPECT_EQ(stats.at("total_documents").get<int64_t>(), static_cast<int64_t>(kDocuments));
+  EXPECT_EQ(stats.at("total_chunks").get<int64_t>(), CountRows(db, "SELECT count(*) FROM chunks"));
+  EXPECT_EQ(stats.at("chunks_with_embeddings").get<int64_t>(),
+            CountRows(db, "SELECT count(*) FROM chunks WHERE embedding IS NOT NULL"));
+  EXPECT_EQ(stats.at("total_chunks").get<int64_t>(), stats.at("chunks_with_embeddings").get<int64_t>());
+  EXPECT_EQ(stats.at("documents_by_stage").at("complete").get<int64_t>(),
+            CountRows(db, "SELECT count(*) FROM documents WHERE stage = 'complete'"));
+  for (const auto& [stage, depth] : stats.at("queue_depths").items()) {
+    EXPECT_EQ(depth.at("ready").get<int64_t>() + depth.at("in_flight").get<int64_t>(), 0) << stage;
+  }
+
+  int checked = 0;
+  for (const auto& [id, doc] : by_id) {
+    if (checked++ == 20) break;
+    auto reply = up.Post("/search", {{"query", FirstSentence(doc.text)}, {"limit", 5}});
+    ASSERT_FALSE(reply.at("results").empty()) << doc.title;
+    EXPECT_EQ(reply.at("results")[0].at("document_id").get<int64_t>(), id) << FirstSentence(doc.text);
+  }
+}
+
+// Kills the worker of a stage that has a job in flight and waits for the
+// supervisor to replace it; returns what went wrong, or "" on success.
+std::string KillWorkerHoldingWork(const RefineryUp& up, std::set<pid_t>& killed) {
+  std::string stage;
+  nlohmann::json stats;
+  bool found = WaitUntil(
+      [&] {
+        stats = up.Get("/stats");
+        for (const auto& [name, depth] : stats.at("queue_depths").items()) {
+          if (depth.at("in_flight").get<int64_t>() > 0) {
+            stage = name;
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(60), milliseconds(10));
+  if (!found) return "no job in flight within 60 s; last stats: " + stats.dump();
+  auto pids = ChildPids(up.pid(), "worker " + stage);
+  if (pids.empty()) return "no worker process for stage " + stage;
+  kill(pids.front(), SIGKILL);
+  killed.insert(pids.front());
+  bool replaced = WaitUntil(
+      [&] {
+        auto now = ChildPids(up.pid(), "worker " + stage);
+        return !now.empty() && !killed.count(now.front());
+      },
+      seconds(30));
+  if (!replaced) return "worker " + stage + " was not restarted within 30 s";
+  // Let the dead worker's leases (2 s visibility) expire, so the next
+  // in-flight count can only come from a live worker.
+  std::this_thread::sleep_for(milliseconds(2500));
+  return "";
+}
+
+TEST(PipelineEndToEnd, SurvivesWorkersKilledWhileHoldingJobs) {
+  TempDir dir;
+  RefineryUp up(dir.path(), {{"REFINERY_TEST_STAGE_DELAY_MS", "100"},
+                             {"REFINERY_VISIBILITY_TIMEOUT_S", "2"},
+                             {"REFINERY_STAGE_TIMEOUT_S", "10"},
+                             {"REFINERY_RECONCILE_INTERVAL_S", "1"}});
+  ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
+  auto docs = LoadScifact(kDocuments);
+  std::map<int64_t, ScifactDoc> by_id;
+  std::jthread ingest([&] { by_id = IngestAll(up, docs); });
+  std::set<pid_t> killed;
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(KillWorkerHoldingWork(up, killed), "") << "kill " << i << "\n" << up.Log();
+  ingest.join();
+  EXPECT_EQ(killed.size(), 3u);
+  WaitAllComplete(up, kDocuments);
+  ExpectChunksExact(up, by_id);
+  std::string db = dir.path() + "/refinery.db";
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM (SELECT document_id, chunk_index FROM chunks "
+                          "GROUP BY document_id, chunk_index HAVING count(*) > 1)"), 0);
+}
+
+}  // namespace
+}  // namespace refinery::testing

@@ -1,0 +1,181 @@
+// The worker loop, ingest, retry and reconciler against the real embedded
+// backends (SQLite store and queue, blob directory) in a temp dir.
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "ingest/chunker.h"
+#include "pipeline/pipeline.h"
+#include "support/process_util.h"
+#include "support/test_support.h"
+
+namespace refinery {
+namespace {
+
+using std::chrono::milliseconds;
+
+IngestRequest Request(const std::string& title, const std::string& content) {
+  IngestRequest request;
+  request.title = title;
+  request.content = content;
+  return request;
+}
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Config config;
+    config.data_dir = dir_.path();
+    config.retry_base_delay_s = 0.05;
+    config.retry_max_delay_s = 0.1;
+    config.max_attempts = 3;
+    config.stage_timeout_s = 0.2;
+    auto opened = OpenServices(config, true);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    services_ = std::make_unique<Services>(std::move(opened).value());
+  }
+
+  int64_t Ingest(const std::string& text) {
+    auto outcome = IngestDocument(*services_, Request("title", text));
+    EXPECT_TRUE(outcome.ok()) << outcome.status().ToString();
+    return outcome->id;
+  }
+
+  // Leases and processes every ready job of `stage_name` until none is left.
+  int Drain(const std::string& stage_name) {
+    Worker worker(*services_, *FindStage(stage_name));
+    int processed = 0;
+    while (true) {
+      auto job = services_->queue->Lease(stage_name, 30, milliseconds(0));
+      if (!job.ok() || !job->has_value()) return processed;
+      worker.ProcessJob(**job);
+      ++processed;
+    }
+  }
+
+  std::string Stage(int64_t id) { return services_->store->GetDocument(id)->stage; }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Services> services_;
+};
+
+TEST_F(WorkerTest, DocumentWalksTheChainToComplete) {
+  std::string text = "Queues lease jobs. Workers acknowledge after commit.\n\nA second paragraph follows.";
+  int64_t id = Ingest(text);
+  EXPECT_EQ(Stage(id), "chunking");
+  EXPECT_EQ(Drain("chunk"), 1);
+  EXPECT_EQ(Stage(id), "embedding");
+  auto chunks = services_->store->GetChunks(id);
+  ASSERT_TRUE(chunks.ok());
+  auto expected = ChunkText(text, {services_->config.chunk_target_chars, services_->config.chunk_overlap_chars});
+  ASSERT_EQ(chunks->size(), expected.size());
+  EXPECT_EQ(Drain("embed"), 1);
+  EXPECT_EQ(Stage(id), "complete");
+  auto embedded = services_->store->GetChunks(id);
+  ASSERT_TRUE(embedded.ok());
+  for (const auto& chunk : *embedded) {
+    EXPECT_EQ(static_cast<int>(chunk.embedding.size()), services_->config.embedding_dim);
+  }
+  auto log = services_->store->GetLog(id);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].stage, "chunk");
+  EXPECT_EQ((*log)[1].status, "completed");
+}
+
+TEST_F(WorkerTest, IdenticalContentReturnsTheExistingDocument) {
+  int64_t first = Ingest("Same words, same hash.");
+  auto again = IngestDocument(*services_, Request("another title", "Same words, same hash."));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, first);
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(services_->queue->Depth("chunk")->ready, 1);
+}
+
+TEST_F(WorkerTest, RejectsEmptyAndInvalidUtf8Content) {
+  EXPECT_EQ(IngestDocument(*services_, Request("t", "  \n ")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(IngestDocument(*services_, Request("t", "bad \xC3")).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(WorkerTest, DuplicateWakeUpIsAcknowledgedWithoutRework) {
+  int64_t id = Ingest("One short document.");
+  Drain("chunk");
+  auto before = services_->store->GetChunks(id);
+  ASSERT_TRUE(services_->queue->Enqueue("chunk", id).ok());  // a stale duplicate
+  EXPECT_EQ(Drain("chunk"), 1);
+  auto after = services_->store->GetChunks(id);
+  ASSERT_EQ(before->size(), after->size());
+  EXPECT_EQ((*before)[0].id, (*after)[0].id);  // not rewritten
+  EXPECT_EQ(services_->queue->Depth("chunk")->ready, 0);
+}
+
+TEST_F(WorkerTest, MissingBlobRetriesThenErrorsAndRetryResumes) {
+  std::string text = "This blob will vanish before chunking.";
+  int64_t id = Ingest(text);
+  auto doc = services_->store->GetDocument(id);
+  ASSERT_TRUE(services_->blobs->Delete(doc->blob_key).ok());
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ASSERT_TRUE(testing::WaitUntil([&] { return services_->queue->Depth("chunk")->ready == 1 || Stage(id) == "error"; },
+                                   milliseconds(5000)));
+    Drain("chunk");
+  }
+  auto failed = services_->store->GetDocument(id);
+  EXPECT_EQ(failed->stage, "error");
+  EXPECT_EQ(failed->error_stage, "chunk");
+  EXPECT_NE(failed->error_message.find("not_found"), std::string::npos) << failed->error_message;
+  EXPECT_EQ(services_->queue->Depth("chunk")->dead, 1);
+
+  ASSERT_TRUE(services_->blobs->Put(doc->blob_key, text).ok());
+  ASSERT_TRUE(RetryDocument(*services_, id).ok());
+  EXPECT_EQ(Stage(id), "chunking");
+  Drain("chunk");
+  Drain("embed");
+  EXPECT_EQ(Stage(id), "complete");
+  EXPECT_EQ(RetryDocument(*services_, id).code(), StatusCode::kConflict);
+}
+
+TEST_F(WorkerTest, ReconcilerRequeuesDocumentsWhoseJobsWereLost) {
+  int64_t a = Ingest("First document for the reconciler.");
+  int64_t b = Ingest("Second document for the reconciler.");
+  ASSERT_TRUE(services_->queue->Purge().ok());  // as if Redis restarted empty
+  std::this_thread::sleep_for(milliseconds(300));  // past stage_timeout_s
+  auto requeued = ReconcileStage(*services_, *FindStage("chunk"));
+  ASSERT_TRUE(requeued.ok());
+  EXPECT_EQ(*requeued, 2);
+  EXPECT_EQ(*ReconcileStage(*services_, *FindStage("chunk")), 0);  // live jobs now: nothing twice
+  Drain("chunk");
+  Drain("embed");
+  EXPECT_EQ(Stage(a), "complete");
+  EXPECT_EQ(Stage(b), "complete");
+}
+
+TEST_F(WorkerTest, RunLoopProcessesEverythingAndStopsOnRequest) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(Ingest("Document number " + std::to_string(i) + " of the loop test."));
+  std::atomic<bool> stop{false};
+  std::thread chunk([&] { Worker(*services_, *FindStage("chunk")).Run(stop); });
+  std::thread embed([&] { Worker(*services_, *FindStage("embed")).Run(stop); });
+  bool done = testing::WaitUntil(
+      [&] { return services_->store->Stats()->documents_by_stage["complete"] == 20; }, milliseconds(60000));
+  stop = true;
+  chunk.join();
+  embed.join();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(services_->queue->Depth("chunk")->in_flight, 0);
+  EXPECT_EQ(services_->queue->Depth("embed")->ready, 0);
+}
+
+TEST_F(WorkerTest, DeleteRemovesDocumentChunksAndBlob) {
+  int64_t id = Ingest("Delete me with everything I own.");
+  Drain("chunk");
+  auto doc = services_->store->GetDocument(id);
+  ASSERT_TRUE(DeleteDocumentEverywhere(*services_, id).ok());
+  EXPECT_EQ(services_->store->GetDocument(id).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(*services_->blobs->Exists(doc->blob_key));
+  EXPECT_EQ(DeleteDocumentEverywhere(*services_, id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(Drain("embed"), 1);  // the orphaned wake-up is simply acknowledged
+}
+
+}  // namespace
+}  // namespace refinery

@@ -1,0 +1,365 @@
+// The Queue contract, run against every backend. A backend joins by adding
+// one entry to Backends() (e.g. Redis, skipped when no server is set).
+//
+// Timing: waits are generous upper bounds that only catch hangs; the short
+// visibilities (0.2-0.3 s) are what the tests exercise.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <ostream>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "queue/queue.h"
+#include "support/test_support.h"
+
+namespace refinery {
+namespace {
+
+using namespace std::chrono_literals;
+
+#define EXPECT_OK(expr)                                  \
+  do {                                                   \
+    ::refinery::Status status_ = (expr);                 \
+    EXPECT_TRUE(status_.ok()) << status_.ToString();     \
+  } while (0)
+
+struct Backend {
+  std::string name;
+  // Opens a queue on empty storage. `config` carries a fresh data_dir and
+  // max_attempts; a server backend fills in its URL and may purge first.
+  std::function<Result<std::unique_ptr<Queue>>(Config config)> open;
+};
+
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+std::vector<Backend> Backends() {
+  return {
+      {"sqlite", [](Config config) { return OpenQueue(config); }},
+  };
+}
+
+using DepthTuple = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // ready, in flight, delayed, dead
+
+class QueueConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    queue_ = Open(5);
+    ASSERT_NE(queue_, nullptr);
+  }
+
+  // Another handle on the same storage, e.g. with a different max_attempts.
+  std::unique_ptr<Queue> Open(int max_attempts) {
+    Config config;
+    config.data_dir = dir_.path() + "/data";
+    config.max_attempts = max_attempts;
+    Result<std::unique_ptr<Queue>> queue = GetParam().open(config);
+    if (!queue.ok()) {
+      ADD_FAILURE() << queue.status().ToString();
+      return nullptr;
+    }
+    return std::move(queue).value();
+  }
+
+  std::optional<Job> Lease(const std::string& stage, double visibility_s,
+                           std::chrono::milliseconds wait, Queue* queue = nullptr) {
+    Result<std::optional<Job>> job = (queue ? queue : queue_.get())->Lease(stage, visibility_s, wait);
+    EXPECT_TRUE(job.ok()) << job.status().ToString();
+    return job.ok() ? *job : std::nullopt;
+  }
+
+  DepthTuple Depth(const std::string& stage) {
+    Result<QueueDepth> depth = queue_->Depth(stage);
+    EXPECT_TRUE(depth.ok()) << depth.status().ToString();
+    if (!depth.ok()) return {-1, -1, -1, -1};
+    return {depth->ready, depth->in_flight, depth->delayed, depth->dead};
+  }
+
+  bool HasLiveJob(const std::string& stage, int64_t document_id) {
+    Result<bool> live = queue_->HasLiveJob(stage, document_id);
+    EXPECT_TRUE(live.ok()) << live.status().ToString();
+    return live.ok() && *live;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Queue> queue_;
+};
+
+TEST_P(QueueConformanceTest, EnqueueLeaseAck) {
+  EXPECT_OK(queue_->Enqueue("chunk", 7));
+  EXPECT_EQ(Depth("chunk"), DepthTuple(1, 0, 0, 0));
+  std::optional<Job> job = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->stage, "chunk");
+  EXPECT_EQ(job->document_id, 7);
+  EXPECT_EQ(job->attempt, 1);
+  EXPECT_FALSE(job->lease_token.empty());
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 1, 0, 0));
+  EXPECT_OK(queue_->Ack(*job));
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 0, 0, 0));
+  EXPECT_FALSE(Lease("chunk", 30, 0ms).has_value());
+}
+
+TEST_P(QueueConformanceTest, LeasesOldestFirst) {
+  for (int64_t doc : {3, 1, 2}) EXPECT_OK(queue_->Enqueue("chunk", doc));
+  for (int64_t doc : {3, 1, 2}) {
+    std::optional<Job> job = Lease("chunk", 30, 5s);
+    ASSERT_TRUE(job.has_value());
+    EXPECT_EQ(job->document_id, doc);
+  }
+}
+
+TEST_P(QueueConformanceTest, EnqueueIsIdempotentAndEarlierTimeWins) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  EXPECT_OK(queue_->Enqueue("chunk", 1, 3600));  // later: ignored
+  EXPECT_EQ(Depth("chunk"), DepthTuple(1, 0, 0, 0));
+
+  EXPECT_OK(queue_->Enqueue("chunk", 2, 3600));
+  EXPECT_EQ(Depth("chunk"), DepthTuple(1, 0, 1, 0));
+  EXPECT_OK(queue_->Enqueue("chunk", 2));  // earlier: wins
+  EXPECT_EQ(Depth("chunk"), DepthTuple(2, 0, 0, 0));
+}
+
+TEST_P(QueueConformanceTest, EnqueueLeavesInFlightJobAlone) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  std::optional<Job> job = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 1, 0, 0));
+  EXPECT_OK(queue_->Ack(*job));
+}
+
+TEST_P(QueueConformanceTest, ExpiredLeaseIsRedeliveredWithNextAttempt) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  std::optional<Job> first = Lease("chunk", 0.2, 5s);
+  ASSERT_TRUE(first.has_value());
+  std::optional<Job> second = Lease("chunk", 30, 10s);  // after ~0.2 s
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->document_id, 1);
+  EXPECT_EQ(second->attempt, 2);
+  EXPECT_NE(second->lease_token, first->lease_token);
+  EXPECT_OK(queue_->Ack(*second));
+}
+
+TEST_P(QueueConformanceTest, HeartbeatPreventsRedelivery) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  // Visibility 1 s, beats every 200 ms for 3 s: without the beats the lease
+  // would expire three times over; with them a loaded machine has 800 ms slack.
+  std::optional<Job> job = Lease("chunk", 1.0, 5s);
+  ASSERT_TRUE(job.has_value());
+  std::atomic<int> failed_beats{0};
+  std::thread beater([&] {
+    for (int i = 0; i < 15; ++i) {
+      std::this_thread::sleep_for(200ms);
+      if (!queue_->Heartbeat(*job, 1.0).ok()) ++failed_beats;
+    }
+  });
+  std::unique_ptr<Queue> other = Open(5);  // another consumer, polling all along
+  ASSERT_NE(other, nullptr);
+  std::optional<Job> stolen = Lease("chunk", 1.0, 2800ms, other.get());
+  beater.join();
+  EXPECT_FALSE(stolen.has_value());
+  EXPECT_EQ(failed_beats.load(), 0);
+  EXPECT_OK(queue_->Ack(*job));
+}
+
+TEST_P(QueueConformanceTest, LostLeaseRejectsEveryLeaseOperation) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  std::optional<Job> old = Lease("chunk", 0.2, 5s);
+  ASSERT_TRUE(old.has_value());
+  std::optional<Job> current = Lease("chunk", 30, 10s);
+  ASSERT_TRUE(current.has_value());
+  EXPECT_EQ(queue_->Ack(*old).code(), StatusCode::kLeaseLost);
+  EXPECT_EQ(queue_->Heartbeat(*old, 30).code(), StatusCode::kLeaseLost);
+  EXPECT_EQ(queue_->Release(*old).code(), StatusCode::kLeaseLost);
+  Result<FailOutcome> failed = queue_->Fail(*old, "boom", RetryPolicy{});
+  EXPECT_EQ(failed.status().code(), StatusCode::kLeaseLost);
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 1, 0, 0));  // the current holder is untouched
+  EXPECT_OK(queue_->Ack(*current));
+  EXPECT_EQ(queue_->Ack(*current).code(), StatusCode::kLeaseLost);  // acked twice
+}
+
+TEST_P(QueueConformanceTest, FailSchedulesDelayedRetry) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  std::optional<Job> job = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(job.has_value());
+  RetryPolicy policy{.max_attempts = 5, .base_delay_s = 1.0, .max_delay_s = 60};
+  Result<FailOutcome> outcome = queue_->Fail(*job, "transient", policy);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_FALSE(outcome->dead);
+  EXPECT_GE(outcome->retry_in_s, 0.75);
+  EXPECT_LE(outcome->retry_in_s, 1.25);
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 0, 1, 0));
+  EXPECT_TRUE(HasLiveJob("chunk", 1));
+  EXPECT_FALSE(Lease("chunk", 30, 0ms).has_value());
+  std::optional<Job> retry = Lease("chunk", 30, 10s);  // after the backoff
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_EQ(retry->attempt, 2);
+  EXPECT_OK(queue_->Ack(*retry));
+}
+
+TEST_P(QueueConformanceTest, FailAtMaxAttemptsDeadLettersAndEnqueueRevives) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  std::optional<Job> job = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(job.has_value());
+  Result<FailOutcome> outcome = queue_->Fail(*job, "permanent", RetryPolicy{.max_attempts = 1});
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_TRUE(outcome->dead);
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 0, 0, 1));
+  EXPECT_FALSE(HasLiveJob("chunk", 1));
+  EXPECT_FALSE(Lease("chunk", 30, 0ms).has_value());
+
+  EXPECT_OK(queue_->Enqueue("chunk", 1));  // an operator's retry
+  EXPECT_EQ(Depth("chunk"), DepthTuple(1, 0, 0, 0));
+  std::optional<Job> revived = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(revived.has_value());
+  EXPECT_EQ(revived->attempt, 1);  // attempts were reset
+}
+
+TEST_P(QueueConformanceTest, RepeatedlyExpiredJobIsDeadLetteredAtLease) {
+  std::unique_ptr<Queue> queue = Open(2);
+  ASSERT_NE(queue, nullptr);
+  EXPECT_OK(queue->Enqueue("chunk", 1));
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    std::optional<Job> job = Lease("chunk", 0.2, 10s, queue.get());  // never acked
+    ASSERT_TRUE(job.has_value());
+    EXPECT_EQ(job->attempt, attempt);
+  }
+  // The third delivery would exceed max_attempts: it must never be handed out.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::get<3>(Depth("chunk")) == 0 && std::chrono::steady_clock::now() < deadline) {
+    EXPECT_FALSE(Lease("chunk", 0.2, 100ms, queue.get()).has_value());
+  }
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 0, 0, 1));
+  EXPECT_OK(queue->Enqueue("chunk", 1));
+  std::optional<Job> revived = Lease("chunk", 30, 5s, queue.get());
+  ASSERT_TRUE(revived.has_value());
+  EXPECT_EQ(revived->attempt, 1);
+}
+
+TEST_P(QueueConformanceTest, ReleaseMakesJobReadyWithoutCountingTheAttempt) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  std::optional<Job> job = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_OK(queue_->Release(*job));
+  EXPECT_EQ(Depth("chunk"), DepthTuple(1, 0, 0, 0));
+  std::optional<Job> again = Lease("chunk", 30, 0ms);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->attempt, 1);
+  EXPECT_EQ(queue_->Ack(*job).code(), StatusCode::kLeaseLost);  // released leases are gone
+  EXPECT_OK(queue_->Ack(*again));
+}
+
+TEST_P(QueueConformanceTest, ConcurrentConsumersGetEachJobExactlyOnce) {
+  constexpr int kJobs = 200;
+  constexpr int kThreads = 8;
+  for (int doc = 1; doc <= kJobs; ++doc) EXPECT_OK(queue_->Enqueue("embed", doc));
+  std::mutex mu;
+  std::set<int64_t> live;             // leased, not yet acked
+  std::map<int64_t, int> deliveries;  // document -> times delivered
+  int overlaps = 0;
+  std::atomic<int> acked{0};
+  const auto deadline = std::chrono::steady_clock::now() + 120s;  // hang guard only
+  auto consume = [&] {
+    while (acked.load() < kJobs && std::chrono::steady_clock::now() < deadline) {
+      std::optional<Job> job = Lease("embed", 60, 100ms);
+      if (!job) continue;
+      {
+        std::lock_guard lock(mu);
+        if (!live.insert(job->document_id).second) ++overlaps;
+        ++deliveries[job->document_id];
+        EXPECT_EQ(job->attempt, 1);
+      }
+      EXPECT_OK(queue_->Ack(*job));
+      {
+        std::lock_guard lock(mu);  // live until acked
+        live.erase(job->document_id);
+      }
+      ++acked;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) threads.emplace_back(consume);
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(overlaps, 0);
+  EXPECT_EQ(acked.load(), kJobs);
+  EXPECT_EQ(deliveries.size(), static_cast<size_t>(kJobs));
+  for (const auto& [doc, count] : deliveries) EXPECT_EQ(count, 1) << "document " << doc;
+  EXPECT_EQ(Depth("embed"), DepthTuple(0, 0, 0, 0));
+}
+
+TEST_P(QueueConformanceTest, DepthCountsEachState) {
+  EXPECT_OK(queue_->Enqueue("chunk", 4));
+  std::optional<Job> doomed = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(doomed.has_value());
+  ASSERT_TRUE(queue_->Fail(*doomed, "bad", RetryPolicy{.max_attempts = 1}).ok());
+  EXPECT_OK(queue_->Enqueue("chunk", 3));
+  std::optional<Job> held = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  EXPECT_OK(queue_->Enqueue("chunk", 2, 3600));
+  EXPECT_EQ(Depth("chunk"), DepthTuple(1, 1, 1, 1));
+  EXPECT_EQ(Depth("embed"), DepthTuple(0, 0, 0, 0));
+}
+
+TEST_P(QueueConformanceTest, HasLiveJobTracksTheJobsLife) {
+  EXPECT_FALSE(HasLiveJob("chunk", 1));
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  EXPECT_TRUE(HasLiveJob("chunk", 1));
+  EXPECT_FALSE(HasLiveJob("embed", 1));
+  EXPECT_FALSE(HasLiveJob("chunk", 2));
+  std::optional<Job> job = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_TRUE(HasLiveJob("chunk", 1));  // in flight
+  EXPECT_OK(queue_->Ack(*job));
+  EXPECT_FALSE(HasLiveJob("chunk", 1));
+  EXPECT_OK(queue_->Enqueue("chunk", 1, 3600));
+  EXPECT_TRUE(HasLiveJob("chunk", 1));  // delayed
+}
+
+TEST_P(QueueConformanceTest, PurgeRemovesEverything) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  EXPECT_OK(queue_->Enqueue("chunk", 2, 3600));
+  EXPECT_OK(queue_->Enqueue("embed", 1));
+  std::optional<Job> job = Lease("embed", 30, 5s);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_OK(queue_->Purge());
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 0, 0, 0));
+  EXPECT_EQ(Depth("embed"), DepthTuple(0, 0, 0, 0));
+  EXPECT_FALSE(HasLiveJob("chunk", 1));
+  EXPECT_EQ(queue_->Ack(*job).code(), StatusCode::kLeaseLost);
+}
+
+TEST_P(QueueConformanceTest, StagesAreIndependent) {
+  EXPECT_OK(queue_->Enqueue("chunk", 1));
+  EXPECT_OK(queue_->Enqueue("embed", 1));
+  EXPECT_EQ(Depth("chunk"), DepthTuple(1, 0, 0, 0));
+  EXPECT_EQ(Depth("embed"), DepthTuple(1, 0, 0, 0));
+  std::optional<Job> embed = Lease("embed", 30, 5s);
+  ASSERT_TRUE(embed.has_value());
+  EXPECT_EQ(embed->stage, "embed");
+  EXPECT_EQ(Depth("chunk"), DepthTuple(1, 0, 0, 0));
+  EXPECT_FALSE(Lease("evaluate", 30, 0ms).has_value());
+  std::optional<Job> chunk = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(chunk.has_value());
+  EXPECT_EQ(chunk->stage, "chunk");
+  EXPECT_NE(chunk->id, embed->id);
+  EXPECT_OK(queue_->Ack(*embed));
+  EXPECT_OK(queue_->Ack(*chunk));
+}
+
+TEST_P(QueueConformanceTest, Ping) { EXPECT_OK(queue_->Ping()); }
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueueConformanceTest, ::testing::ValuesIn(Backends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace refinery

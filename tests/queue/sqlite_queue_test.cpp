@@ -1,0 +1,242 @@
+// SQLite-specific queue behaviour: files, processes, locks, stored errors;
+// plus OpenQueue and BackoffDelay.
+#include "queue/sqlite_queue.h"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "queue/queue.h"
+#include "support/test_support.h"
+
+namespace refinery {
+namespace {
+
+using namespace std::chrono_literals;
+
+Config ConfigIn(const testing::TempDir& dir, int max_attempts = 5) {
+  Config config;
+  config.data_dir = dir.path() + "/nested/data";  // missing: Open must create it
+  config.max_attempts = max_attempts;
+  return config;
+}
+
+std::unique_ptr<SqliteQueue> MustOpen(const Config& config, const SqliteQueueOptions& options = {}) {
+  Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(config, options);
+  EXPECT_TRUE(queue.ok()) << queue.status().ToString();
+  return queue.ok() ? std::move(queue).value() : nullptr;
+}
+
+// A raw connection, to look at or lock the file behind the queue's back.
+struct RawDb {
+  explicit RawDb(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); }
+  ~RawDb() { sqlite3_close(db); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+
+  int Exec(const std::string& sql) { return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr); }
+  std::string QueryText(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string text = "<no row>";
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      const unsigned char* value = sqlite3_column_text(stmt, 0);
+      text = value ? reinterpret_cast<const char*>(value) : "<null>";
+    }
+    sqlite3_finalize(stmt);
+    return text;
+  }
+  sqlite3* db = nullptr;
+};
+
+TEST(BackoffDelayTest, DoublesCapsAndJitters) {
+  RetryPolicy policy{.max_attempts = 10, .base_delay_s = 1.0, .max_delay_s = 60.0};
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 1, 0.5), 1.0);
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 2, 0.5), 2.0);
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 3, 0.5), 4.0);
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 6, 0.5), 32.0);
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 7, 0.5), 60.0);     // 64 capped
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 5000, 0.5), 60.0);  // no overflow
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 3, 0.0), 3.0);      // -25%
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 3, 1.0), 5.0);      // +25%
+  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 7, 1.0), 75.0);     // jitter applies after the cap
+  for (double jitter = 0; jitter <= 1.0; jitter += 0.125) {
+    double delay = BackoffDelay(policy, 4, jitter);
+    EXPECT_GE(delay, 6.0);
+    EXPECT_LE(delay, 10.0);
+  }
+}
+
+TEST(OpenQueueTest, ChoosesSqliteUnlessRedisIsSet) {
+  testing::TempDir dir;
+  Config config = ConfigIn(dir);
+  Result<std::unique_ptr<Queue>> queue = OpenQueue(config);
+  ASSERT_TRUE(queue.ok()) << queue.status().ToString();
+  EXPECT_NE(dynamic_cast<SqliteQueue*>(queue->get()), nullptr);
+  EXPECT_TRUE(std::filesystem::exists(config.QueuePath()));
+
+  config.redis_url = "redis://127.0.0.1:6379";
+  Result<std::unique_ptr<Queue>> redis = OpenQueue(config);
+  EXPECT_EQ(redis.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SqliteQueueTest, RejectsInvalidArguments) {
+  testing::TempDir dir;
+  std::unique_ptr<SqliteQueue> queue = MustOpen(ConfigIn(dir));
+  ASSERT_NE(queue, nullptr);
+  EXPECT_EQ(queue->Enqueue("", 1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(queue->Enqueue("chunk", 1, -1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(queue->Lease("chunk", 0, 0ms).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SqliteQueueTest, JobsAndLeasesSurviveReopen) {
+  testing::TempDir dir;
+  Config config = ConfigIn(dir);
+  Job leased;
+  {
+    std::unique_ptr<SqliteQueue> queue = MustOpen(config);
+    ASSERT_NE(queue, nullptr);
+    for (int64_t doc : {1, 2, 3}) ASSERT_TRUE(queue->Enqueue("chunk", doc).ok());
+    Result<std::optional<Job>> job = queue->Lease("chunk", 60, 1s);
+    ASSERT_TRUE(job.ok() && job->has_value());
+    leased = **job;
+  }
+  std::unique_ptr<SqliteQueue> reopened = MustOpen(config);
+  ASSERT_NE(reopened, nullptr);
+  Result<QueueDepth> depth = reopened->Depth("chunk");
+  ASSERT_TRUE(depth.ok());
+  EXPECT_EQ(depth->ready, 2);
+  EXPECT_EQ(depth->in_flight, 1);
+  EXPECT_TRUE(reopened->Ack(leased).ok());  // the lease token is durable too
+}
+
+TEST(SqliteQueueTest, HeldWriteLockIsUnavailableNotAHang) {
+  testing::TempDir dir;
+  Config config = ConfigIn(dir);
+  std::unique_ptr<SqliteQueue> queue = MustOpen(config, {.pool_size = 2, .busy_timeout_ms = 200});
+  ASSERT_NE(queue, nullptr);
+  ASSERT_TRUE(queue->Enqueue("chunk", 1).ok());
+  RawDb other(config.QueuePath());
+  ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);  // another process's writer
+  EXPECT_EQ(queue->Enqueue("chunk", 2).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(queue->Lease("chunk", 30, 0ms).status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(queue->Depth("chunk").ok());  // WAL: readers are not blocked
+  ASSERT_EQ(other.Exec("ROLLBACK"), SQLITE_OK);
+  EXPECT_TRUE(queue->Enqueue("chunk", 2).ok());
+}
+
+TEST(SqliteQueueTest, StoresFailureReasons) {
+  testing::TempDir dir;
+  Config config = ConfigIn(dir, /*max_attempts=*/1);
+  std::unique_ptr<SqliteQueue> queue = MustOpen(config);
+  ASSERT_NE(queue, nullptr);
+  ASSERT_TRUE(queue->Enqueue("chunk", 1).ok());
+  Result<std::optional<Job>> job = queue->Lease("chunk", 30, 1s);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  ASSERT_TRUE(queue->Fail(**job, "parser exploded", RetryPolicy{.max_attempts = 1}).ok());
+
+  ASSERT_TRUE(queue->Enqueue("chunk", 2).ok());
+  job = queue->Lease("chunk", 0.1, 1s);  // the one allowed delivery, never acked
+  ASSERT_TRUE(job.ok() && job->has_value());
+  std::this_thread::sleep_for(150ms);
+  job = queue->Lease("chunk", 30, 0ms);  // finds it exhausted
+  ASSERT_TRUE(job.ok());
+  EXPECT_FALSE(job->has_value());
+
+  RawDb raw(config.QueuePath());
+  EXPECT_EQ(raw.QueryText("SELECT last_error FROM jobs WHERE document_id = 1 AND dead = 1"),
+            "parser exploded");
+  EXPECT_EQ(raw.QueryText("SELECT last_error FROM jobs WHERE document_id = 2 AND dead = 1"),
+            "exceeded max attempts (worker died or timed out repeatedly)");
+  ASSERT_TRUE(queue->Enqueue("chunk", 1).ok());  // revival clears the error
+  EXPECT_EQ(raw.QueryText("SELECT last_error FROM jobs WHERE document_id = 1"), "<null>");
+}
+
+// Leases and acks until the stage stays empty for a moment. Plain code, no
+// gtest macros: it also runs in a forked child. Returns false on any error.
+bool Drain(Queue& queue, std::vector<int64_t>& documents) {
+  const auto deadline = std::chrono::steady_clock::now() + 120s;  // hang guard only
+  while (std::chrono::steady_clock::now() < deadline) {
+    Result<std::optional<Job>> job = queue.Lease("chunk", 60, 300ms);
+    if (!job.ok()) return false;
+    if (!job->has_value()) return true;
+    std::this_thread::sleep_for(1ms);  // "work", so the two processes interleave
+    if ((*job)->attempt != 1 || !queue.Ack(**job).ok()) return false;
+    documents.push_back((*job)->document_id);
+  }
+  return false;
+}
+
+// Child side of the two-process test; never returns.
+[[noreturn]] void RunChildConsumer(const Config& config, int ready_fd, const std::string& out_path) {
+  std::vector<int64_t> documents;
+  bool ok = false;
+  {
+    std::unique_ptr<SqliteQueue> queue = MustOpen(config);
+    char byte = 'r';
+    if (queue != nullptr && write(ready_fd, &byte, 1) == 1) ok = Drain(*queue, documents);
+    std::ofstream out(out_path);
+    for (int64_t doc : documents) out << doc << '\n';
+  }
+  _exit(ok ? 0 : 3);  // skip gtest's and the parent's atexit machinery
+}
+
+TEST(SqliteQueueTest, TwoProcessesNeverGetTheSameJob) {
+  testing::TempDir dir;
+  Config config = ConfigIn(dir);
+  constexpr int kJobs = 300;
+  {
+    // Enqueue and close before fork(): an SQLite connection must never
+    // cross a fork.
+    std::unique_ptr<SqliteQueue> queue = MustOpen(config);
+    ASSERT_NE(queue, nullptr);
+    for (int doc = 1; doc <= kJobs; ++doc) ASSERT_TRUE(queue->Enqueue("chunk", doc).ok());
+  }
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const std::string child_out = dir.path() + "/child.txt";
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    RunChildConsumer(config, ready[1], child_out);
+  }
+  close(ready[1]);
+  std::unique_ptr<SqliteQueue> queue = MustOpen(config);
+  ASSERT_NE(queue, nullptr);
+  char byte = 0;
+  EXPECT_EQ(read(ready[0], &byte, 1), 1);  // start together (EOF if the child died)
+  close(ready[0]);
+  std::vector<int64_t> mine;
+  EXPECT_TRUE(Drain(*queue, mine));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+
+  std::vector<int64_t> theirs;
+  std::ifstream in(child_out);
+  for (int64_t doc; in >> doc;) theirs.push_back(doc);
+  std::map<int64_t, int> deliveries;
+  for (int64_t doc : mine) ++deliveries[doc];
+  for (int64_t doc : theirs) ++deliveries[doc];
+  EXPECT_EQ(deliveries.size(), static_cast<size_t>(kJobs));
+  for (const auto& [doc, count] : deliveries) EXPECT_EQ(count, 1) << "document " << doc;
+  EXPECT_GT(mine.size(), 0u);
+  EXPECT_GT(theirs.size(), 0u);
+  std::printf("parent consumed %zu, child %zu\n", mine.size(), theirs.size());
+}
+
+}  // namespace
+}  // namespace refinery

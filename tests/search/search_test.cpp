@@ -1,0 +1,264 @@
+// Searcher against the real SQLite store, with a fake embedder whose query
+// vectors the tests choose, so expected rankings are exact.
+#include "search/search.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "core/hash.h"
+#include "support/test_support.h"
+
+namespace refinery {
+namespace {
+
+using Vec = std::vector<float>;
+
+Vec Unit(Vec v) {
+  float norm = 0;
+  for (float x : v) norm += x * x;
+  norm = std::sqrt(norm);
+  for (float& x : v) x /= norm;
+  return v;
+}
+
+// Maps known query texts to chosen vectors; any other text is the zero
+// vector (what the real embedder gives an all-punctuation text).
+class FakeEmbedder : public Embedder {
+ public:
+  int Dimension() const override { return 3; }
+  std::string Name() const override { return "fake-3"; }
+  Result<std::vector<Vec>> Embed(const std::vector<std::string>& texts) override {
+    std::vector<Vec> out;
+    for (const auto& text : texts) {
+      auto it = vectors.find(text);
+      out.push_back(it == vectors.end() ? Vec(3, 0.0f) : it->second);
+    }
+    return out;
+  }
+  std::map<std::string, Vec> vectors;
+};
+
+class SearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Config config;
+    config.data_dir = dir_.path();
+    auto store = OpenStore(config);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    embedder_.vectors["x"] = Unit({1, 0, 0});
+    embedder_.vectors["y"] = Unit({0, 1, 0});
+    searcher_ = std::make_unique<Searcher>(*store_, embedder_);
+  }
+
+  // A document in "embedding" with one chunk per vector; returns its id.
+  int64_t AddChunked(const std::string& title, size_t chunks) {
+    NewDocument doc;
+    doc.title = title;
+    doc.content_hash = Sha256Hex(title);
+    doc.stage = "chunking";
+    auto inserted = store_->InsertDocument(doc);
+    EXPECT_TRUE(inserted.ok()) << inserted.status().ToString();
+    std::vector<Chunk> list(chunks);
+    for (size_t i = 0; i < chunks; ++i) {
+      list[i].chunk_index = static_cast<int>(i);
+      list[i].content = title + " chunk " + std::to_string(i);
+      list[i].char_end = static_cast<int64_t>(list[i].content.size());
+    }
+    EXPECT_TRUE(store_->ReplaceChunks(inserted->id, list, {"chunking", "embedding"}).ok());
+    return inserted->id;
+  }
+
+  void Embed(int64_t id, const std::vector<Vec>& vectors) {
+    auto chunks = store_->GetChunks(id);
+    ASSERT_TRUE(chunks.ok());
+    ASSERT_EQ(chunks->size(), vectors.size());
+    std::vector<std::pair<int64_t, Vec>> updates;
+    for (size_t i = 0; i < vectors.size(); ++i) updates.emplace_back((*chunks)[i].id, vectors[i]);
+    ASSERT_TRUE(store_->SetEmbeddings(id, updates, {"embedding", "complete"}).ok());
+  }
+
+  int64_t AddDocument(const std::string& title, const std::vector<Vec>& vectors) {
+    int64_t id = AddChunked(title, vectors.size());
+    Embed(id, vectors);
+    return id;
+  }
+
+  Result<std::vector<SearchResult>> Run(const std::string& query, int limit = 10) {
+    SearchQuery q;
+    q.query = query;
+    q.limit = limit;
+    return searcher_->Search(q);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  FakeEmbedder embedder_;
+  std::unique_ptr<Searcher> searcher_;  // made in SetUp, once the store exists
+};
+
+TEST_F(SearchTest, RanksByCosineSimilarity) {
+  int64_t far = AddDocument("far", {Unit({0, 0, 1})});
+  int64_t near = AddDocument("near", {Unit({1, 0.2f, 0})});
+  int64_t exact = AddDocument("exact", {Unit({1, 0, 0})});
+  int64_t mid = AddDocument("mid", {Unit({1, 1, 0})});
+  auto results = Run("x");
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_EQ(results->size(), 4u);
+  EXPECT_EQ((*results)[0].document_id, exact);
+  EXPECT_EQ((*results)[1].document_id, near);
+  EXPECT_EQ((*results)[2].document_id, mid);
+  EXPECT_EQ((*results)[3].document_id, far);
+  EXPECT_NEAR((*results)[0].similarity, 1.0, 1e-5);
+  EXPECT_NEAR((*results)[2].similarity, std::sqrt(0.5), 1e-5);
+  EXPECT_NEAR((*results)[3].similarity, 0.0, 1e-5);
+  for (const auto& r : *results) {
+    EXPECT_EQ(r.score, r.similarity);
+    EXPECT_FALSE(r.trust_score.has_value());
+    EXPECT_FALSE(r.relevance_score.has_value());
+  }
+  EXPECT_EQ((*results)[0].title, "exact");
+  EXPECT_EQ((*results)[0].content, "exact chunk 0");
+}
+
+TEST_F(SearchTest, LimitBoundsAreEnforced) {
+  for (int i = 0; i < 5; ++i) AddDocument("doc" + std::to_string(i), {Unit({1, float(i), 0})});
+  EXPECT_EQ(Run("x", 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Run("x", 101).status().code(), StatusCode::kInvalidArgument);
+  auto one = Run("x", 1);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->front().title, "doc0");
+  auto three = Run("x", 3);
+  ASSERT_TRUE(three.ok());
+  EXPECT_EQ(three->size(), 3u);
+  auto all = Run("x", 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5u);
+}
+
+TEST_F(SearchTest, EmptyQueryIsRejected) {
+  EXPECT_EQ(Run("").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Run("  \t\n").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SearchTest, EmptyStoreAndZeroQueryVectorGiveNoResults) {
+  auto empty = Run("x");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  AddDocument("a", {Unit({1, 0, 0})});
+  auto unknown = Run("!!!");  // the zero vector
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_TRUE(unknown->empty());
+}
+
+TEST_F(SearchTest, DeletedDocumentsChunksAreNotReturned) {
+  int64_t keep = AddDocument("keep", {Unit({1, 1, 0})});
+  int64_t gone = AddDocument("gone", {Unit({1, 0, 0}), Unit({1, 0.1f, 0})});
+  auto before = Run("x");
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size(), 3u);
+  EXPECT_EQ(before->front().document_id, gone);
+  ASSERT_TRUE(store_->DeleteDocument(gone).ok());
+  auto after = Run("x");
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ(after->front().document_id, keep);
+}
+
+TEST_F(SearchTest, DeletionHiddenByNewEmbeddingsIsStillFiltered) {
+  int64_t gone = AddDocument("gone", {Unit({1, 0, 0})});
+  ASSERT_TRUE(Run("x").ok());  // caches "gone"
+  ASSERT_TRUE(store_->DeleteDocument(gone).ok());
+  int64_t fresh = AddDocument("fresh", {Unit({1, 1, 0})});  // counts match again
+  auto results = Run("x");
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ(results->front().document_id, fresh);
+}
+
+TEST_F(SearchTest, PicksUpNewAndOutOfOrderEmbeddings) {
+  int64_t older = AddChunked("older", 1);  // lower chunk ids, embedded last
+  int64_t newer = AddDocument("newer", {Unit({0, 1, 0})});
+  auto first = Run("x");
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  Embed(older, {Unit({1, 0, 0})});
+  auto second = Run("x");
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 2u);
+  EXPECT_EQ((*second)[0].document_id, older);
+  EXPECT_EQ((*second)[1].document_id, newer);
+}
+
+TEST_F(SearchTest, ReembeddedDocumentUsesItsNewVectors) {
+  int64_t id = AddDocument("doc", {Unit({1, 0, 0})});
+  AddDocument("other", {Unit({0.5f, 1, 0})});
+  auto first = Run("y");
+  ASSERT_TRUE(first.ok());
+  EXPECT_NE(first->front().document_id, id);
+  // Re-chunking drops the old chunks (and their vectors) and adds new ones.
+  ASSERT_TRUE(store_->SetStage(id, {"complete", "chunking"}).ok());
+  std::vector<Chunk> chunks(1);
+  chunks[0].content = "doc again";
+  ASSERT_TRUE(store_->ReplaceChunks(id, chunks, {"chunking", "embedding"}).ok());
+  Embed(id, {Unit({0, 1, 0})});
+  auto second = Run("y");
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 2u);
+  EXPECT_EQ(second->front().document_id, id);
+  EXPECT_EQ(second->front().content, "doc again");
+}
+
+TEST_F(SearchTest, ScansPastOneStorePage) {
+  // More vectors than one ScanEmbeddings page (10000): the best is the last.
+  std::vector<Vec> vectors(10050, Unit({0, 1, 0}));
+  vectors.back() = Unit({1, 0, 0});
+  int64_t id = AddDocument("many", vectors);
+  auto results = Run("x", 1);
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ(results->front().document_id, id);
+  EXPECT_EQ(results->front().content, "many chunk 10049");
+}
+
+TEST(SearchRealEmbedderTest, RanksTheTopicalChunkFirst) {
+  testing::TempDir dir;
+  Config config;
+  config.data_dir = dir.path();
+  auto store = OpenStore(config);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Migrate().ok());
+  auto embedder = MakeHashingEmbedder(384);
+  std::vector<std::string> texts = {"Cats purr when they are content and sleep a lot.",
+                                    "The stock market fell sharply on interest rate fears.",
+                                    "Volcanoes erupt molten lava and ash."};
+  for (size_t i = 0; i < texts.size(); ++i) {
+    NewDocument doc{"doc" + std::to_string(i), "", Sha256Hex(texts[i]), "text/plain", "",
+                    "chunking", "{}"};
+    auto inserted = (*store)->InsertDocument(doc);
+    ASSERT_TRUE(inserted.ok());
+    Chunk chunk;
+    chunk.content = texts[i];
+    ASSERT_TRUE((*store)->ReplaceChunks(inserted->id, {chunk}, {"chunking", "embedding"}).ok());
+    auto stored = (*store)->GetChunks(inserted->id);
+    ASSERT_TRUE(stored.ok());
+    auto vectors = embedder->Embed({texts[i]});
+    ASSERT_TRUE(vectors.ok());
+    ASSERT_TRUE((*store)
+                    ->SetEmbeddings(inserted->id, {{stored->front().id, vectors->front()}},
+                                    {"embedding", "complete"})
+                    .ok());
+  }
+  Searcher searcher(**store, *embedder);
+  auto results = searcher.Search({"why do cats purr", 3, std::nullopt, std::nullopt});
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_FALSE(results->empty());
+  EXPECT_EQ(results->front().title, "doc0");
+}
+
+}  // namespace
+}  // namespace refinery

@@ -1,0 +1,105 @@
+// The Store conformance fixture, parameterized over every backend.
+// Adding a backend (e.g. PostgreSQL) means adding one entry to StoreBackends().
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/sqlite_store.h"
+#include "store/store.h"
+#include "support/test_support.h"
+
+namespace refinery {
+
+inline const Status& StatusOf(const Status& s) { return s; }
+template <typename T>
+const Status& StatusOf(const Result<T>& r) {
+  return r.status();
+}
+// Each evaluates `expr` once and prints the Status on failure.
+#define ASSERT_STORE_OK(expr)                                                             \
+  do {                                                                                    \
+    const auto& store_ok_value_ = (expr);                                                 \
+    ASSERT_TRUE(store_ok_value_.ok()) << ::refinery::StatusOf(store_ok_value_).ToString(); \
+  } while (0)
+#define EXPECT_STORE_OK(expr)                                                             \
+  do {                                                                                    \
+    const auto& store_ok_value_ = (expr);                                                 \
+    EXPECT_TRUE(store_ok_value_.ok()) << ::refinery::StatusOf(store_ok_value_).ToString(); \
+  } while (0)
+#define EXPECT_STORE_CODE(expr, status_code) \
+  EXPECT_EQ(::refinery::StatusOf(expr).code(), ::refinery::StatusCode::status_code)
+
+struct StoreBackend {
+  std::string name;
+  // A fresh, empty store (files, if any, under `temp_dir`). A null store
+  // means the backend is not available on this machine: its tests skip.
+  std::function<Result<std::unique_ptr<Store>>(const std::string& temp_dir)> make;
+};
+
+inline std::vector<StoreBackend> StoreBackends() {
+  return {
+      {"sqlite",
+       [](const std::string& dir) -> Result<std::unique_ptr<Store>> {
+         auto store = SqliteStore::Open(dir + "/store.db");
+         if (!store.ok()) return store.status();
+         return std::unique_ptr<Store>(std::move(*store));
+       }},
+  };
+}
+
+inline std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) {
+  return info.param.name;
+}
+
+class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override {
+    auto store = GetParam().make(dir_.path());
+    ASSERT_STORE_OK(store);
+    if (*store == nullptr) GTEST_SKIP() << GetParam().name << " is not available here";
+    store_ = std::move(*store);
+    ASSERT_STORE_OK(store_->Migrate());
+  }
+
+  Store& store() { return *store_; }
+
+  static NewDocument NewDoc(const std::string& hash, const std::string& stage = "chunking") {
+    NewDocument doc;
+    doc.title = "title " + hash;
+    doc.source_url = "https://example.org/" + hash;
+    doc.content_hash = hash;
+    doc.stage = stage;
+    return doc;
+  }
+
+  // Inserts a new document and returns its id (0 after a failed assertion).
+  int64_t Insert(const std::string& hash, const std::string& stage = "chunking") {
+    auto outcome = store().InsertDocument(NewDoc(hash, stage));
+    EXPECT_TRUE(outcome.ok()) << outcome.status().ToString();
+    return outcome.ok() ? outcome->id : 0;
+  }
+
+  static std::vector<Chunk> MakeChunks(int count, const std::string& prefix) {
+    std::vector<Chunk> chunks;
+    for (int i = 0; i < count; ++i) {
+      Chunk c;
+      c.chunk_index = i;
+      c.content = prefix + " chunk " + std::to_string(i);
+      c.char_start = i * 100;
+      c.char_end = i * 100 + 90;
+      c.token_count = 10 + i;
+      chunks.push_back(c);
+    }
+    return chunks;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace refinery

@@ -1,0 +1,33 @@
+// Helpers for tests that drive real processes and real data.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace refinery::testing {
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+// Pids of live processes whose parent is `parent` and whose command line
+// (arguments joined by spaces) contains `needle`.
+std::vector<pid_t> ChildPids(pid_t parent, const std::string& needle);
+
+// Polls `condition` every `poll` until it holds (true) or `timeout` passes (false).
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+               std::chrono::milliseconds poll = std::chrono::milliseconds(50));
+
+struct ScifactDoc {
+  std::string id;
+  std::string title;
+  std::string text;
+};
+
+// The first `limit` SciFact abstracts from ../shared/data/scifact/corpus.jsonl.
+std::vector<ScifactDoc> LoadScifact(size_t limit);
+
+}  // namespace refinery::testing
