@@ -41,11 +41,20 @@ Result<Reply> Stats(ApiContext& ctx, const httplib::Request&) {
   for (const std::string& state : AllStates()) by_stage[state] = 0;
   for (const auto& [state, count] : stats->documents_by_stage) by_stage[state] = count;
   double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started).count();
+  const PoolStats pool = ctx.services.store->GetPoolStats();
   return Reply{200, {{"total_documents", stats->total_documents},
                      {"documents_by_stage", std::move(by_stage)},
                      {"total_chunks", stats->total_chunks},
                      {"chunks_with_embeddings", stats->chunks_with_embeddings},
                      {"queue_depths", std::move(*depths)},
+                     {"pool", {{"size", pool.size},
+                               {"in_use", pool.in_use},
+                               {"idle", pool.idle},
+                               {"created", pool.created},
+                               {"closed_dead", pool.closed_dead},
+                               {"validation_failures", pool.validation_failures},
+                               {"retries", pool.retries},
+                               {"rebuilds", pool.rebuilds}}},
                      {"embedding_model", ctx.services.embedder->Name()},
                      {"uptime_s", uptime}}};
 }

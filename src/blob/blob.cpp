@@ -1,8 +1,10 @@
 #include "blob/blob.h"
 
 #include <string_view>
+#include <utility>
 
 #include "blob/fs_blob_store.h"
+#include "blob/s3_blob_store.h"
 
 namespace refinery {
 namespace {
@@ -20,6 +22,28 @@ Result<std::unique_ptr<BlobStore>> OpenFs(const std::string& root) {
   return std::unique_ptr<BlobStore>(std::move(*store));
 }
 
+// "http(s)://host:port" names the server; an optional "/bucket" path
+// overrides config.s3_bucket.
+Result<std::unique_ptr<BlobStore>> OpenS3(const Config& config) {
+  S3Options options;
+  options.endpoint = config.blob_url;
+  options.bucket = config.s3_bucket;
+  size_t authority = config.blob_url.find("://") + 3;
+  size_t slash = config.blob_url.find('/', authority);
+  if (slash != std::string::npos) {
+    options.endpoint = config.blob_url.substr(0, slash);
+    std::string bucket = config.blob_url.substr(slash + 1);
+    if (!bucket.empty() && bucket.back() == '/') bucket.pop_back();
+    if (!bucket.empty()) options.bucket = bucket;
+  }
+  options.region = config.s3_region;
+  options.access_key = config.s3_access_key;
+  options.secret_key = config.s3_secret_key;
+  auto store = S3BlobStore::Open(std::move(options));
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<BlobStore>(std::move(*store));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<BlobStore>> OpenBlobStore(const Config& config) {
@@ -29,7 +53,9 @@ Result<std::unique_ptr<BlobStore>> OpenBlobStore(const Config& config) {
     if (path.empty()) return Status::InvalidArgument("blob_url '" + config.blob_url + "': no path");
     return OpenFs(path);
   }
-  return Status::InvalidArgument("MINIO_ENDPOINT: the S3 blob store is not built yet");
+  if (config.blob_url.starts_with("http://") || config.blob_url.starts_with("https://")) return OpenS3(config);
+  return Status::InvalidArgument("blob_url '" + config.blob_url +
+                                 "': expected http(s)://host:port for S3/MinIO or file:PATH");
 }
 
 }  // namespace refinery

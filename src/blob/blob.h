@@ -28,7 +28,8 @@ class BlobStore {
 };
 
 // Chooses the implementation from config: a directory in data_dir unless
-// blob_url is set. Creates the directory or bucket if missing.
+// blob_url is set ("file:PATH": a directory; "http(s)://host:port[/bucket]":
+// S3/MinIO, see s3_blob_store.h). Creates the directory or bucket if missing.
 Result<std::unique_ptr<BlobStore>> OpenBlobStore(const Config& config);
 
 }  // namespace refinery

@@ -87,6 +87,17 @@ const std::vector<Setting>& Settings() {
       {"database.url", "REFINERY_DATABASE_URL", StringSetter<&Config::database_url>},
       {"queue.redis_url", "REFINERY_REDIS_URL", StringSetter<&Config::redis_url>},
       {"blob.url", "REFINERY_BLOB_URL", StringSetter<&Config::blob_url>},
+      {"database.pool_min", "REFINERY_DB_POOL_MIN", IntSetter<0, 1000, &Config::db_pool_min>},
+      {"database.pool_max", "REFINERY_DB_POOL_MAX", IntSetter<1, 1000, &Config::db_pool_max>},
+      {"database.checkout_timeout_s", "REFINERY_DB_CHECKOUT_TIMEOUT_S", SecondsSetter<&Config::db_checkout_timeout_s>},
+      {"database.statement_timeout_s", "REFINERY_DB_STATEMENT_TIMEOUT_S", SecondsSetter<&Config::db_statement_timeout_s>},
+      {"database.retries", "REFINERY_DB_RETRIES", IntSetter<0, 20, &Config::db_retries>},
+      {"database.retry_base_delay_s", "REFINERY_DB_RETRY_BASE_DELAY_S", SecondsSetter<&Config::db_retry_base_delay_s>},
+      {"database.max_lifetime_s", "REFINERY_DB_MAX_LIFETIME_S", SecondsSetter<&Config::db_max_lifetime_s>},
+      {"blob.access_key", "REFINERY_S3_ACCESS_KEY", StringSetter<&Config::s3_access_key>},
+      {"blob.secret_key", "REFINERY_S3_SECRET_KEY", StringSetter<&Config::s3_secret_key>},
+      {"blob.bucket", "REFINERY_S3_BUCKET", StringSetter<&Config::s3_bucket>},
+      {"blob.region", "REFINERY_S3_REGION", StringSetter<&Config::s3_region>},
       {"api.host", "REFINERY_HOST", StringSetter<&Config::host>},
       {"api.port", "REFINERY_PORT", IntSetter<0, 65535, &Config::port>},
       {"api.threads", "REFINERY_HTTP_THREADS", IntSetter<1, 1024, &Config::http_threads>},
@@ -154,6 +165,9 @@ Status ApplyLegacyEnv(Config& config, const EnvLookup& env) {
     bool secure = env("MINIO_SECURE").value_or("false") == "true";
     config.blob_url = (secure ? "https://" : "http://") + *endpoint;
   }
+  if (auto v = env("MINIO_ACCESS_KEY")) config.s3_access_key = *v;
+  if (auto v = env("MINIO_SECRET_KEY")) config.s3_secret_key = *v;
+  if (auto v = env("MINIO_BUCKET")) config.s3_bucket = *v;
   return Status::Ok();
 }
 
@@ -188,6 +202,10 @@ Status ValidateConfig(const Config& config) {
   if (config.chunk_overlap_chars >= config.chunk_target_chars) {
     return Status::InvalidArgument("REFINERY_CHUNK_OVERLAP_CHARS: must be smaller than REFINERY_CHUNK_TARGET_CHARS (" +
                                    std::to_string(config.chunk_target_chars) + ")");
+  }
+  if (config.db_pool_min > config.db_pool_max) {
+    return Status::InvalidArgument("REFINERY_DB_POOL_MIN: must be <= REFINERY_DB_POOL_MAX (" +
+                                   std::to_string(config.db_pool_max) + ")");
   }
   if (config.retry_max_delay_s < config.retry_base_delay_s) {
     return Status::InvalidArgument("REFINERY_RETRY_MAX_DELAY_S: must be >= REFINERY_RETRY_BASE_DELAY_S");

@@ -58,7 +58,8 @@ Result<HttpResponse> HttpCall(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts must not raise SIGALRM in threads
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout_s * 1000));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(request.timeout_s, 5.0) * 1000));
+  double connect_s = std::min(request.timeout_s, request.connect_timeout_s);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_s * 1000));
   if (request.method != "GET" && request.method != "HEAD" && request.method != "DELETE") {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.c_str());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));

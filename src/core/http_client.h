@@ -15,12 +15,17 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // lower-case names
 };
 
+// `body` is binary-safe (sent with its size); for methods other than GET,
+// HEAD and DELETE it is sent even when empty (Content-Length: 0).
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
   std::string body;
   std::map<std::string, std::string> headers;
   double timeout_s = 10;
+  // Cap on connecting alone (within timeout_s), so a dead host fails fast
+  // even when a large transfer needs a long timeout_s.
+  double connect_timeout_s = 5;
 };
 
 // Unavailable when the server cannot be reached, Timeout when it did not

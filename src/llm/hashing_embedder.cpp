@@ -14,8 +14,8 @@
 namespace refinery {
 namespace {
 
-constexpr float kBigramWeight = 0.5f;
-constexpr float kCharGramWeight = 0.3f;  // all n-grams of one word together, in L2 terms
+constexpr float kBigramWeight = 0.25f;
+constexpr float kCharGramWeight = 2.0f;  // all n-grams of one word together, in L2 terms; tuned on SciFact (docs/benchmarks.md)
 constexpr size_t kMinGram = 3;
 constexpr size_t kMaxGram = 5;
 // Distinguishes the feature kinds, so the word "abc" and the 3-gram "abc" differ.

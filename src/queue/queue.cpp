@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "queue/redis_queue.h"
 #include "queue/sqlite_queue.h"
 
 namespace refinery {
 
 Result<std::unique_ptr<Queue>> OpenQueue(const Config& config) {
   if (!config.redis_url.empty()) {
-    return Status::InvalidArgument("REDIS_URL: the Redis queue is not built yet");
+    Result<std::unique_ptr<RedisQueue>> redis = RedisQueue::Open(config);
+    if (!redis.ok()) return redis.status();
+    return std::unique_ptr<Queue>(std::move(redis).value());
   }
   Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(config);
   if (!queue.ok()) return queue.status();

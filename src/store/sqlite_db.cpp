@@ -165,18 +165,33 @@ Result<ConnectionPool::Lease> ConnectionPool::Acquire() {
     if (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
+      ++in_use_;
       return Lease(this, std::move(conn));
     }
   }
   auto conn = Connection::Open(path_, options_);
   if (!conn.ok()) return conn.status();
+  std::lock_guard lock(mu_);
+  ++created_;
+  ++in_use_;
   return Lease(this, std::move(*conn));
 }
 
 void ConnectionPool::Release(std::unique_ptr<Connection> conn) {
-  if (conn->InTransaction()) return;  // never hand out a connection in an unknown state
+  std::unique_lock lock(mu_);
+  --in_use_;
+  // Never hand out a connection in an unknown state; keep at most max_idle_.
+  if (conn->InTransaction() || idle_.size() >= max_idle_) {
+    lock.unlock();
+    conn.reset();  // close outside the lock
+    return;
+  }
+  idle_.push_back(std::move(conn));
+}
+
+ConnectionPool::Figures ConnectionPool::Stats() const {
   std::lock_guard lock(mu_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
+  return {in_use_, static_cast<int64_t>(idle_.size()), created_};
 }
 
 ConnectionPool::Lease::~Lease() {

@@ -149,14 +149,24 @@ class ConnectionPool {
   Result<Lease> Acquire();
   const std::string& path() const { return path_; }
 
+  // Figures for /stats: connections open, leased, idle, and ever opened.
+  struct Figures {
+    int64_t in_use = 0;
+    int64_t idle = 0;
+    int64_t created = 0;
+  };
+  Figures Stats() const;
+
  private:
   void Release(std::unique_ptr<Connection> conn);
 
   const std::string path_;
   const ConnectionOptions options_;
   const size_t max_idle_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  int64_t in_use_ = 0;                             // guarded by mu_
+  int64_t created_ = 0;                            // guarded by mu_
 };
 
 // A transaction that rolls back unless committed. Write transactions begin

@@ -187,6 +187,16 @@ Status SqliteStore::Ping() {
   return stmt->Run();
 }
 
+PoolStats SqliteStore::GetPoolStats() {
+  const auto figures = pool_.Stats();
+  PoolStats stats;
+  stats.in_use = figures.in_use;
+  stats.idle = figures.idle;
+  stats.size = figures.in_use + figures.idle;
+  stats.created = figures.created;
+  return stats;
+}
+
 Result<InsertOutcome> SqliteStore::InsertDocument(const NewDocument& doc) {
   if (doc.content_hash.empty()) return Status::InvalidArgument("content_hash is required");
   if (doc.stage.empty()) return Status::InvalidArgument("stage is required");

@@ -58,6 +58,8 @@ class SqliteStore final : public Store {
   Result<StoreStats> Stats() override;
   Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
   Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& chunk_ids) override;
+  // size/in_use/idle/created of the connection pool; the rest are 0.
+  PoolStats GetPoolStats() override;
 
   const std::string& path() const { return pool_.path(); }
 

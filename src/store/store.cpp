@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace refinery {
@@ -21,10 +22,15 @@ Result<std::unique_ptr<Store>> OpenStore(const Config& config) {
   } else if (config.database_url.starts_with("sqlite:")) {
     path = config.database_url.substr(std::string_view("sqlite:").size());
     if (path.empty()) return Status::InvalidArgument("DATABASE_URL: sqlite: needs a file path");
+  } else if (config.database_url.starts_with("postgresql://") ||
+             config.database_url.starts_with("postgres://")) {
+    auto store = PostgresStore::Open(config);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<Store>(std::move(*store));
   } else {
     return Status::InvalidArgument(
-        "DATABASE_URL: PostgreSQL support is not built yet; unset it to use the embedded "
-        "SQLite store in the data directory, or use sqlite:PATH");
+        "DATABASE_URL: expected postgresql://..., postgres://... or sqlite:PATH; unset it to "
+        "use the embedded SQLite store in the data directory");
   }
   auto store = SqliteStore::Open(path);
   if (!store.ok()) return store.status();

@@ -91,6 +91,19 @@ struct StoreStats {
   int64_t chunks_with_embeddings = 0;
 };
 
+// Connection pool figures for /stats. Counters (created onwards) only grow.
+// A store without a given notion (SQLite has no validation) reports 0.
+struct PoolStats {
+  int64_t size = 0;     // open connections (including ones being opened)
+  int64_t in_use = 0;   // checked out right now
+  int64_t idle = 0;     // open and waiting in the pool
+  int64_t created = 0;  // connections ever opened
+  int64_t closed_dead = 0;          // closed because they were found dead
+  int64_t validation_failures = 0;  // checkouts whose liveness check failed
+  int64_t retries = 0;              // units of work re-run after a connection error
+  int64_t rebuilds = 0;             // times every connection had failed and the pool started afresh
+};
+
 // One chunk's vector, for scoring without loading chunk text.
 struct ChunkVector {
   int64_t chunk_id = 0;
@@ -163,10 +176,14 @@ class Store {
                                                           int64_t limit) = 0;
   // The listed chunks with their document titles, in no particular order.
   virtual Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& chunk_ids) = 0;
+
+  // A snapshot of the connection pool's figures; never blocks on the database.
+  virtual PoolStats GetPoolStats() = 0;
 };
 
 // Chooses the implementation from config: SQLite in data_dir unless
-// database_url is set. Does not migrate.
+// database_url is set; postgresql:// or postgres:// means PostgreSQL,
+// sqlite:PATH a SQLite file. Does not migrate.
 Result<std::unique_ptr<Store>> OpenStore(const Config& config);
 
 }  // namespace refinery

@@ -50,6 +50,7 @@ class ForwardingStore : public Store {
   Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& ids) override {
     return inner_->GetChunkHits(ids);
   }
+  PoolStats GetPoolStats() override { return inner_->GetPoolStats(); }
 
  protected:
   std::unique_ptr<Store> inner_;

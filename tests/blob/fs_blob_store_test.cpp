@@ -130,13 +130,16 @@ TEST(OpenBlobStoreTest, FileUrlNamesTheDirectory) {
   }
 }
 
-TEST(OpenBlobStoreTest, S3IsNotBuiltYet) {
-  Config config;
-  config.blob_url = "http://localhost:9000";
-  auto store = OpenBlobStore(config);
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.status().message(), "MINIO_ENDPOINT: the S3 blob store is not built yet");
+// http(s) URLs open S3 (tests/blob/s3_blob_integration_test.cpp); any
+// other scheme is a configuration error, not a silent fallback.
+TEST(OpenBlobStoreTest, UnknownSchemeIsInvalidArgument) {
+  for (std::string url : {"s3://bucket", "ftp://host/x", "localhost:9000"}) {
+    Config config;
+    config.blob_url = url;
+    auto store = OpenBlobStore(config);
+    ASSERT_FALSE(store.ok()) << url;
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << url;
+  }
 }
 
 TEST(OpenBlobStoreTest, UncreatableDirectoryIsUnavailable) {

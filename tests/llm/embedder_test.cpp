@@ -104,8 +104,8 @@ TEST(EmbedderTest, PinnedValues) {
   auto embedder = MakeHashingEmbedder(384);
   const std::vector<std::pair<std::string, std::vector<std::pair<size_t, float>>>> cases = {
       {"The quick brown fox jumps over the lazy dog.",
-       {{1, 0.0316922f}, {34, -0.3659498f}, {35, -0.0448195f}, {37, -0.0316922f}}},
-      {"hello", {{1, -0.0829502f}, {41, -0.0829502f}, {42, -0.0829502f}, {62, 0.0829502f}}},
+       {{1, 0.1109448f}, {34, -0.1921620f}, {35, -0.1568996f}, {37, -0.1109448f}}},
+      {"hello", {{1, -0.2581989f}, {41, -0.2581989f}, {42, -0.2581989f}, {62, 0.2581989f}}},
   };
   for (const auto& [text, expected] : cases) {
     auto v = EmbedOne(*embedder, text);

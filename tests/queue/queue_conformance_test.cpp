@@ -5,6 +5,7 @@
 // visibilities (0.2-0.3 s) are what the tests exercise.
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "queue/queue.h"
+#include "queue/redis_queue.h"
 #include "support/test_support.h"
 
 namespace refinery {
@@ -36,14 +38,33 @@ struct Backend {
   // Opens a queue on empty storage. `config` carries a fresh data_dir and
   // max_attempts; a server backend fills in its URL and may purge first.
   std::function<Result<std::unique_ptr<Queue>>(Config config)> open;
+  // Why this backend cannot run here (no server configured); empty: it can.
+  std::function<std::string()> unavailable = [] { return std::string(); };
 };
 
 void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 
+std::string RedisUrl() {
+  const char* url = std::getenv("REFINERY_TEST_REDIS_URL");
+  return url == nullptr ? std::string() : std::string(url);
+}
+
 std::vector<Backend> Backends() {
-  return {
-      {"sqlite", [](Config config) { return OpenQueue(config); }},
+  Backend sqlite{"sqlite", [](Config config) { return OpenQueue(config); }};
+  // The test's fresh data_dir names its keys: every handle of one test shares
+  // them, and no two tests ever do (so tests may run in parallel, no FLUSHDB).
+  Backend redis{"redis", [](Config config) -> Result<std::unique_ptr<Queue>> {
+                  config.redis_url = RedisUrl();
+                  RedisQueueOptions options;
+                  options.key_prefix = "refinery-test:" + config.data_dir + ":";
+                  Result<std::unique_ptr<RedisQueue>> queue = RedisQueue::Open(config, options);
+                  if (!queue.ok()) return queue.status();
+                  return std::unique_ptr<Queue>(std::move(queue).value());
+                }};
+  redis.unavailable = [] {
+    return RedisUrl().empty() ? std::string("REFINERY_TEST_REDIS_URL is not set") : std::string();
   };
+  return {sqlite, redis};
 }
 
 using DepthTuple = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // ready, in flight, delayed, dead
@@ -51,8 +72,16 @@ using DepthTuple = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // ready, in
 class QueueConformanceTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    if (std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
     queue_ = Open(5);
     ASSERT_NE(queue_, nullptr);
+  }
+
+  // A server backend's storage outlives the test: leave it clean.
+  void TearDown() override {
+    if (queue_ != nullptr) {
+      EXPECT_TRUE(queue_->Purge().ok());
+    }
   }
 
   // Another handle on the same storage, e.g. with a different max_attempts.

@@ -75,7 +75,7 @@ TEST(SqliteStoreTest, OpenStoreHonoursSqliteUrlsAndRejectsOthers) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/elsewhere.db"));
   EXPECT_FALSE(std::filesystem::exists(config.data_dir));
 
-  config.database_url = "postgresql://user@localhost/refinery";
+  config.database_url = "mysql://user@localhost/refinery";  // postgresql:// is PostgresStore
   EXPECT_STORE_CODE(OpenStore(config), kInvalidArgument);
   config.database_url = "sqlite:";
   EXPECT_STORE_CODE(OpenStore(config), kInvalidArgument);

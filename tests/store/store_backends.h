@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "pg_test_util.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
 #include "support/test_support.h"
@@ -46,6 +48,17 @@ inline std::vector<StoreBackend> StoreBackends() {
       {"sqlite",
        [](const std::string& dir) -> Result<std::unique_ptr<Store>> {
          auto store = SqliteStore::Open(dir + "/store.db");
+         if (!store.ok()) return store.status();
+         return std::unique_ptr<Store>(std::move(*store));
+       }},
+      // A database of its own per test on the server of REFINERY_TEST_DATABASE_URL;
+      // skipped when that is unset.
+      {"postgres",
+       [](const std::string&) -> Result<std::unique_ptr<Store>> {
+         auto url = pgtest::FreshDatabaseUrl();
+         if (!url.ok()) return url.status();
+         if (url->empty()) return std::unique_ptr<Store>();
+         auto store = PostgresStore::Open(pgtest::ConfigFor(*url));
          if (!store.ok()) return store.status();
          return std::unique_ptr<Store>(std::move(*store));
        }},

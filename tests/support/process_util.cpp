@@ -68,6 +68,12 @@ std::vector<pid_t> ChildPids(pid_t parent, const std::string& needle) {
   return pids;
 }
 
+bool IsAlive(pid_t pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close_paren = stat.rfind(')');
+  return close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] != 'Z';
+}
+
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                std::chrono::milliseconds poll) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

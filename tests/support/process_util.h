@@ -17,6 +17,9 @@ int FreePort();
 // (arguments joined by spaces) contains `needle`.
 std::vector<pid_t> ChildPids(pid_t parent, const std::string& needle);
 
+// True while `pid` exists and is not a zombie (a dead child nobody reaped yet).
+bool IsAlive(pid_t pid);
+
 // Polls `condition` every `poll` until it holds (true) or `timeout` passes (false).
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                std::chrono::milliseconds poll = std::chrono::milliseconds(50));

@@ -1,0 +1,160 @@
+#include "store/pg_schema.h"
+
+#include <string>
+
+#include "core/clock.h"
+
+namespace refinery::pg {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Mirrors the SQLite schema (same columns, same meaning):
+// - BIGSERIAL ids are never reused, like SQLite's AUTOINCREMENT.
+// - Timestamps are DOUBLE PRECISION epoch seconds, as the Store interface has them.
+// - metadata is JSON, not JSONB: the interface stores the caller's text
+//   verbatim (JSONB would reformat it); the CHECK keeps it an object, and
+//   queries can still cast it to jsonb.
+// - embedding is BYTEA float32 little-endian, the same bytes as in SQLite.
+// - tsv feeds PostgreSQL full-text (lexical) search; the GIN index serves it.
+constexpr const char* kMigration1 = R"sql(
+CREATE TABLE refinery.documents (
+  id BIGSERIAL PRIMARY KEY,
+  title TEXT NOT NULL DEFAULT '',
+  source_url TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL UNIQUE,
+  mime_type TEXT NOT NULL DEFAULT 'text/plain',
+  blob_key TEXT NOT NULL DEFAULT '',
+  stage TEXT NOT NULL,
+  error_message TEXT NOT NULL DEFAULT '',
+  error_stage TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  chunk_count INTEGER NOT NULL DEFAULT 0,
+  metadata JSON NOT NULL DEFAULT '{}' CONSTRAINT metadata_is_object
+    CHECK (json_typeof(metadata) = 'object'),
+  created_at DOUBLE PRECISION NOT NULL,
+  updated_at DOUBLE PRECISION NOT NULL,
+  stage_changed_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX documents_stage_changed ON refinery.documents (stage, stage_changed_at);
+CREATE INDEX documents_created ON refinery.documents (created_at, id);
+
+CREATE TABLE refinery.chunks (
+  id BIGSERIAL PRIMARY KEY,
+  document_id BIGINT NOT NULL REFERENCES refinery.documents (id) ON DELETE CASCADE,
+  chunk_index INTEGER NOT NULL,
+  content TEXT NOT NULL,
+  char_start BIGINT NOT NULL,
+  char_end BIGINT NOT NULL,
+  token_count INTEGER NOT NULL DEFAULT 0,
+  embedding BYTEA,
+  tsv TSVECTOR GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
+  UNIQUE (document_id, chunk_index)
+);
+CREATE INDEX chunks_tsv ON refinery.chunks USING GIN (tsv);
+CREATE INDEX chunks_embedded ON refinery.chunks (id) WHERE embedding IS NOT NULL;
+
+CREATE TABLE refinery.processing_log (
+  id BIGSERIAL PRIMARY KEY,
+  document_id BIGINT NOT NULL REFERENCES refinery.documents (id) ON DELETE CASCADE,
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  duration_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+  created_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX processing_log_document ON refinery.processing_log (document_id, id);
+
+CREATE TABLE refinery.crawl_jobs (
+  id BIGSERIAL PRIMARY KEY,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  max_depth INTEGER NOT NULL DEFAULT 0,
+  max_pages INTEGER NOT NULL DEFAULT 0,
+  pages_found INTEGER NOT NULL DEFAULT 0,
+  pages_processed INTEGER NOT NULL DEFAULT 0,
+  error_message TEXT NOT NULL DEFAULT '',
+  created_at DOUBLE PRECISION NOT NULL,
+  updated_at DOUBLE PRECISION NOT NULL
+);
+)sql";
+
+// Append only: a released migration is never edited, a change is a new one.
+constexpr Migration kMigrations[] = {
+    {1, kMigration1},
+};
+
+// Any constant works; it only has to be the same in every Refinery process.
+constexpr int64_t kMigrationLockKey = 0x7265666e6d6967;  // "refnmig"
+
+// Relations (tables, views, ...) in schema refinery, and whether
+// schema_migrations is one of them.
+constexpr const char* kOwnership =
+    "SELECT COALESCE(string_agg(c.relname, ', ' ORDER BY c.relname), ''),"
+    " COUNT(*), COALESCE(bool_or(c.relname = 'schema_migrations'), false)"
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = 'refinery' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')";
+
+struct Ownership {
+  bool has_migrations = false;
+};
+
+// InvalidArgument when the schema holds tables without our migrations table.
+Result<Ownership> CheckOwnership(Conn& conn) {
+  auto rows = conn.Exec(kOwnership);
+  if (!rows.ok()) return rows.status();
+  const bool has_migrations = rows->Text(0, 2) == "t";
+  if (rows->Int(0, 1) > 0 && !has_migrations) {
+    std::string names = rows->Text(0, 0);
+    if (names.size() > 200) names = names.substr(0, 200) + "...";
+    return Status::InvalidArgument(
+        "DATABASE_URL: schema \"refinery\" in this database holds tables Refinery does not own (" +
+        names + "); use another database or schema");
+  }
+  return Ownership{has_migrations};
+}
+
+Result<int> MaxVersion(Conn& conn) {
+  auto rows = conn.Exec("SELECT COALESCE(MAX(version), 0) FROM refinery.schema_migrations");
+  if (!rows.ok()) return rows.status();
+  return static_cast<int>(rows->Int(0, 0));
+}
+
+Status Apply(Conn& conn, const Migration& m) {
+  REFINERY_RETURN_IF_ERROR(conn.Run(m.sql));
+  return conn.Run("INSERT INTO refinery.schema_migrations (version, applied_at) VALUES ($1, $2)",
+                  Params(m.version, NowSeconds()));
+}
+
+}  // namespace
+
+Status MigrateSchema(Conn& conn) {
+  // First, so that even CREATE SCHEMA IF NOT EXISTS (which can fail on a
+  // race) runs in one process at a time.
+  REFINERY_RETURN_IF_ERROR(
+      conn.Run("SELECT pg_advisory_xact_lock($1)", Params(kMigrationLockKey)));
+  auto owned = CheckOwnership(conn);
+  if (!owned.ok()) return owned.status();
+  REFINERY_RETURN_IF_ERROR(conn.Run("CREATE SCHEMA IF NOT EXISTS refinery"));
+  REFINERY_RETURN_IF_ERROR(conn.Run(
+      "CREATE TABLE IF NOT EXISTS refinery.schema_migrations ("
+      " version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"));
+  auto current = MaxVersion(conn);
+  if (!current.ok()) return current.status();
+  for (const Migration& m : kMigrations) {
+    if (m.version > *current) REFINERY_RETURN_IF_ERROR(Apply(conn, m));
+  }
+  return Status::Ok();
+}
+
+Result<int> AppliedSchemaVersion(Conn& conn) {
+  auto owned = CheckOwnership(conn);
+  if (!owned.ok()) return owned.status();
+  if (!owned->has_migrations) return 0;
+  return MaxVersion(conn);
+}
+
+}  // namespace refinery::pg

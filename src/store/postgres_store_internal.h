@@ -1,0 +1,25 @@
+// Helpers shared by the PostgresStore translation units; not for other modules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "store/pg_conn.h"
+#include "store/store.h"
+
+namespace refinery::postgres_store_internal {
+
+std::string NotFoundMessage(int64_t id);
+
+// Locks the document row (FOR UPDATE, so concurrent compare-and-sets on it
+// serialize) and checks its stage: NotFound if absent, Conflict if not `from`.
+// Call inside a write transaction.
+Status LockStage(pg::Conn& conn, int64_t id, const std::string& from);
+
+// Moves the document to t.to; when the stage really changes, also stamps
+// stage_changed_at and clears attempts and the error. Sets chunk_count when given.
+Status ApplyTransition(pg::Conn& conn, int64_t id, const StageTransition& t,
+                       std::optional<int64_t> chunk_count);
+
+}  // namespace refinery::postgres_store_internal
