@@ -10,8 +10,8 @@ jobs=${JOBS:-$(nproc)}
 # Real PostgreSQL, Redis and S3 servers on loopback for the production-backend
 # cases; stopped (and their data removed) however this script ends.
 . scripts/test-services.sh
-refinery_services_start
 trap refinery_services_stop EXIT
+refinery_services_start
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREFINERY_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"

@@ -97,6 +97,16 @@ void HealthMonitor::Loop(std::shared_ptr<Component> c, HealthTiming timing) {
 }
 
 std::vector<ComponentHealth> HealthMonitor::Snapshot() const {
+  std::lock_guard<std::mutex> lock(memo_mutex_);
+  auto now = Clock::now();
+  if (memo_.empty() || now - memo_at_ > std::chrono::milliseconds(50)) {
+    memo_ = Compute();
+    memo_at_ = now;
+  }
+  return memo_;
+}
+
+std::vector<ComponentHealth> HealthMonitor::Compute() const {
   std::vector<ComponentHealth> result;
   for (const auto& c : components_) {
     std::unique_lock<std::mutex> lock(c->mutex);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,12 +56,18 @@ class HealthMonitor {
   // timing.timeout after the component's first check started) for a
   // component that has no result yet, so the first request after start-up
   // gets a real answer instead of a guess.
+  // Answers within a 50 ms window share one computed snapshot, so probes
+  // under heavy load never starve a checker thread of its own mutex.
   std::vector<ComponentHealth> Snapshot() const;
 
  private:
   struct Component;
   static void Loop(std::shared_ptr<Component> component, HealthTiming timing);
+  std::vector<ComponentHealth> Compute() const;
 
+  mutable std::mutex memo_mutex_;
+  mutable std::vector<ComponentHealth> memo_;                // GUARDED_BY(memo_mutex_)
+  mutable std::chrono::steady_clock::time_point memo_at_{};  // GUARDED_BY(memo_mutex_)
   HealthTiming timing_;
   std::vector<std::shared_ptr<Component>> components_;
   std::vector<std::thread> threads_;  // one per component, same order

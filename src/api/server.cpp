@@ -3,7 +3,10 @@
 #include "api/api.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -19,14 +22,17 @@ namespace {
 
 // Without TCP_NODELAY every response waits ~40 ms (Nagle + delayed ACK);
 // the default keep-alive limit of 5 requests forces constant reconnects.
-void Configure(httplib::Server& server, const Config& config) {
+// `listen_socket` receives the socket httplib is about to bind, so Bind can
+// raise its accept backlog afterwards.
+void Configure(httplib::Server& server, const Config& config, std::atomic<int>* listen_socket) {
   server.set_tcp_nodelay(true);
   // httplib's default sets SO_REUSEPORT, which lets a second API process
   // bind the same port and silently share its traffic. SO_REUSEADDR alone
   // still allows a quick restart over TIME_WAIT but refuses a live listener.
-  server.set_socket_options([](socket_t sock) {
+  server.set_socket_options([listen_socket](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_socket->store(sock);
   });
   server.set_keep_alive_max_count(1000);
   server.set_payload_max_length(static_cast<size_t>(std::max<int64_t>(config.max_body_bytes, 0)));
@@ -56,13 +62,14 @@ void AddHealthChecks(api::HealthMonitor& health, Services& s) {
 // stops its checker threads in its destructor.
 struct ApiServer::Impl {
   explicit Impl(Services& services) : context(services), router(server) {
-    Configure(server, services.config);
+    Configure(server, services.config, &listen_socket);
     AddHealthChecks(context.health, services);
     api::AddDocumentRoutes(router, context);
     api::AddSearchRoutes(router, context);
     api::AddSystemRoutes(router, context);
   }
 
+  std::atomic<int> listen_socket{-1};  // the last socket httplib created for binding
   httplib::Server server;
   api::ApiContext context;
   api::Router router;
@@ -89,6 +96,12 @@ Status ApiServer::Bind(const std::string& host, int port) {
                         : (impl_->server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     return Status::Unavailable("cannot bind " + host + ":" + std::to_string(port));
+  }
+  // Debian's httplib listens with a backlog of 5 (compiled into its .so):
+  // under many new connections the kernel drops SYNs and clients stall for
+  // 1, 3, 7 s. Listening again on the bound socket raises the backlog.
+  if (::listen(impl_->listen_socket.load(), SOMAXCONN) != 0) {
+    spdlog::warn("api: could not raise the accept backlog: {}", std::strerror(errno));
   }
   std::lock_guard<std::mutex> lock(impl_->mutex);
   impl_->port = bound;

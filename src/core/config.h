@@ -41,7 +41,7 @@ struct Config {
   // API server.
   std::string host = "127.0.0.1";
   int port = 8000;
-  int http_threads = 32;
+  int http_threads = 64;  // a keep-alive connection holds a thread: size for expected connections
   int64_t max_body_bytes = 16 * 1024 * 1024;
 
   // Pipeline.

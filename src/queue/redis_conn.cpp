@@ -4,6 +4,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -99,6 +100,7 @@ Result<Reply> Connection::Command(const std::vector<std::string>& args) {
   void* raw = redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data());
   if (raw == nullptr) {
     broken_ = true;  // I/O error, EOF or timeout: the stream is out of sync
+    timed_out_ = context_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
     return Status::Unavailable(std::string("redis: ") + args.front() + ": " + context_->errstr);
   }
   return Reply(static_cast<redisReply*>(raw));
@@ -201,7 +203,7 @@ Result<Reply> Client::Raw(const std::vector<std::string>& args) {
   Result<Pool::Lease> conn = pool_.Checkout();
   if (!conn.ok()) return conn.status();
   Result<Reply> reply = (*conn)->Command(args);
-  if (reply.ok() || !conn->reused()) return reply;
+  if (reply.ok() || !conn->reused() || (*conn)->timed_out()) return reply;
   {
     Pool::Lease stale = std::move(conn).value();  // broken: closed on scope exit
   }

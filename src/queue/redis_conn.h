@@ -63,10 +63,14 @@ class Connection {
   // Unavailable on I/O errors; a Redis error reply is returned as a Reply.
   Result<Reply> Command(const std::vector<std::string>& args);
   bool broken() const { return broken_; }
+  // The last failure was the command timeout: the server may be hung, so a
+  // retry would only double the wait.
+  bool timed_out() const { return timed_out_; }
 
  private:
   redisContext* context_;
   bool broken_ = false;
+  bool timed_out_ = false;
 };
 
 class Pool {
@@ -124,8 +128,9 @@ struct Script {
 };
 
 // Runs commands on pooled connections. A command that fails with an I/O
-// error on a reused connection is retried once on a fresh one: after a Redis
-// restart every pooled connection is dead, and callers should not see that.
+// error (not a timeout) on a reused connection is retried once on a fresh one:
+// after a Redis restart every pooled connection is dead, and callers should
+// not see that.
 class Client {
  public:
   Client(Endpoint endpoint, PoolOptions options) : pool_(std::move(endpoint), options) {}

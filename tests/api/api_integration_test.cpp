@@ -415,6 +415,13 @@ TEST_F(ApiTest, StatsCountsEveryStageAndQueue) {
   EXPECT_EQ(queued.body["queue_depths"]["chunk"]["ready"], 2);
   EXPECT_EQ(queued.body["embedding_model"], services_.embedder->Name());
   EXPECT_GE(queued.body["uptime_s"].get<double>(), 0.0);
+  const json& pool = queued.body["pool"];
+  for (const char* field : {"size", "in_use", "idle", "created", "closed_dead",
+                            "validation_failures", "retries", "rebuilds"}) {
+    EXPECT_TRUE(pool[field].is_number_integer()) << "pool " << field;
+  }
+  EXPECT_GE(pool["created"].get<int64_t>(), 1);
+  EXPECT_EQ(pool["size"], pool["in_use"].get<int64_t>() + pool["idle"].get<int64_t>());
 
   RunPipeline();
   ApiReply done = Call("GET", "/stats");

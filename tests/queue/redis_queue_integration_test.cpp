@@ -86,6 +86,10 @@ class PrivateRedis {
     pid_ = -1;
   }
 
+  // SIGSTOP/SIGCONT: a hung server that keeps its connections open.
+  void Pause() { kill(pid_, SIGSTOP); }
+  void Resume() { kill(pid_, SIGCONT); }
+
   // A fixed command (no user data) on a fresh connection; its reply as text.
   std::string Command(const char* command) const {
     redisContext* context = redisConnectWithTimeout("127.0.0.1", port_, timeval{1, 0});
@@ -270,6 +274,26 @@ TEST(RedisQueueIntegrationTest, SilentServerTimesOutAsUnavailable) {
   EXPECT_EQ(queue->Ping().code(), StatusCode::kUnavailable);
   EXPECT_LT(SecondsSince(start), 2.5);
   close(listener);
+}
+
+TEST(RedisQueueIntegrationTest, HungRedisTimesOutAsUnavailableThenRecovers) {
+  SKIP_WITHOUT_REDIS();
+  testing::TempDir dir;
+  PrivateRedis server(dir.path());
+  ASSERT_TRUE(server.Start());
+  std::unique_ptr<RedisQueue> queue = OpenQueue(server.url(), dir);
+  ASSERT_NE(queue, nullptr);
+  ASSERT_TRUE(queue->Enqueue("chunk", 1).ok());  // leaves a pooled connection
+  server.Pause();
+  auto start = Clock::now();
+  EXPECT_EQ(queue->Ping().code(), StatusCode::kUnavailable);
+  EXPECT_LT(SecondsSince(start), 2.0);  // one command timeout, no retry on top
+  server.Resume();
+  EXPECT_TRUE(testing::WaitUntil([&] { return queue->Ping().ok(); }, 3s));
+  Result<std::optional<Job>> job = queue->Lease("chunk", 30, 1s);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  ASSERT_TRUE(job->has_value());
+  EXPECT_TRUE(queue->Ack(**job).ok());
 }
 
 // Leases and acks until the stage stays empty for a moment. Plain code, no
