@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include <chrono>
 #include <exception>
 #include <stdexcept>
 #include <utility>
@@ -70,9 +71,22 @@ bool PathMatches(const std::string& pattern, const std::string& path) {
   return true;
 }
 
+constexpr const char* kRequestsTotal = "refinery_http_requests_total";
+constexpr const char* kRequestSeconds = "refinery_http_request_duration_seconds";
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
-Router::Router(httplib::Server& server) : server_(server) {
+Router::Router(httplib::Server& server, MetricsRegistry& metrics) : server_(server), metrics_(metrics) {
+  metrics_.Declare(kRequestsTotal, MetricType::kCounter,
+                   "HTTP requests answered by this API process, by method, route pattern and status");
+  metrics_.Declare(kRequestSeconds, MetricType::kHistogram,
+                   "HTTP request handling time in seconds (this API process), by method, route pattern "
+                   "and status",
+                   DefaultLatencyBuckets());
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) { return OnError(req, res); }));
   // The handler boundary: an exception is a bug, answered as 500 JSON and
@@ -101,6 +115,7 @@ void Router::Raw(const std::string& method, const std::string& pattern, RawHandl
 void Router::Register(const std::string& method, const std::string& pattern, RawHandler handler) {
   routes_.push_back({method, pattern});
   std::string regex = ToRegex(pattern);
+  handler = Counted(method, pattern, std::move(handler));
   if (method == "GET") {
     server_.Get(regex, std::move(handler));
   } else if (method == "POST") {
@@ -112,9 +127,30 @@ void Router::Register(const std::string& method, const std::string& pattern, Raw
   }
 }
 
+RawHandler Router::Counted(const std::string& method, const std::string& pattern, RawHandler handler) {
+  return [this, method, pattern, handler = std::move(handler)](const httplib::Request& req,
+                                                                httplib::Response& res) {
+    auto start = std::chrono::steady_clock::now();
+    try {
+      handler(req, res);
+    } catch (...) {
+      Record(method, pattern, 500, SecondsSince(start));  // the exception handler answers 500
+      throw;
+    }
+    // httplib turns a status left at -1 into 200 after the handler.
+    Record(method, pattern, res.status == -1 ? 200 : res.status, SecondsSince(start));
+  };
+}
+
+void Router::Record(const std::string& method, const std::string& route, int status, double seconds) {
+  MetricLabels labels = {{"method", method}, {"route", route}, {"status", std::to_string(status)}};
+  metrics_.Add(kRequestsTotal, labels);
+  metrics_.Observe(kRequestSeconds, labels, seconds);
+}
+
 httplib::Server::HandlerResponse Router::OnError(const httplib::Request& req,
                                                  httplib::Response& res) {
-  // A route's own error reply already has its JSON body.
+  // A route's own error reply already has its JSON body (and was counted).
   if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
   if (res.status == 404) {
     std::string allowed = AllowedMethods(req.path);
@@ -123,10 +159,12 @@ httplib::Server::HandlerResponse Router::OnError(const httplib::Request& req,
       SendError(res, 405, "method_not_allowed",
                 "method " + req.method + " is not allowed on " + req.path + " (allowed: " +
                     allowed + ")");
+      Record(req.method, "unmatched", 405, 0);
       return httplib::Server::HandlerResponse::Handled;
     }
   }
   FillHttplibError(req, res);
+  Record(req.method, "unmatched", res.status, 0);
   return httplib::Server::HandlerResponse::Handled;
 }
 

@@ -10,6 +10,7 @@
 #include <httplib.h>
 
 #include "api/json_util.h"
+#include "api/metrics.h"
 
 namespace refinery::api {
 
@@ -21,8 +22,11 @@ using RawHandler = std::function<void(const httplib::Request&, httplib::Response
 
 class Router {
  public:
-  // Installs the error and exception handlers on `server`.
-  explicit Router(httplib::Server& server);
+  // Installs the error and exception handlers on `server`. Every request
+  // is counted in `metrics` by route pattern (not raw path, so ids do not
+  // explode the series), method and status; requests no route matched count
+  // under route "unmatched". `metrics` must outlive the router.
+  Router(httplib::Server& server, MetricsRegistry& metrics);
 
   // `method` is GET, POST or DELETE; `pattern` a path whose ":name"
   // segments match any one non-empty segment, captured in order in
@@ -37,6 +41,9 @@ class Router {
   };
 
   void Register(const std::string& method, const std::string& pattern, RawHandler handler);
+  // Wraps `handler` so that its status and latency are recorded.
+  RawHandler Counted(const std::string& method, const std::string& pattern, RawHandler handler);
+  void Record(const std::string& method, const std::string& route, int status, double seconds);
   // Runs for every response with status >= 400: fills in a JSON body where
   // httplib left none (404 -> 405 when the path exists under another method).
   httplib::Server::HandlerResponse OnError(const httplib::Request& req, httplib::Response& res);
@@ -44,6 +51,7 @@ class Router {
   std::string AllowedMethods(const std::string& path) const;
 
   httplib::Server& server_;
+  MetricsRegistry& metrics_;
   std::vector<Route> routes_;  // written only before the server starts serving
 };
 

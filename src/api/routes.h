@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "api/health.h"
+#include "api/metrics.h"
 #include "api/router.h"
 #include "pipeline/pipeline.h"
 #include "search/search.h"
@@ -17,6 +18,7 @@ struct ApiContext {
   Services& services;
   Searcher searcher;     // keeps its vector cache across requests
   HealthMonitor health;  // checks store, queue and blob store in the background
+  MetricsRegistry metrics;  // this process's request counters and latencies
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
@@ -34,5 +36,7 @@ void AddDocumentRoutes(Router& router, ApiContext& context);
 void AddSearchRoutes(Router& router, ApiContext& context);
 // GET /stats, /health, /health/live, /health/ready and / (dashboard).
 void AddSystemRoutes(Router& router, ApiContext& context);
+// GET /metrics (Prometheus text format).
+void AddMetricsRoutes(Router& router, ApiContext& context);
 
 }  // namespace refinery::api

@@ -61,12 +61,13 @@ void AddHealthChecks(api::HealthMonitor& health, Services& s) {
 // the server, so they are destroyed first; the context's health monitor
 // stops its checker threads in its destructor.
 struct ApiServer::Impl {
-  explicit Impl(Services& services) : context(services), router(server) {
+  explicit Impl(Services& services) : context(services), router(server, context.metrics) {
     Configure(server, services.config, &listen_socket);
     AddHealthChecks(context.health, services);
     api::AddDocumentRoutes(router, context);
     api::AddSearchRoutes(router, context);
     api::AddSystemRoutes(router, context);
+    api::AddMetricsRoutes(router, context);
   }
 
   std::atomic<int> listen_socket{-1};  // the last socket httplib created for binding

@@ -15,7 +15,13 @@ const std::vector<Command>& Commands() {
       {"ingest", "Ingest .txt/.md/.jsonl files, a directory tree, or stdin (-)", AddIngest},
       {"search", "Search the knowledge base", AddSearch},
       {"stats", "Show document, chunk and queue counts", AddStats},
+      {"doctor", "Check services, API, database, queues and pipeline; exit 1 if unhealthy", AddDoctor},
       {"migrate", "Create or upgrade the database schema", AddMigrate},
+      {"status", "Show the services of the running `refinery up`", AddStatus},
+      {"stop", "Stop a service (it stays stopped until started)", AddStop},
+      {"start", "Start a stopped service", AddStart},
+      {"restart", "Restart a service", AddRestart},
+      {"logs", "Print a service's log file", AddLogs},
       {"version", "Print the version", AddVersion},
   };
   return kCommands;

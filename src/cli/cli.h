@@ -28,6 +28,9 @@ struct GlobalFlags {
 // line naming the setting to stderr and returns nullopt (exit kExitUsage).
 std::optional<Config> LoadEffectiveConfig(const GlobalFlags& flags, const std::string& service);
 
+// Where `refinery up` listens for status/stop/start/restart.
+inline std::string ControlSocketPath(const Config& config) { return config.data_dir + "/run/supervisor.sock"; }
+
 // One subcommand: `add` declares its options on `app` and sets a callback
 // that stores its exit code in `*exit_code`.
 struct Command {
@@ -45,8 +48,14 @@ void AddWorker(CLI::App&, const GlobalFlags&, int*);
 void AddIngest(CLI::App&, const GlobalFlags&, int*);
 void AddSearch(CLI::App&, const GlobalFlags&, int*);
 void AddStats(CLI::App&, const GlobalFlags&, int*);
+void AddDoctor(CLI::App&, const GlobalFlags&, int*);
 void AddMigrate(CLI::App&, const GlobalFlags&, int*);
 void AddVersion(CLI::App&, const GlobalFlags&, int*);
+void AddStatus(CLI::App&, const GlobalFlags&, int*);
+void AddStop(CLI::App&, const GlobalFlags&, int*);
+void AddStart(CLI::App&, const GlobalFlags&, int*);
+void AddRestart(CLI::App&, const GlobalFlags&, int*);
+void AddLogs(CLI::App&, const GlobalFlags&, int*);
 
 // Runs the CLI; returns the process exit code.
 int Main(int argc, char** argv);

@@ -1,4 +1,5 @@
 // Small subcommands: version, migrate, stats, search.
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
@@ -123,8 +124,10 @@ void AddSearch(CLI::App& app, const GlobalFlags& flags, int* code) {
         out.push_back({{"chunk_id", r.chunk_id}, {"document_id", r.document_id}, {"title", r.title},
                        {"content", r.content}, {"score", r.score}, {"similarity", r.similarity}});
       } else {
+        std::string snippet = r.content.substr(0, 160);
+        std::replace_if(snippet.begin(), snippet.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
         std::cout << std::fixed << std::setprecision(3) << r.score << "  [" << r.document_id << "] " << r.title
-                  << "\n      " << r.content.substr(0, 160) << (r.content.size() > 160 ? "..." : "") << "\n";
+                  << "\n      " << snippet << (r.content.size() > 160 ? "..." : "") << "\n";
       }
     }
     if (*as_json) std::cout << nlohmann::json{{"results", out}}.dump(2) << "\n";

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -86,6 +89,8 @@ Status RetryDocument(Services& services, int64_t id);
 class Worker {
  public:
   Worker(Services& services, const StageDef& stage);
+  // With a path, Run beats this file (see WorkerHeartbeat) for the supervisor.
+  void set_heartbeat_path(std::string path) { heartbeat_path_ = std::move(path); }
   void Run(const std::atomic<bool>& stop);
   // Processes one leased job to completion: the unit the loop repeats.
   void ProcessJob(const Job& job);
@@ -93,6 +98,35 @@ class Worker {
  private:
   Services& services_;
   const StageDef& stage_;
+  std::string heartbeat_path_;
+};
+
+// Publishes a worker's liveness for the supervisor's health check: a thread
+// rewrites `path` every beat_interval while every consumer thread has
+// ticked within stall_limit_s. A SIGSTOPped process beats not at all, and a
+// consumer stuck in one place (a deadlock, a hung call) stops the beats
+// too, so the supervisor restarts what a pid check would think alive.
+class WorkerHeartbeat {
+ public:
+  WorkerHeartbeat(std::string path, int threads, double stall_limit_s);
+  ~WorkerHeartbeat();  // stops beating; leaves the file, which goes stale
+  WorkerHeartbeat(const WorkerHeartbeat&) = delete;
+  WorkerHeartbeat& operator=(const WorkerHeartbeat&) = delete;
+
+  // Consumer `thread` (0-based) is looping; called once per iteration.
+  void Tick(int thread);
+
+ private:
+  bool AllProgressing() const;
+  void Loop();
+
+  const std::string path_;
+  const double stall_limit_s_;
+  std::vector<std::atomic<double>> ticks_;  // epoch seconds of each consumer's last tick
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;  // GUARDED_BY(mutex_)
+  std::thread thread_;  // last: starts after the members it uses exist
 };
 
 // Re-enqueues every document of `stage` that has not changed stage for longer

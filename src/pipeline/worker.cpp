@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -148,9 +149,18 @@ static JobOutcome Process(Services& s, const StageDef& stage, const Job& job) {
 void Worker::ProcessJob(const Job& job) { (void)Process(services_, stage_, job); }
 
 void Worker::Run(const std::atomic<bool>& stop) {
-  auto consume = [&] {
+  const int threads = services_.config.worker_concurrency;
+  // A consumer inside one job for longer than twice the stage timeout (the
+  // reconciler has long given its document to someone else) counts as hung;
+  // the floor covers the 10 s outage pause and the lease wait.
+  std::optional<WorkerHeartbeat> heartbeat;
+  if (!heartbeat_path_.empty()) {
+    heartbeat.emplace(heartbeat_path_, threads, std::max(30.0, 2 * services_.config.stage_timeout_s));
+  }
+  auto consume = [&](int index) {
     milliseconds pause(0);
     while (!stop.load()) {
+      if (heartbeat) heartbeat->Tick(index);
       auto leased = services_.queue->Lease(stage_.name, services_.config.visibility_timeout_s, milliseconds(500));
       JobOutcome outcome = JobOutcome::kDone;
       if (!leased.ok()) {
@@ -174,10 +184,10 @@ void Worker::Run(const std::atomic<bool>& stop) {
       if (!requeued.ok()) spdlog::warn("{}: reconciler: {}", stage_.name, requeued.status().ToString());
     }
   };
-  std::vector<std::jthread> threads;
-  for (int i = 0; i < services_.config.worker_concurrency; ++i) threads.emplace_back(consume);
-  threads.emplace_back(reconcile);
-  spdlog::info("worker {} running with {} consumer threads", stage_.name, services_.config.worker_concurrency);
+  std::vector<std::jthread> workers;
+  for (int i = 0; i < threads; ++i) workers.emplace_back(consume, i);
+  workers.emplace_back(reconcile);
+  spdlog::info("worker {} running with {} consumer threads", stage_.name, threads);
 }  // jthreads join here, after `stop` ends every loop
 
 Result<int> ReconcileStage(Services& services, const StageDef& stage) {

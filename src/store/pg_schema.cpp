@@ -1,5 +1,6 @@
 #include "store/pg_schema.h"
 
+#include <iterator>
 #include <string>
 
 #include "core/clock.h"
@@ -82,9 +83,22 @@ CREATE TABLE refinery.crawl_jobs (
 );
 )sql";
 
+// embedded_count: how many of the document's chunks have an embedding, kept
+// in the transactions that change chunks, so Stats() reads documents only
+// (counting chunk rows scans every TOASTed embedding row). The backfill also
+// resyncs chunk_count with the rows actually present.
+constexpr const char* kMigration2 = R"sql(
+ALTER TABLE refinery.documents ADD COLUMN embedded_count INTEGER NOT NULL DEFAULT 0;
+UPDATE refinery.documents d SET chunk_count = c.total, embedded_count = c.embedded
+  FROM (SELECT document_id, COUNT(*) AS total, COUNT(embedding) AS embedded
+        FROM refinery.chunks GROUP BY document_id) c
+  WHERE c.document_id = d.id;
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
+    {2, kMigration2},
 };
 
 // Any constant works; it only has to be the same in every Refinery process.
@@ -132,6 +146,10 @@ Status Apply(Conn& conn, const Migration& m) {
 }  // namespace
 
 Status MigrateSchema(Conn& conn) {
+  return MigrateSchemaTo(conn, kMigrations[std::size(kMigrations) - 1].version);
+}
+
+Status MigrateSchemaTo(Conn& conn, int max_version) {
   // First, so that even CREATE SCHEMA IF NOT EXISTS (which can fail on a
   // race) runs in one process at a time.
   REFINERY_RETURN_IF_ERROR(
@@ -145,7 +163,9 @@ Status MigrateSchema(Conn& conn) {
   auto current = MaxVersion(conn);
   if (!current.ok()) return current.status();
   for (const Migration& m : kMigrations) {
-    if (m.version > *current) REFINERY_RETURN_IF_ERROR(Apply(conn, m));
+    if (m.version > *current && m.version <= max_version) {
+      REFINERY_RETURN_IF_ERROR(Apply(conn, m));
+    }
   }
   return Status::Ok();
 }

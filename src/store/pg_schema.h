@@ -13,6 +13,9 @@ namespace refinery::pg {
 // a `refinery` schema that holds tables but no schema_migrations table:
 // those tables belong to someone else.
 Status MigrateSchema(Conn& conn);
+// MigrateSchema, stopping after migration `max_version` (tests use it to
+// build an older schema and check the upgrade).
+Status MigrateSchemaTo(Conn& conn, int max_version);
 
 // The newest applied migration, 0 before the first Migrate(); the same
 // refusal as MigrateSchema for a schema Refinery does not own.

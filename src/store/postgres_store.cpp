@@ -48,11 +48,12 @@ constexpr const char* kListDocuments =
   " error_message = CASE WHEN stage <> $2 THEN '' ELSE error_message END,"       \
   " error_stage = CASE WHEN stage <> $2 THEN '' ELSE error_stage END,"           \
   " chunk_count = COALESCE($4::integer, chunk_count),"                           \
+  " embedded_count = COALESCE($5::integer, embedded_count),"                     \
   " stage = $2, updated_at = $3"                                                 \
   " WHERE id = $1"
 constexpr const char* kApplyTransition = REFINERY_PG_APPLY_TRANSITION;
-// The compare-and-set itself: writes only while the stage is still $5.
-constexpr const char* kCompareAndSetStage = REFINERY_PG_APPLY_TRANSITION " AND stage = $5";
+// The compare-and-set itself: writes only while the stage is still $6.
+constexpr const char* kCompareAndSetStage = REFINERY_PG_APPLY_TRANSITION " AND stage = $6";
 
 constexpr const char* kRecordFailure =
     "UPDATE refinery.documents SET attempts = attempts + 1, error_message = $2, updated_at = $3,"
@@ -108,8 +109,13 @@ Status LockStage(Conn& conn, int64_t id, const std::string& from) {
 }
 
 Status ApplyTransition(Conn& conn, int64_t id, const StageTransition& t,
-                       std::optional<int64_t> chunk_count) {
-  return conn.Run(kApplyTransition, Params(id, t.to, NowSeconds(), chunk_count));
+                       std::optional<ChunkCounts> counts) {
+  std::optional<int64_t> chunks, embedded;
+  if (counts) {
+    chunks = counts->chunks;
+    embedded = counts->embedded;
+  }
+  return conn.Run(kApplyTransition, Params(id, t.to, NowSeconds(), chunks, embedded));
 }
 
 }  // namespace postgres_store_internal
@@ -228,7 +234,8 @@ Status PostgresStore::DeleteDocument(int64_t id) {
 
 Status PostgresStore::SetStage(int64_t id, const StageTransition& t) {
   return pool_->Run("set stage", TxMode::kNone, [&](Conn& c) -> Status {
-    auto rows = c.Exec(kCompareAndSetStage, Params(id, t.to, NowSeconds(), nullptr, t.from));
+    auto rows =
+        c.Exec(kCompareAndSetStage, Params(id, t.to, NowSeconds(), nullptr, nullptr, t.from));
     if (!rows.ok()) return rows.status();
     return rows->Affected() == 1 ? Status::Ok() : WhyNoMatch(c, id, t.from);
   });

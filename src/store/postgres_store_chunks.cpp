@@ -27,6 +27,11 @@ constexpr const char* kGetChunks = "SELECT " REFINERY_PG_CHUNK_COLUMNS
                                    ", c.embedding FROM refinery.documents d"
                                    " LEFT JOIN refinery.chunks c ON c.document_id = d.id"
                                    " WHERE d.id = $1 ORDER BY c.chunk_index";
+// The document's chunk figures, recounted after its embeddings changed
+// (an index range scan of one document's chunks).
+constexpr const char* kCountChunks =
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE embedding IS NOT NULL) FROM refinery.chunks"
+    " WHERE document_id = $1";
 constexpr const char* kSetEmbedding =
     "UPDATE refinery.chunks SET embedding = $1 WHERE id = $2 AND document_id = $3";
 // Casts: INSERT ... SELECT does not infer parameter types from the columns.
@@ -44,11 +49,11 @@ constexpr const char* kStale =
 constexpr const char* kScanEmbeddings =
     "SELECT id, document_id, embedding FROM refinery.chunks"
     " WHERE id > $1 AND embedding IS NOT NULL ORDER BY id LIMIT $2";
-// One statement: both counts come from the same snapshot. The row with a
-// NULL stage carries the chunk counts.
+// Documents only: chunk_count and embedded_count are kept with the chunks,
+// so no chunk row (nor its TOASTed embedding) is read.
 constexpr const char* kStats =
-    "SELECT stage, COUNT(*), 0 FROM refinery.documents GROUP BY stage"
-    " UNION ALL SELECT NULL, COUNT(*), COUNT(embedding) FROM refinery.chunks";
+    "SELECT stage, COUNT(*), COALESCE(SUM(chunk_count), 0), COALESCE(SUM(embedded_count), 0)"
+    " FROM refinery.documents GROUP BY stage";
 // Search results need text and title, not the vector: the embedding is left empty.
 constexpr const char* kChunkHits = "SELECT " REFINERY_PG_CHUNK_COLUMNS
                                    ", d.title FROM refinery.chunks c"
@@ -113,6 +118,18 @@ Status UpdateEmbeddings(Conn& conn, int64_t document_id,
   return Status::Ok();
 }
 
+ChunkCounts CountsOf(const std::vector<Chunk>& chunks) {
+  ChunkCounts counts{static_cast<int64_t>(chunks.size()), 0};
+  for (const Chunk& c : chunks) counts.embedded += c.embedding.empty() ? 0 : 1;  // empty: NULL
+  return counts;
+}
+
+Result<ChunkCounts> CountChunks(Conn& conn, int64_t document_id) {
+  auto rows = conn.Exec(kCountChunks, Params(document_id));
+  if (!rows.ok()) return rows.status();
+  return ChunkCounts{rows->Int(0, 0), rows->Int(0, 1)};
+}
+
 // "{1,2,3}": a bigint[] literal.
 std::string ArrayLiteral(const std::set<int64_t>& ids) {
   std::string out = "{";
@@ -130,7 +147,7 @@ Status PostgresStore::ReplaceChunks(int64_t document_id, const std::vector<Chunk
     REFINERY_RETURN_IF_ERROR(
         c.Run("DELETE FROM refinery.chunks WHERE document_id = $1", Params(document_id)));
     REFINERY_RETURN_IF_ERROR(InsertChunks(c, document_id, chunks));
-    return ApplyTransition(c, document_id, t, static_cast<int64_t>(chunks.size()));
+    return ApplyTransition(c, document_id, t, CountsOf(chunks));
   });
 }
 
@@ -158,7 +175,9 @@ Status PostgresStore::SetEmbeddings(
   return pool_->Run("set embeddings", TxMode::kWrite, [&](Conn& c) -> Status {
     REFINERY_RETURN_IF_ERROR(LockStage(c, document_id, t.from));
     REFINERY_RETURN_IF_ERROR(UpdateEmbeddings(c, document_id, vectors));
-    return ApplyTransition(c, document_id, t, std::nullopt);
+    auto counts = CountChunks(c, document_id);
+    if (!counts.ok()) return counts.status();
+    return ApplyTransition(c, document_id, t, *counts);
   });
 }
 
@@ -211,13 +230,10 @@ Result<StoreStats> PostgresStore::Stats() {
     if (!rows.ok()) return rows.status();
     stats = StoreStats{};
     for (int i = 0; i < rows->size(); ++i) {
-      if (rows->IsNull(i, 0)) {
-        stats.total_chunks = rows->Int(i, 1);
-        stats.chunks_with_embeddings = rows->Int(i, 2);
-      } else {
-        stats.documents_by_stage[rows->Text(i, 0)] = rows->Int(i, 1);
-        stats.total_documents += rows->Int(i, 1);
-      }
+      stats.documents_by_stage[rows->Text(i, 0)] = rows->Int(i, 1);
+      stats.total_documents += rows->Int(i, 1);
+      stats.total_chunks += rows->Int(i, 2);
+      stats.chunks_with_embeddings += rows->Int(i, 3);
     }
     return Status::Ok();
   });

@@ -17,9 +17,16 @@ std::string NotFoundMessage(int64_t id);
 // Call inside a write transaction.
 Status LockStage(pg::Conn& conn, int64_t id, const std::string& from);
 
+// A document's chunk figures after its chunks were replaced.
+struct ChunkCounts {
+  int64_t chunks = 0;    // chunk_count
+  int64_t embedded = 0;  // embedded_count: chunks with an embedding
+};
+
 // Moves the document to t.to; when the stage really changes, also stamps
-// stage_changed_at and clears attempts and the error. Sets chunk_count when given.
+// stage_changed_at and clears attempts and the error. Sets chunk_count and
+// embedded_count when given.
 Status ApplyTransition(pg::Conn& conn, int64_t id, const StageTransition& t,
-                       std::optional<int64_t> chunk_count);
+                       std::optional<ChunkCounts> counts);
 
 }  // namespace refinery::postgres_store_internal

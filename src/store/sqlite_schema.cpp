@@ -1,5 +1,7 @@
 #include "store/sqlite_schema.h"
 
+#include <iterator>
+
 #include "core/clock.h"
 
 namespace refinery::sqlite {
@@ -71,9 +73,22 @@ CREATE TABLE crawl_jobs (
 );
 )sql";
 
+// embedded_count: how many of the document's chunks have an embedding, kept
+// in the transactions that change chunks, so Stats() reads documents only.
+// The backfill also resyncs chunk_count with the rows actually present; both
+// subqueries use the UNIQUE (document_id, chunk_index) index.
+constexpr const char* kMigration2 = R"sql(
+ALTER TABLE documents ADD COLUMN embedded_count INTEGER NOT NULL DEFAULT 0;
+UPDATE documents SET
+  chunk_count = (SELECT COUNT(*) FROM chunks WHERE document_id = documents.id),
+  embedded_count = (SELECT COUNT(*) FROM chunks
+                    WHERE document_id = documents.id AND embedding IS NOT NULL);
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
+    {2, kMigration2},
 };
 
 constexpr const char* kCreateMigrationsTable =
@@ -98,13 +113,19 @@ Status Apply(Connection& conn, const Migration& m) {
 }  // namespace
 
 Status MigrateSchema(Connection& conn) {
+  return MigrateSchemaTo(conn, kMigrations[std::size(kMigrations) - 1].version);
+}
+
+Status MigrateSchemaTo(Connection& conn, int max_version) {
   auto txn = Transaction::Begin(conn, Transaction::Kind::kWrite);
   if (!txn.ok()) return txn.status();
   REFINERY_RETURN_IF_ERROR(conn.Exec(kCreateMigrationsTable));
   auto current = MaxVersion(conn);
   if (!current.ok()) return current.status();
   for (const Migration& m : kMigrations) {
-    if (m.version > *current) REFINERY_RETURN_IF_ERROR(Apply(conn, m));
+    if (m.version > *current && m.version <= max_version) {
+      REFINERY_RETURN_IF_ERROR(Apply(conn, m));
+    }
   }
   return txn->Commit();
 }

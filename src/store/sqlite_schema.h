@@ -11,6 +11,9 @@ namespace refinery::sqlite {
 // IMMEDIATE transaction, so two processes migrating at once serialize and
 // the second finds nothing left to do.
 Status MigrateSchema(Connection& conn);
+// MigrateSchema, stopping after migration `max_version` (tests use it to
+// build an older schema and check the upgrade).
+Status MigrateSchemaTo(Connection& conn, int max_version);
 
 // The highest applied migration; 0 for a database never migrated.
 Result<int> AppliedSchemaVersion(Connection& conn);

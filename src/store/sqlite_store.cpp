@@ -43,6 +43,7 @@ constexpr const char* kApplyTransition =
     " error_message = CASE WHEN stage <> ?2 THEN '' ELSE error_message END,"
     " error_stage = CASE WHEN stage <> ?2 THEN '' ELSE error_stage END,"
     " chunk_count = COALESCE(?4, chunk_count),"
+    " embedded_count = COALESCE(?5, embedded_count),"
     " stage = ?2, updated_at = ?3"
     " WHERE id = ?1";
 
@@ -132,10 +133,15 @@ Status CheckStage(Connection& conn, int64_t id, const std::string& from) {
 }
 
 Status ApplyTransition(Connection& conn, int64_t id, const StageTransition& t,
-                       std::optional<int64_t> chunk_count) {
+                       std::optional<ChunkCounts> counts) {
+  std::optional<int64_t> chunks, embedded;
+  if (counts) {
+    chunks = counts->chunks;
+    embedded = counts->embedded;
+  }
   auto stmt = conn.Prepare(kApplyTransition);
   if (!stmt.ok()) return stmt.status();
-  return stmt->Bind(id, t.to, NowSeconds(), chunk_count).Run();
+  return stmt->Bind(id, t.to, NowSeconds(), chunks, embedded).Run();
 }
 
 Status CheckExists(Connection& conn, int64_t id) {

@@ -23,6 +23,11 @@ constexpr const char* kInsertChunk =
 constexpr const char* kGetChunks = "SELECT " REFINERY_CHUNK_COLUMNS
                                    ", c.embedding FROM chunks c WHERE c.document_id = ?1"
                                    " ORDER BY c.chunk_index";
+// The document's chunk figures, recounted after its embeddings changed
+// (an index range scan of one document's chunks).
+constexpr const char* kCountChunks =
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE embedding IS NOT NULL) FROM chunks"
+    " WHERE document_id = ?1";
 constexpr const char* kSetEmbedding =
     "UPDATE chunks SET embedding = ?1 WHERE id = ?2 AND document_id = ?3";
 constexpr const char* kInsertLog =
@@ -114,6 +119,20 @@ Status UpdateEmbeddings(Connection& conn, int64_t document_id,
   return Status::Ok();
 }
 
+ChunkCounts CountsOf(const std::vector<Chunk>& chunks) {
+  ChunkCounts counts{static_cast<int64_t>(chunks.size()), 0};
+  for (const Chunk& c : chunks) counts.embedded += c.embedding.empty() ? 0 : 1;  // empty: NULL
+  return counts;
+}
+
+Result<ChunkCounts> CountChunks(Connection& conn, int64_t document_id) {
+  auto stmt = conn.Prepare(kCountChunks);
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Bind(document_id).Step();
+  if (!row.ok()) return row.status();
+  return ChunkCounts{stmt->Int(0), stmt->Int(1)};
+}
+
 }  // namespace
 
 Status SqliteStore::ReplaceChunks(int64_t document_id, const std::vector<Chunk>& chunks,
@@ -125,7 +144,7 @@ Status SqliteStore::ReplaceChunks(int64_t document_id, const std::vector<Chunk>&
     if (!clear.ok()) return clear.status();
     REFINERY_RETURN_IF_ERROR(clear->Bind(document_id).Run());
     REFINERY_RETURN_IF_ERROR(InsertChunks(c, document_id, chunks));
-    return ApplyTransition(c, document_id, t, static_cast<int64_t>(chunks.size()));
+    return ApplyTransition(c, document_id, t, CountsOf(chunks));
   });
 }
 
@@ -150,7 +169,9 @@ Status SqliteStore::SetEmbeddings(
   return Write([&](Connection& c) -> Status {
     REFINERY_RETURN_IF_ERROR(CheckStage(c, document_id, t.from));
     REFINERY_RETURN_IF_ERROR(UpdateEmbeddings(c, document_id, vectors));
-    return ApplyTransition(c, document_id, t, std::nullopt);
+    auto counts = CountChunks(c, document_id);
+    if (!counts.ok()) return counts.status();
+    return ApplyTransition(c, document_id, t, *counts);
   });
 }
 
@@ -195,18 +216,17 @@ Result<std::vector<int64_t>> SqliteStore::StaleDocuments(const std::string& stat
 
 Result<StoreStats> SqliteStore::Stats() {
   StoreStats stats;
-  Status s = Read([&](Connection& c) -> Status {  // one snapshot for all counts
-    auto by_stage = c.Prepare("SELECT stage, COUNT(*) FROM documents GROUP BY stage");
+  Status s = Read([&](Connection& c) -> Status {
+    // Documents only: chunk_count and embedded_count are kept with the chunks.
+    auto by_stage = c.Prepare(
+        "SELECT stage, COUNT(*), COALESCE(SUM(chunk_count), 0), COALESCE(SUM(embedded_count), 0)"
+        " FROM documents GROUP BY stage");
     if (!by_stage.ok()) return by_stage.status();
-    REFINERY_RETURN_IF_ERROR(ForEachRow(*by_stage, [&](const Statement& row) {
+    return ForEachRow(*by_stage, [&](const Statement& row) {
       stats.documents_by_stage[row.Text(0)] = row.Int(1);
       stats.total_documents += row.Int(1);
-    }));
-    auto chunks = c.Prepare("SELECT COUNT(*), COUNT(embedding) FROM chunks");
-    if (!chunks.ok()) return chunks.status();
-    return ForEachRow(*chunks, [&](const Statement& row) {
-      stats.total_chunks = row.Int(0);
-      stats.chunks_with_embeddings = row.Int(1);
+      stats.total_chunks += row.Int(2);
+      stats.chunks_with_embeddings += row.Int(3);
     });
   });
   if (!s.ok()) return s;

@@ -14,10 +14,17 @@ namespace sqlite_store_internal {
 
 // NotFound if the document does not exist, Conflict if it is not in `from`.
 Status CheckStage(sqlite::Connection& conn, int64_t id, const std::string& from);
+// A document's chunk figures after its chunks were replaced.
+struct ChunkCounts {
+  int64_t chunks = 0;    // chunk_count
+  int64_t embedded = 0;  // embedded_count: chunks with an embedding
+};
+
 // Moves the document to t.to; when the stage really changes, also stamps
-// stage_changed_at and clears attempts and the error. Sets chunk_count when given.
+// stage_changed_at and clears attempts and the error. Sets chunk_count and
+// embedded_count when given.
 Status ApplyTransition(sqlite::Connection& conn, int64_t id, const StageTransition& t,
-                       std::optional<int64_t> chunk_count);
+                       std::optional<ChunkCounts> counts);
 // NotFound unless the document exists.
 Status CheckExists(sqlite::Connection& conn, int64_t id);
 

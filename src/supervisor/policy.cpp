@@ -31,6 +31,12 @@ Status ValidateSpec(const ServiceSpec& spec) {
     return Status::InvalidArgument(where + "need 0 < backoff_initial_s <= backoff_max_s");
   }
   if (!(spec.stable_after_s >= 0)) return Status::InvalidArgument(where + "stable_after_s must be >= 0");
+  if (spec.crash_loop_after < 1) return Status::InvalidArgument(where + "crash_loop_after must be >= 1");
+  const HealthCheckSpec& h = spec.health;
+  if (h.kind != HealthCheckSpec::Kind::kNone && (h.target.empty() || !(h.interval_s > 0) || !(h.timeout_s > 0) ||
+                                                 h.retries < 1)) {
+    return Status::InvalidArgument(where + "health check needs a target, interval_s > 0, timeout_s > 0, retries >= 1");
+  }
   return Status::Ok();
 }
 
@@ -102,8 +108,45 @@ const char* ServiceStateName(ServiceState state) {
       return "exited";
     case ServiceState::kStopped:
       return "stopped";
+    case ServiceState::kFailing:
+      return "failing";
+    case ServiceState::kStopping:
+      return "stopping";
   }
   return "?";
+}
+
+const char* HealthName(Health health) {
+  switch (health) {
+    case Health::kNone:
+      return "-";
+    case Health::kStarting:
+      return "starting";
+    case Health::kHealthy:
+      return "healthy";
+    case Health::kUnhealthy:
+      return "unhealthy";
+  }
+  return "?";
+}
+
+bool CrashLoop::RecordExit(double ran_for_s) {
+  quick_exits_ = ran_for_s < start_period_s_ ? quick_exits_ + 1 : 0;
+  if (quick_exits_ >= threshold_) failing_ = true;
+  return failing_;
+}
+
+bool HealthTracker::Record(bool ok, double age_s, double start_period_s) {
+  if (ok) {
+    failures_ = 0;
+    health_ = Health::kHealthy;
+    return false;
+  }
+  if (health_ == Health::kUnhealthy) return false;  // already reported; the caller is killing it
+  if (age_s < start_period_s && health_ == Health::kStarting) return false;
+  if (++failures_ < retries_) return false;
+  health_ = Health::kUnhealthy;
+  return true;
 }
 
 }  // namespace refinery

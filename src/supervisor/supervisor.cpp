@@ -4,40 +4,27 @@
 // rather than woken by SIGCHLD: the stop flag must be polled anyway, and a
 // SIGCHLD handler (or waitpid(-1)) would be process-wide state that could
 // steal the exit statuses of children other code in this process owns.
+#include <unistd.h>
+
 #include <csignal>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
-#include "supervisor/supervisor.h"
+#include "supervisor/service_internal.h"
 
 namespace refinery {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = SupervisorClock;
 
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(seconds));
 }
 
 }  // namespace
-
-struct Supervisor::Service {
-  explicit Service(ServiceSpec s)
-      : spec(std::move(s)), backoff(spec.backoff_initial_s, spec.backoff_max_s, spec.stable_after_s) {}
-
-  ServiceSpec spec;
-  RestartBackoff backoff;
-  std::optional<Subprocess> child;              // engaged while a child may be running
-  Clock::time_point started;                    // when `child` was spawned
-  std::optional<Clock::time_point> restart_at;  // engaged while in backoff
-};
 
 Supervisor::Supervisor(std::vector<ServiceSpec> specs, SupervisorOptions options) : options_(options) {
   services_.reserve(specs.size());
@@ -52,12 +39,6 @@ Supervisor::Supervisor(std::vector<ServiceSpec> specs, SupervisorOptions options
 
 Supervisor::~Supervisor() = default;
 
-template <typename F>
-void Supervisor::UpdateStatus(size_t i, F&& update) {
-  std::lock_guard<std::mutex> lock(mu_);
-  update(statuses_[i]);
-}
-
 std::vector<ServiceStatus> Supervisor::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return statuses_;
@@ -65,12 +46,24 @@ std::vector<ServiceStatus> Supervisor::Snapshot() const {
 
 int Supervisor::Run(const std::atomic<bool>& stop) {
   spdlog::info("supervisor: starting {} services", services_.size());
-  for (size_t i = 0; i < services_.size(); ++i) Start(i, /*restart=*/false);
+  LoadHeld();
+  for (size_t i = 0; i < services_.size(); ++i) {
+    if (!services_[i].held) {
+      Start(i, /*restart=*/false);
+      continue;
+    }
+    UpdateStatus(i, [](ServiceStatus& st) { st.state = ServiceState::kStopped; });
+    spdlog::info("service {} was stopped by hand; not starting it", services_[i].spec.name);
+  }
+  SetLooping(true);
   const auto interval = Millis(options_.poll_interval_s);
   while (!stop.load()) {
+    HandleRequests();
     for (size_t i = 0; i < services_.size(); ++i) Step(i, stop.load());
+    RotateLogs();
     std::this_thread::sleep_for(interval);
   }
+  SetLooping(false);
   StopAll();
   return 0;
 }
@@ -84,16 +77,22 @@ void Supervisor::Start(size_t i, bool restart) {
   } else {
     UpdateStatus(i, [](ServiceStatus& st) { ++st.restarts; });
   }
+  // A beat the previous child left must not vouch for the new one.
+  if (s.spec.health.kind == HealthCheckSpec::Kind::kHeartbeat) ::unlink(s.spec.health.target.c_str());
   auto spawned = Subprocess::Spawn(s.spec.argv, s.spec.extra_env, s.spec.log_path);
   if (!spawned.ok()) return OnSpawnFailure(i, spawned.status());
   s.child.emplace(std::move(spawned).value());
   s.child->set_stop_grace(Millis(options_.stop_grace_s));
   s.started = Clock::now();
+  s.next_probe = s.started;
+  s.tracker.Reset();
   const pid_t pid = s.child->pid();
+  const bool checked = s.spec.health.kind != HealthCheckSpec::Kind::kNone;
   int restarts = 0;
   UpdateStatus(i, [&](ServiceStatus& st) {
     st.pid = pid;
-    st.state = ServiceState::kRunning;
+    st.state = s.crash.failing() ? ServiceState::kFailing : ServiceState::kRunning;
+    st.health = checked ? Health::kStarting : Health::kNone;
     st.started_at = NowSeconds();
     st.last_error.clear();
     restarts = st.restarts;
@@ -104,7 +103,14 @@ void Supervisor::Start(size_t i, bool restart) {
 void Supervisor::Step(size_t i, bool stopping) {
   Service& s = services_[i];
   if (s.child) {
-    if (auto status = s.child->Poll()) OnExit(i, *status);
+    if (auto status = s.child->Poll()) return OnExit(i, *status);
+    if (s.kill_at && Clock::now() >= *s.kill_at) {
+      spdlog::warn("service {} (pid {}) ignored SIGTERM; sending SIGKILL", s.spec.name, s.child->pid());
+      s.child->Signal(SIGKILL);
+      s.kill_at.reset();
+    }
+    CheckHealth(i);
+    CheckStable(i);
     return;
   }
   // A child that died of the same Ctrl-C that set the flag is not restarted.
@@ -115,11 +121,29 @@ void Supervisor::OnExit(size_t i, const ExitStatus& status) {
   Service& s = services_[i];
   const double ran_for_s = SecondsSince(s.started);
   s.child.reset();
+  s.kill_at.reset();
   UpdateStatus(i, [&](ServiceStatus& st) {
     st.pid = 0;
     st.last_exit = status;
+    st.health = Health::kNone;
   });
+  if (s.held) return OnStoppedByHand(i, status);
+  if (s.restart_now) {
+    s.restart_now = false;
+    spdlog::info("service {} exited with {} for a restart by hand", s.spec.name, status.ToString());
+    return Start(i, /*restart=*/true);
+  }
+  NoteQuickExit(i, ran_for_s);
   ScheduleRestart(i, status, ran_for_s, "exited with " + status.ToString());
+}
+
+void Supervisor::NoteQuickExit(size_t i, double ran_for_s) {
+  Service& s = services_[i];
+  const bool was_failing = s.crash.failing();
+  if (s.crash.RecordExit(ran_for_s) && !was_failing) {
+    spdlog::error("service {} is failing: it exited within {} s of starting {} times in a row", s.spec.name,
+                  s.spec.start_period_s, s.spec.crash_loop_after);
+  }
 }
 
 void Supervisor::OnSpawnFailure(size_t i, const Status& error) {
@@ -133,6 +157,7 @@ void Supervisor::OnSpawnFailure(size_t i, const Status& error) {
     spdlog::error("service {} {}; not restarting", services_[i].spec.name, event);
     return;
   }
+  NoteQuickExit(i, 0);
   ScheduleRestart(i, ExitStatus{127, 0}, 0, event);  // as a shell reports a failed exec
 }
 
@@ -147,10 +172,11 @@ void Supervisor::ScheduleRestart(size_t i, const ExitStatus& status, double ran_
     return;
   }
   const double delay_s = s.backoff.NextDelay(ran_for_s);
-  s.restart_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay_s));
+  s.restart_at = Clock::now() + SecondsDuration(delay_s);
   int next_restart = 0;
+  const bool failing = s.crash.failing();
   UpdateStatus(i, [&](ServiceStatus& st) {
-    st.state = ServiceState::kBackoff;
+    st.state = failing ? ServiceState::kFailing : ServiceState::kBackoff;
     st.backoff_s = delay_s;
     next_restart = st.restarts + 1;
   });
@@ -190,8 +216,11 @@ void Supervisor::FinishStopped(size_t i) {
   UpdateStatus(i, [&](ServiceStatus& st) {
     st.state = ServiceState::kStopped;
     st.pid = 0;
+    st.health = Health::kNone;
     if (status) st.last_exit = status;
   });
+  for (auto& waiter : s.waiters) waiter.set_value(Status::Ok());
+  s.waiters.clear();
 }
 
 }  // namespace refinery

@@ -14,24 +14,42 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
+#include <functional>
+#include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/status.h"
 
 namespace refinery {
 
-// When an exited service is started again. kUnlessStopped behaves like
-// kAlways here (docker's difference concerns daemon restarts, which a
-// supervisor that stops with its children does not have).
+// When an exited service is started again. kUnlessStopped differs from
+// kAlways only in that a service stopped by hand (`refinery stop`) stays
+// stopped, also across supervisor restarts (SupervisorOptions::stopped_file).
 enum class RestartPolicy { kNo, kOnFailure, kAlways, kUnlessStopped };
 
 // "no" | "on-failure" | "always" | "unless-stopped", as in compose files.
 Result<RestartPolicy> ParseRestartPolicy(const std::string& name);
 const char* RestartPolicyName(RestartPolicy policy);
+
+// How the supervisor decides a running child is healthy. A probe runs off
+// the supervisor's thread, so a slow one never delays reaping.
+struct HealthCheckSpec {
+  // kHttp: GET `target` answers 2xx within timeout_s. kHeartbeat: the file
+  // `target` was modified within the last timeout_s (the child beats it).
+  enum class Kind { kNone, kHttp, kHeartbeat };
+  Kind kind = Kind::kNone;
+  std::string target;
+  double interval_s = 1;  // between probes
+  double timeout_s = 1;   // per probe (kHeartbeat: the oldest beat still fresh)
+  int retries = 3;        // consecutive failures after the start period -> unhealthy
+};
 
 struct ServiceSpec {
   std::string name;               // unique; used in logs and Snapshot()
@@ -42,6 +60,11 @@ struct ServiceSpec {
   double backoff_max_s = 30;       // the doubling delay never exceeds this
   double stable_after_s = 10;      // a child that ran this long resets the backoff
   std::string log_path;            // stdout+stderr appended here; empty: inherit ours
+  // A child that exits within start_period_s counts as a quick exit; health
+  // probe failures in this period are not counted (as in docker).
+  double start_period_s = 5;
+  int crash_loop_after = 3;  // this many quick exits in a row -> kFailing
+  HealthCheckSpec health;    // an unhealthy child is SIGKILLed, then restarted by policy
 };
 
 // Checks what Supervisor would otherwise only discover at spawn time: unique
@@ -77,6 +100,55 @@ class RestartBackoff {
   double stable_after_s_;
   double last_s_ = 0;  // the previous delay; 0 right after a reset
 };
+
+// Crash-loop detection of one service: pure logic, the caller says how long
+// each child ran. Failing is sticky until Reset(): a service is healthy
+// again only once a child stays up past stable_after_s.
+class CrashLoop {
+ public:
+  CrashLoop(double start_period_s, int threshold) : start_period_s_(start_period_s), threshold_(threshold) {}
+  // Records an exit after `ran_for_s`; returns failing().
+  bool RecordExit(double ran_for_s);
+  void Reset() { quick_exits_ = 0; failing_ = false; }
+  bool failing() const { return failing_; }
+
+ private:
+  double start_period_s_;
+  int threshold_;
+  int quick_exits_ = 0;  // consecutive exits within the start period
+  bool failing_ = false;
+};
+
+enum class Health { kNone, kStarting, kHealthy, kUnhealthy };
+const char* HealthName(Health health);  // "-", "starting", "healthy", "unhealthy"
+
+// Health state of one child from its probe results, docker's rules: failures
+// within the start period do not count unless a probe already succeeded;
+// `retries` consecutive counted failures make it unhealthy. Pure logic.
+class HealthTracker {
+ public:
+  explicit HealthTracker(int retries) : retries_(retries) {}
+  void Reset() { failures_ = 0; health_ = Health::kStarting; }  // a new child
+  // Records one probe `age_s` after the child started; true when it just
+  // became unhealthy (the caller kills it).
+  bool Record(bool ok, double age_s, double start_period_s);
+  Health health() const { return health_; }
+
+ private:
+  int retries_;
+  int failures_ = 0;
+  Health health_ = Health::kStarting;
+};
+
+// One probe of `check` (blocking, at most about timeout_s); true if healthy.
+bool ProbeHealth(const HealthCheckSpec& check);
+
+// Copy-truncate rotation for a log file children hold open with O_APPEND:
+// when `path` exceeds max_bytes it is copied to path.1 (older copies shift
+// up to path.<keep>, the oldest dropped) and truncated in place. Lines
+// written between copy and truncate are lost, an accepted trade-off since
+// the children cannot be told to reopen. No-op when small or missing.
+Status RotateLogIfLarge(const std::string& path, int64_t max_bytes, int keep);
 
 // Owns one child process: the object's lifetime bounds the child's, so a
 // child is never leaked and never left a zombie. Move-only. Not thread-safe;
@@ -130,7 +202,9 @@ enum class ServiceState {
   kRunning,   // a child is alive
   kBackoff,   // exited; waiting to be restarted
   kExited,    // exited; the policy does not restart it (or its spec is invalid)
-  kStopped,   // stopped by the supervisor on shutdown
+  kStopped,   // stopped by the supervisor on shutdown, or by hand
+  kFailing,   // crash-looping: exits at once on every start; restarts go on
+  kStopping,  // stopped by hand, SIGTERM sent, not reaped yet
 };
 const char* ServiceStateName(ServiceState state);  // "running", ...
 
@@ -143,12 +217,23 @@ struct ServiceStatus {
   std::string last_error;               // why the last spawn failed, if it did
   double started_at = 0;                // epoch seconds of the current/last spawn
   double backoff_s = 0;                 // the delay chosen for the latest restart
+  Health health = Health::kNone;        // kNone without a health check
+  bool held = false;                    // stopped by hand; not restarted until started
 };
 
 struct SupervisorOptions {
-  double stop_grace_s = 10;      // SIGTERM -> SIGKILL on shutdown
+  double stop_grace_s = 10;      // SIGTERM -> SIGKILL on shutdown and manual stop
   double poll_interval_s = 0.05; // how often children are checked (and the stop flag)
+  // Names of services stopped by hand, as a JSON array, read at construction
+  // and rewritten on every change; empty: not persisted.
+  std::string stopped_file;
+  int64_t log_max_bytes = 10 << 20;  // per-service log rotation (RotateLogIfLarge)
+  int log_keep = 3;
+  double log_check_interval_s = 5;
 };
+
+// What `refinery stop|start|restart SERVICE` asks of the supervisor.
+enum class ControlAction { kStop, kStart, kRestart };
 
 class Supervisor {
  public:
@@ -167,17 +252,42 @@ class Supervisor {
   // A copy of every service's status, in spec order. Thread-safe.
   std::vector<ServiceStatus> Snapshot() const;
 
+  // Has Run's thread stop, start or restart service `name` by hand and
+  // waits up to `timeout` for it (a stop: until the child is reaped).
+  // NotFound for an unknown name; Unavailable if Run is not looping.
+  // Thread-safe.
+  Status Control(ControlAction action, const std::string& name, std::chrono::milliseconds timeout);
+
  private:
   struct Service;  // spec, child and backoff of one service; Run's thread only
+  struct Request {
+    ControlAction action;
+    std::string name;
+    std::promise<Status> done;
+  };
 
   void Start(size_t i, bool restart);
   void Step(size_t i, bool stopping);
   void OnExit(size_t i, const ExitStatus& status);
+  void NoteQuickExit(size_t i, double ran_for_s);  // crash-loop bookkeeping
+  void SetLooping(bool looping);  // false also fails the requests still queued
   void OnSpawnFailure(size_t i, const Status& error);
   // Backoff, or kExited if the policy says so; `event` is for the log line.
   void ScheduleRestart(size_t i, const ExitStatus& status, double ran_for_s, const std::string& event);
   void StopAll();
   void FinishStopped(size_t i);
+  // Manual control and health, on Run's thread (supervisor_control.cpp).
+  void HandleRequests();
+  void Apply(Request& request);
+  void StopByHand(size_t i, std::promise<Status> done);
+  void StartByHand(size_t i);
+  void RestartByHand(size_t i);
+  void OnStoppedByHand(size_t i, const ExitStatus& status);
+  void CheckHealth(size_t i);
+  void CheckStable(size_t i);
+  void RotateLogs();
+  void LoadHeld();
+  void SaveHeld() const;
   template <typename F>
   void UpdateStatus(size_t i, F&& update);
 
@@ -185,10 +295,49 @@ class Supervisor {
   const SupervisorOptions options_;
   // Touched by Run's thread only.
   std::vector<Service> services_;
-  // Guards statuses_, which Snapshot() reads from any thread.
+  std::chrono::steady_clock::time_point next_log_check_{};
+  // Guards statuses_, which Snapshot() reads from any thread, and requests_
+  // and looping_, which Control() fills from any thread.
   mutable std::mutex mu_;
   std::vector<ServiceStatus> statuses_;
+  std::deque<Request> requests_;
+  bool looping_ = false;
 };
+
+// The control socket of `refinery up`: a Unix stream socket at `path`
+// serving one line per connection -- "status" | "stop NAME" | "start NAME"
+// | "restart NAME" -- with one JSON line in reply ({"ok":..,"error":..} or
+// {"services":[...]}). A thread accepts while the object lives; the socket
+// file is removed on destruction.
+class ControlServer {
+ public:
+  static Result<std::unique_ptr<ControlServer>> Listen(Supervisor& supervisor, const std::string& path);
+  // Only Listen can make the key (it has bound the socket `fd`).
+  class Key {
+    friend class ControlServer;
+    Key() = default;
+  };
+  ControlServer(Key, Supervisor& supervisor, std::string path, int fd);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+ private:
+  void Loop();
+
+  Supervisor& supervisor_;
+  const std::string path_;
+  const int fd_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// Client side: sends `line` to the socket at `path` and returns the reply
+// line. Unavailable when no supervisor listens there.
+Result<std::string> ControlRequest(const std::string& path, const std::string& line, double timeout_s);
+
+// The JSON form of Snapshot() that "status" replies with.
+std::string StatusJson(const std::vector<ServiceStatus>& statuses);
 
 // Makes SIGINT and SIGTERM store true into `stop` (and nothing else, which
 // is all a handler may safely do) while this object lives; the previous

@@ -150,6 +150,60 @@ TEST_P(StoreConformance, StatsCountStagesPresentAndChunks) {
   EXPECT_EQ(stats->chunks_with_embeddings, 1);
 }
 
+// Stats() reads per-document counts; every chunk write must keep them exact.
+TEST_P(StoreConformance, StatsChunkCountsStayExactThroughEveryChunkWrite) {
+  const auto expect_counts = [&](int64_t chunks, int64_t embedded, int line) {
+    SCOPED_TRACE("line " + std::to_string(line));
+    auto stats = store().Stats();
+    ASSERT_STORE_OK(stats);
+    EXPECT_EQ(stats->total_chunks, chunks);
+    EXPECT_EQ(stats->chunks_with_embeddings, embedded);
+  };
+  const int64_t a = Insert("exact-a");
+  const int64_t b = Insert("exact-b");
+  ASSERT_STORE_OK(store().ReplaceChunks(a, MakeChunks(4, "a1"), {"chunking", "embedding"}));
+  expect_counts(4, 0, __LINE__);
+  auto with_vector = MakeChunks(3, "b1");  // chunks may arrive already embedded
+  with_vector[1].embedding = {0.5f, 0.25f};
+  ASSERT_STORE_OK(store().ReplaceChunks(b, with_vector, {"chunking", "embedding"}));
+  expect_counts(7, 1, __LINE__);
+
+  ASSERT_STORE_OK(store().SetStage(a, {"embedding", "chunking"}));  // replaced a second time
+  ASSERT_STORE_OK(store().ReplaceChunks(a, MakeChunks(2, "a2"), {"chunking", "embedding"}));
+  expect_counts(5, 1, __LINE__);
+
+  auto chunks = store().GetChunks(a);
+  ASSERT_STORE_OK(chunks);
+  const int64_t c0 = (*chunks)[0].id;
+  const int64_t c1 = (*chunks)[1].id;
+  ASSERT_STORE_OK(store().SetEmbeddings(a, {{c0, {1.0f}}}, {"embedding", "embedding"}));  // partial
+  expect_counts(5, 2, __LINE__);
+  // Full, re-embedding c0: each chunk counts once.
+  ASSERT_STORE_OK(
+      store().SetEmbeddings(a, {{c0, {2.0f}}, {c1, {3.0f}}}, {"embedding", "complete"}));
+  expect_counts(5, 3, __LINE__);
+  // Failed calls change nothing.
+  EXPECT_STORE_CODE(store().SetEmbeddings(a, {{c0, {4.0f}}}, {"embedding", "complete"}), kConflict);
+  auto theirs = store().GetChunks(b);
+  ASSERT_STORE_OK(theirs);
+  EXPECT_STORE_CODE(store().SetEmbeddings(b, {{(*theirs)[0].id, {1.0f}}, {c1, {1.0f}}},
+                                          {"embedding", "complete"}),
+                    kNotFound);
+  expect_counts(5, 3, __LINE__);
+  auto doc = store().GetDocument(a);
+  ASSERT_STORE_OK(doc);
+  EXPECT_EQ(doc->chunk_count, 2);
+
+  ASSERT_STORE_OK(store().ReplaceChunks(b, {}, {"embedding", "chunking"}));  // b now has none
+  expect_counts(2, 2, __LINE__);
+  ASSERT_STORE_OK(store().ReplaceChunks(b, MakeChunks(3, "b2"), {"chunking", "embedding"}));
+  expect_counts(5, 2, __LINE__);
+  ASSERT_STORE_OK(store().DeleteDocument(a));
+  expect_counts(3, 0, __LINE__);
+  ASSERT_STORE_OK(store().DeleteDocument(b));
+  expect_counts(0, 0, __LINE__);
+}
+
 TEST_P(StoreConformance, ScanEmbeddingsPagesByChunkIdAndSkipsUnembedded) {
   std::vector<int64_t> embedded;
   for (const char* hash : {"scan-a", "scan-b"}) {

@@ -158,6 +158,7 @@ TEST(Supervisor, BackoffGrowsAndIsCapped) {
   auto spec = Spec("crashloop", {"/bin/sh", "-c", "exit 1"}, RestartPolicy::kAlways);
   spec.backoff_initial_s = 0.1;
   spec.backoff_max_s = 0.4;
+  spec.crash_loop_after = 100;  // stays kBackoff (not kFailing) between restarts
   const auto start = SteadyClock::now();
   SupervisorThread sup({spec});
   std::map<int, double> delay_before_restart;  // restart number -> delay observed in backoff

@@ -1,5 +1,6 @@
 #include "support/refinery_process.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -23,6 +24,15 @@ nlohmann::json ParseOrThrow(const Result<HttpResponse>& response, long* status) 
   if (status != nullptr) *status = response->status;
   return nlohmann::json::parse(response->body);
 }
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string Tail(const std::string& text) { return text.size() > 6000 ? text.substr(text.size() - 6000) : text; }
 
 }  // namespace
 
@@ -55,11 +65,41 @@ nlohmann::json RefineryUp::Post(const std::string& path, const nlohmann::json& b
 }
 
 std::string RefineryUp::Log() const {
-  std::ifstream in(data_dir_ + "/up.log");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  std::string log = buffer.str();
-  return log.size() > 6000 ? log.substr(log.size() - 6000) : log;
+  std::string log = Tail(ReadAll(data_dir_ + "/up.log"));
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir_ + "/logs", ec)) {
+    log += "\n--- " + entry.path().filename().string() + "\n" + Tail(ReadAll(entry.path().string()));
+  }
+  return log;
+}
+
+std::string RefineryUp::Cli(const std::vector<std::string>& args, int* exit_code) const {
+  std::vector<std::string> argv = {REFINERY_BINARY, "--data-dir", data_dir_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string out = data_dir_ + "/cli.out";
+  std::filesystem::remove(out);
+  auto spawned = Subprocess::Spawn(argv, {}, out);
+  if (!spawned.ok()) throw std::runtime_error("spawn refinery: " + spawned.status().ToString());
+  ExitStatus status = spawned->Wait();
+  if (exit_code != nullptr) *exit_code = status.signal != 0 ? 128 + status.signal : status.code;
+  return ReadAll(out);
+}
+
+static nlohmann::json FindService(const RefineryUp& up, const std::string& name) {
+  int code = 0;
+  std::string reply = up.Cli({"status", "--json"}, &code);
+  auto parsed = nlohmann::json::parse(reply, nullptr, false);
+  if (code != 0 || !parsed.is_object()) return nlohmann::json::object();
+  for (const auto& service : parsed["services"]) {
+    if (service.value("name", "") == name) return service;
+  }
+  return nlohmann::json::object();
+}
+
+pid_t RefineryUp::ServicePid(const std::string& name) const { return FindService(*this, name).value("pid", 0); }
+
+std::string RefineryUp::ServiceStateOf(const std::string& name) const {
+  return FindService(*this, name).value("state", "");
 }
 
 }  // namespace refinery::testing

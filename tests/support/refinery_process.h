@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,8 +26,16 @@ class RefineryUp {
   // JSON requests; throw on transport errors. `status` receives the HTTP status.
   nlohmann::json Get(const std::string& path, long* status = nullptr) const;
   nlohmann::json Post(const std::string& path, const nlohmann::json& body, long* status = nullptr) const;
-  // The supervisor's log, for failure messages.
+  // The supervisor's log and the tail of each service's log file, for
+  // failure messages and for checks on what a service logged.
   std::string Log() const;
+  // Runs `refinery --data-dir <data_dir> args...` to completion; returns its
+  // stdout+stderr and stores its exit code in `*exit_code` if given.
+  std::string Cli(const std::vector<std::string>& args, int* exit_code = nullptr) const;
+  // The pid of service `name` per `refinery status --json`; 0 if none.
+  pid_t ServicePid(const std::string& name) const;
+  // The "state" of service `name` per `refinery status --json`.
+  std::string ServiceStateOf(const std::string& name) const;
 
  private:
   std::string data_dir_;

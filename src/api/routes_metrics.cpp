@@ -1,0 +1,143 @@
+// GET /metrics: this process's HTTP counters and latency histograms (kept in
+// ApiContext::metrics by the router) followed by figures read at scrape time
+// from the store, the queue, the pool and the health monitor.
+//
+// Per-process: refinery_http_*, refinery_db_pool_* counters, uptime. Shared
+// by every process on the same backends: refinery_queue_jobs,
+// refinery_documents, refinery_chunks*, and (when `refinery up` runs for
+// this data directory) refinery_supervisor_restarts_total. Stage durations, retries and
+// reconciler re-enqueues happen inside worker processes and are not exposed
+// here (the dead letters they end in are: refinery_queue_jobs{state="dead"}).
+#include <chrono>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "api/routes.h"
+#include "supervisor/supervisor.h"
+
+namespace refinery::api {
+namespace {
+
+#ifdef REFINERY_VERSION
+constexpr const char* kVersion = REFINERY_VERSION;
+#else
+constexpr const char* kVersion = "0.1.0";  // the library is built without the binary's define
+#endif
+
+void AddProcess(MetricsRegistry& m, ApiContext& ctx) {
+  m.Declare("refinery_build_info", MetricType::kGauge, "Always 1; the version as a label");
+  m.Set("refinery_build_info", {{"version", kVersion}}, 1);
+  m.Declare("refinery_process_uptime_seconds", MetricType::kGauge, "Seconds since this API process started");
+  m.Set("refinery_process_uptime_seconds", {},
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started).count());
+  m.Declare("refinery_health_component_up", MetricType::kGauge,
+            "1 when the component's latest health check passed (as in GET /health)");
+  m.Declare("refinery_health_component_latency_seconds", MetricType::kGauge,
+            "Latency of the component's latest health check");
+  for (const ComponentHealth& c : ctx.health.Snapshot()) {
+    m.Set("refinery_health_component_up", {{"component", c.name}}, c.up ? 1 : 0);
+    m.Set("refinery_health_component_latency_seconds", {{"component", c.name}}, c.latency_ms / 1000);
+  }
+}
+
+void AddPool(MetricsRegistry& m, const PoolStats& pool) {
+  m.Declare("refinery_db_pool_connections", MetricType::kGauge,
+            "Open database connections of this process's pool, by state");
+  m.Set("refinery_db_pool_connections", {{"state", "in_use"}}, static_cast<double>(pool.in_use));
+  m.Set("refinery_db_pool_connections", {{"state", "idle"}}, static_cast<double>(pool.idle));
+  m.Declare("refinery_db_pool_size", MetricType::kGauge, "Open connections, including ones being opened");
+  m.Set("refinery_db_pool_size", {}, static_cast<double>(pool.size));
+  const std::pair<const char*, int64_t> counters[] = {
+      {"refinery_db_pool_connections_created_total", pool.created},
+      {"refinery_db_pool_connections_closed_dead_total", pool.closed_dead},
+      {"refinery_db_pool_validation_failures_total", pool.validation_failures},
+      {"refinery_db_pool_retries_total", pool.retries},
+      {"refinery_db_pool_rebuilds_total", pool.rebuilds},
+  };
+  for (const auto& [name, value] : counters) {
+    m.Declare(name, MetricType::kCounter, "Database pool event count of this process (0 on SQLite)");
+    m.Set(name, {}, static_cast<double>(value));
+  }
+}
+
+// False when some depth could not be read (the rest is still reported).
+bool AddQueue(MetricsRegistry& m, Queue& queue) {
+  m.Declare("refinery_queue_jobs", MetricType::kGauge,
+            "Jobs per stage and state (ready, in_flight, delayed, dead = dead letters)");
+  bool ok = true;
+  for (const StageDef& stage : StageChain()) {
+    auto depth = queue.Depth(stage.name);
+    if (!depth.ok()) {
+      ok = false;
+      continue;
+    }
+    const std::pair<const char*, int64_t> states[] = {
+        {"ready", depth->ready}, {"in_flight", depth->in_flight}, {"delayed", depth->delayed}, {"dead", depth->dead}};
+    for (const auto& [state, count] : states) {
+      m.Set("refinery_queue_jobs", {{"stage", stage.name}, {"state", state}}, static_cast<double>(count));
+    }
+  }
+  return ok;
+}
+
+bool AddDocuments(MetricsRegistry& m, Store& store) {
+  auto stats = store.Stats();
+  if (!stats.ok()) return false;
+  m.Declare("refinery_documents", MetricType::kGauge, "Documents by pipeline state");
+  for (const std::string& state : AllStates()) {
+    auto it = stats->documents_by_stage.find(state);
+    double count = it == stats->documents_by_stage.end() ? 0 : static_cast<double>(it->second);
+    m.Set("refinery_documents", {{"stage", state}}, count);
+  }
+  m.Declare("refinery_chunks", MetricType::kGauge, "Chunks stored");
+  m.Set("refinery_chunks", {}, static_cast<double>(stats->total_chunks));
+  m.Declare("refinery_chunks_embedded", MetricType::kGauge, "Chunks that have an embedding");
+  m.Set("refinery_chunks_embedded", {}, static_cast<double>(stats->chunks_with_embeddings));
+  return true;
+}
+
+// refinery_supervisor_restarts_total{service} from `refinery up`'s control
+// socket (the same path as cli::ControlSocketPath); skipped when no
+// supervisor runs for this data directory.
+void AddSupervisor(MetricsRegistry& m, const Config& config) {
+  const std::string path = config.data_dir + "/run/supervisor.sock";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return;
+  auto reply = ControlRequest(path, "status", 0.5);
+  if (!reply.ok()) return;
+  auto parsed = nlohmann::json::parse(*reply, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object() || !parsed["services"].is_array()) return;
+  m.Declare("refinery_supervisor_restarts_total", MetricType::kCounter,
+            "Restarts of each service by the `refinery up` supervising this data directory");
+  for (const auto& s : parsed["services"]) {
+    m.Set("refinery_supervisor_restarts_total", {{"service", s.value("name", "?")}}, s.value("restarts", 0));
+  }
+}
+
+// A fresh registry per scrape: these are read, not accumulated.
+std::string ScrapeGauges(ApiContext& ctx) {
+  MetricsRegistry m;
+  AddProcess(m, ctx);
+  AddPool(m, ctx.services.store->GetPoolStats());
+  bool queue_ok = AddQueue(m, *ctx.services.queue);
+  bool store_ok = AddDocuments(m, *ctx.services.store);
+  AddSupervisor(m, ctx.services.config);
+  m.Declare("refinery_metrics_scrape_error", MetricType::kGauge,
+            "1 when this scrape could not read the source (its figures are missing)");
+  m.Set("refinery_metrics_scrape_error", {{"source", "queue"}}, queue_ok ? 0 : 1);
+  m.Set("refinery_metrics_scrape_error", {{"source", "store"}}, store_ok ? 0 : 1);
+  return m.Render();
+}
+
+}  // namespace
+
+void AddMetricsRoutes(Router& router, ApiContext& ctx) {
+  router.Raw("GET", "/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
+    // Request counters first, so this scrape's own request shows up in the next one.
+    std::string body = ctx.metrics.Render() + ScrapeGauges(ctx);
+    res.set_content(body, "text/plain; version=0.0.4; charset=utf-8");
+  });
+}
+
+}  // namespace refinery::api

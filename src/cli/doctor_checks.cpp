@@ -1,0 +1,194 @@
+// The doctor's API, queue, LLM and pipeline sections.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "cli/doctor.h"
+#include "core/http_client.h"
+
+namespace refinery::cli {
+namespace {
+
+using json = nlohmann::ordered_json;  // keeps the report's key order
+
+std::string Ms(double ms) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f ms", ms);
+  return buffer;
+}
+
+struct Probe {
+  bool reached = false;
+  long status = 0;
+  double latency_ms = 0;
+  std::string body;
+  std::string error;  // when !reached
+};
+
+Probe Get(const std::string& url, double timeout_s) {
+  Probe probe;
+  HttpRequest request;
+  request.url = url;
+  request.timeout_s = timeout_s;
+  request.connect_timeout_s = timeout_s;
+  auto start = std::chrono::steady_clock::now();
+  auto response = HttpCall(request);
+  probe.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!response.ok()) {
+    probe.error = response.status().message();
+    return probe;
+  }
+  probe.reached = true;
+  probe.status = response->status;
+  probe.body = response->body;
+  return probe;
+}
+
+json ProbeJson(const Probe& p) {
+  json out = {{"reachable", p.reached}, {"status", p.status}, {"latency_ms", p.latency_ms}};
+  if (!p.reached) out["error"] = p.error;
+  return out;
+}
+
+// "store down (timeout), queue up" from a /health body.
+std::string ComponentSummary(const json& health) {
+  std::string out;
+  if (!health.is_object() || !health.contains("components")) return out;
+  for (const auto& [name, c] : health["components"].items()) {
+    if (!out.empty()) out += ", ";
+    out += name + " " + c.value("status", "?");
+    if (c.contains("error")) out += " (" + c["error"].get<std::string>() + ")";
+  }
+  return out;
+}
+
+bool NeedServices(DoctorContext& ctx, DoctorSection& section) {
+  if (ctx.services) return true;
+  section.Add(Mark::kFail, "backends not opened: " + ctx.open_error);
+  return false;
+}
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Documents that reached "complete" in the last `window_s`, judged by
+// updated_at among the newest `scan` completed documents (newest first by
+// creation, so a document created long ago that completed just now may be
+// missed once more than `scan` are complete).
+void ReportThroughput(Store& store, DoctorSection& section, double window_s, int64_t scan) {
+  auto page = store.ListDocuments(kStateComplete, scan, 0);
+  if (!page.ok()) return;  // omitted, the rest of the section says what failed
+  double since = Now() - window_s;
+  int64_t recent = 0;
+  for (const Document& d : page->documents) recent += d.updated_at >= since ? 1 : 0;
+  bool approximate = page->total > scan;
+  section.details["completed_last_5_min"] = recent;
+  section.details["completed_last_5_min_approximate"] = approximate;
+  section.Add(Mark::kInfo, "throughput: " + std::to_string(recent) + " documents completed in the last 5 min" +
+                               (approximate ? " (among the newest " + std::to_string(scan) + ")" : ""));
+}
+
+void ReportRecentErrors(Store& store, DoctorSection& section) {
+  auto page = store.ListDocuments(kStateError, 5, 0);
+  if (!page.ok()) {
+    section.Add(Mark::kFail, "recent errors: " + page.status().ToString());
+    return;
+  }
+  json errors = json::array();
+  for (const Document& d : page->documents) {
+    errors.push_back({{"id", d.id}, {"title", d.title}, {"stage", d.error_stage}, {"message", d.error_message}});
+    section.Add(Mark::kWarn, "document " + std::to_string(d.id) + " (" + d.title + ") failed in " + d.error_stage +
+                                 ": " + d.error_message);
+  }
+  section.details["recent_errors"] = std::move(errors);
+}
+
+}  // namespace
+
+void CheckApi(DoctorContext& ctx, DoctorSection& section) {
+  section.details["url"] = ctx.api_base;
+  Probe live = Get(ctx.api_base + "/health/live", ctx.timeout_s);
+  section.details["live"] = ProbeJson(live);
+  if (!live.reached) {
+    section.Add(Mark::kFail, live.error);  // names the URL already
+  } else {
+    section.Add(live.status == 200 ? Mark::kOk : Mark::kFail,
+                "GET /health/live: " + std::to_string(live.status) + " in " + Ms(live.latency_ms));
+  }
+  Probe health = Get(ctx.api_base + "/health", ctx.timeout_s);
+  section.details["health"] = ProbeJson(health);
+  if (!health.reached) {
+    section.Add(Mark::kFail, "GET /health: " + health.error);
+    return;
+  }
+  json body = json::parse(health.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object() && body.contains("components")) section.details["components"] = body["components"];
+  std::string status = body.is_object() ? body.value("status", "?") : "unparseable body";
+  section.Add(health.status == 200 ? Mark::kOk : Mark::kFail,
+              "GET /health: " + std::to_string(health.status) + " " + status + " in " + Ms(health.latency_ms) +
+                  " (" + ComponentSummary(body) + ")");
+}
+
+void CheckQueue(DoctorContext& ctx, DoctorSection& section) {
+  const Config& c = ctx.config;
+  section.Add(Mark::kInfo, c.redis_url.empty() ? "backend: SQLite job table " + c.QueuePath()
+                                               : "backend: Redis Streams");
+  if (!NeedServices(ctx, section)) return;
+  json depths = json::object();
+  for (const StageDef& stage : StageChain()) {
+    auto depth = ctx.services->queue->Depth(stage.name);
+    if (!depth.ok()) {
+      section.Add(Mark::kFail, stage.name + ": " + depth.status().ToString());
+      continue;
+    }
+    depths[stage.name] = {{"ready", depth->ready}, {"in_flight", depth->in_flight},
+                          {"delayed", depth->delayed}, {"dead", depth->dead}};
+    std::string text = stage.name + ": ready " + std::to_string(depth->ready) + ", in flight " +
+                       std::to_string(depth->in_flight) + ", delayed " + std::to_string(depth->delayed) +
+                       ", dead " + std::to_string(depth->dead);
+    if (depth->dead > 0) text += " (dead letters: their documents are in `error`; POST /documents/{id}/retry)";
+    section.Add(depth->dead > 0 ? Mark::kWarn : Mark::kOk, text);
+  }
+  section.details["depths"] = std::move(depths);
+}
+
+void CheckLlm(DoctorContext& ctx, DoctorSection& section) {
+  // No LLM server settings exist yet: embedding is built in. Endpoints
+  // (Ollama /api/tags and /api/ps, or /v1/models) get a line each here
+  // once they are configurable.
+  std::string name = ctx.services ? ctx.services->embedder->Name() : "hashing";
+  section.details["endpoints"] = json::array();
+  section.details["embedder"] = name;
+  section.Add(Mark::kOk, "built-in embedder (" + name + ", " + std::to_string(ctx.config.embedding_dim) +
+                             " dims), no server configured");
+}
+
+void CheckPipeline(DoctorContext& ctx, DoctorSection& section) {
+  if (!NeedServices(ctx, section)) return;
+  Store& store = *ctx.services->store;
+  auto stats = store.Stats();
+  if (!stats.ok()) {
+    section.Add(Mark::kFail, "store stats: " + stats.status().ToString());
+    return;
+  }
+  json by_stage = json::object();
+  std::string summary;
+  for (const std::string& state : AllStates()) {
+    auto it = stats->documents_by_stage.find(state);
+    int64_t count = it == stats->documents_by_stage.end() ? 0 : it->second;
+    by_stage[state] = count;
+    summary += (summary.empty() ? "" : ", ") + state + " " + std::to_string(count);
+  }
+  section.details["total_documents"] = stats->total_documents;
+  section.details["documents_by_stage"] = by_stage;
+  section.details["total_chunks"] = stats->total_chunks;
+  section.details["chunks_with_embeddings"] = stats->chunks_with_embeddings;
+  section.Add(Mark::kInfo, std::to_string(stats->total_documents) + " documents: " + summary);
+  section.Add(Mark::kInfo, std::to_string(stats->total_chunks) + " chunks, " +
+                               std::to_string(stats->chunks_with_embeddings) + " embedded");
+  ReportRecentErrors(store, section);
+  ReportThroughput(store, section, 300, 1000);
+}
+
+}  // namespace refinery::cli

@@ -1,0 +1,113 @@
+// `refinery up` as an operator sees it: a hung (SIGSTOPped) worker is
+// restarted by its heartbeat check, a crash-looping worker is reported
+// failing while the rest stays up, status/stop/start/restart go through the
+// control socket, and each service's output lands in its own log file.
+#include <signal.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/process_util.h"
+#include "support/refinery_process.h"
+#include "support/test_support.h"
+
+namespace refinery::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(SupervisorEndToEnd, StoppedWorkerIsRestartedWithinItsHealthBudget) {
+  TempDir dir;
+  RefineryUp up(dir.path());
+  ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
+  ASSERT_TRUE(WaitUntil([&] { return up.ServicePid("worker-embed") > 0; }, seconds(10)));
+  const pid_t worker = up.ServicePid("worker-embed");
+  ASSERT_EQ(kill(worker, SIGSTOP), 0);
+  // Budget: heartbeat stale after 1.5 s, 3 failed checks 0.5 s apart, a 0.1 s restart.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const pid_t now = up.ServicePid("worker-embed");
+        return now > 0 && now != worker;
+      },
+      seconds(10), milliseconds(100)))
+      << up.Log();
+  EXPECT_FALSE(IsAlive(worker));
+  EXPECT_NE(up.Log().find("worker-embed (pid " + std::to_string(worker) + ") is unhealthy"), std::string::npos);
+}
+
+TEST(SupervisorEndToEnd, CrashLoopingWorkerIsFailingAndTheOthersStayUp) {
+  TempDir dir;
+  RefineryUp up(dir.path(), {{"REFINERY_TEST_WORKER_EXIT_STAGE", "embed"}});
+  ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
+  ASSERT_TRUE(WaitUntil([&] { return up.ServiceStateOf("worker-embed") == "failing"; }, seconds(20)))
+      << up.Cli({"status"}) << up.Log();
+  EXPECT_EQ(up.ServiceStateOf("api"), "running");
+  EXPECT_EQ(up.ServiceStateOf("worker-chunk"), "running");
+  int code = -1;
+  const std::string table = up.Cli({"status"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(table.find("SERVICE"), std::string::npos) << table;
+  EXPECT_NE(table.find("failing"), std::string::npos) << table;
+  // Its log says why, for the operator to investigate.
+  EXPECT_NE(up.Cli({"logs", "worker-embed", "--tail", "5"}).find("REFINERY_TEST_WORKER_EXIT_STAGE"),
+            std::string::npos);
+}
+
+TEST(SupervisorEndToEnd, StopStartRestartThroughTheCli) {
+  TempDir dir;
+  RefineryUp up(dir.path());
+  ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
+  ASSERT_TRUE(WaitUntil([&] { return up.ServicePid("worker-chunk") > 0; }, seconds(10)));
+  const pid_t chunk = up.ServicePid("worker-chunk");
+  int code = -1;
+  EXPECT_NE(up.Cli({"stop", "worker-chunk"}, &code).find("stopped"), std::string::npos);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(up.ServiceStateOf("worker-chunk"), "stopped");
+  EXPECT_FALSE(IsAlive(chunk));
+  std::ifstream held(dir.path() + "/run/stopped.json");
+  EXPECT_EQ(nlohmann::json::parse(held), nlohmann::json::array({"worker-chunk"}));
+  up.Cli({"start", "worker-chunk"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_GT(up.ServicePid("worker-chunk"), 0);
+  const pid_t api = up.ServicePid("api");
+  up.Cli({"restart", "api"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(WaitUntil([&] { return up.ServicePid("api") > 0 && up.ServicePid("api") != api; }, seconds(15)));
+  EXPECT_TRUE(up.WaitHealthy(seconds(10)));
+  up.Cli({"stop", "no-such-service"}, &code);
+  EXPECT_EQ(code, 1);
+}
+
+TEST(SupervisorEndToEnd, StatusWithoutASupervisorSaysSo) {
+  TempDir dir;
+  const std::string out = dir.path() + "/status.out";
+  auto status = Subprocess::Spawn({REFINERY_BINARY, "--data-dir", dir.path(), "status"}, {}, out);
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(status->Wait().code, 3);
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("no supervisor is running"), std::string::npos) << text;
+}
+
+TEST(SupervisorEndToEnd, EachServiceLogsToItsOwnFile) {
+  TempDir dir;
+  RefineryUp up(dir.path());
+  ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
+  for (const std::string name : {"api", "worker-chunk", "worker-embed"}) {
+    EXPECT_TRUE(WaitUntil([&] { return !up.Cli({"logs", name}).empty(); }, seconds(10))) << name;
+  }
+  const std::string tail = up.Cli({"logs", "api", "--tail", "1"});
+  EXPECT_EQ(std::count(tail.begin(), tail.end(), '\n'), 1) << tail;
+  EXPECT_NE(up.Cli({"logs", "api"}).find("api listening on"), std::string::npos);
+  int code = -1;
+  up.Cli({"logs", "nope"}, &code);
+  EXPECT_EQ(code, 1);
+}
+
+}  // namespace
+}  // namespace refinery::testing

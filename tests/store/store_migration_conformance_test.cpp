@@ -1,0 +1,141 @@
+// Schema upgrades on every backend: a database left at an older version,
+// holding data, is brought to the newest schema with that data intact.
+#include <functional>
+
+#include "store/pg_schema.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_schema.h"
+#include "store_backends.h"
+
+namespace refinery {
+namespace {
+
+// A store whose database is at schema version 1, plus raw SQL access to it
+// (the v1 tables must be written by hand: today's store writes v2 columns).
+struct V1Database {
+  std::unique_ptr<Store> store;  // null: the backend is not available here
+  std::function<Status(const std::string& sql)> exec;
+  std::string schema;  // table prefix: "refinery." or ""
+  std::string blob;    // a literal one-float embedding ({1.0f}) in this dialect
+  std::unique_ptr<sqlite::Connection> sqlite_conn;  // keeps the raw SQLite handle open
+};
+
+Result<V1Database> SqliteV1(const std::string& dir) {
+  V1Database db;
+  const std::string path = dir + "/v1.db";
+  auto conn = sqlite::Connection::Open(path, sqlite::ConnectionOptions{});
+  if (!conn.ok()) return conn.status();
+  REFINERY_RETURN_IF_ERROR(sqlite::MigrateSchemaTo(**conn, 1));
+  auto store = SqliteStore::Open(path);
+  if (!store.ok()) return store.status();
+  db.store = std::move(*store);
+  db.sqlite_conn = std::move(*conn);
+  sqlite::Connection* raw = db.sqlite_conn.get();
+  db.exec = [raw](const std::string& sql) { return raw->Exec(sql.c_str()); };
+  db.blob = "X'0000803f'";
+  return db;
+}
+
+Result<V1Database> PostgresV1() {
+  V1Database db;
+  auto url = pgtest::FreshDatabaseUrl();
+  if (!url.ok()) return url.status();
+  if (url->empty()) return db;
+  auto store = PostgresStore::Open(pgtest::ConfigFor(*url));
+  if (!store.ok()) return store.status();
+  REFINERY_RETURN_IF_ERROR((*store)->pool().Run(
+      "migrate to v1", pg::TxMode::kWrite, [](pg::Conn& c) { return pg::MigrateSchemaTo(c, 1); }));
+  db.store = std::move(*store);
+  db.exec = [u = *url](const std::string& sql) { return pgtest::RawQuery(u, sql).status(); };
+  db.schema = "refinery.";
+  db.blob = "'\\x0000803f'::bytea";
+  return db;
+}
+
+class StoreMigration : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto db = GetParam() == "sqlite" ? SqliteV1(dir_.path()) : PostgresV1();
+    ASSERT_STORE_OK(db);
+    if (db->store == nullptr) GTEST_SKIP() << GetParam() << " is not available here";
+    db_ = std::move(*db);
+  }
+
+  // Adds a chunk the way version 1 stored it.
+  void AddV1Chunk(int64_t doc, int index, bool embedded) {
+    ASSERT_STORE_OK(db_.exec(
+        "INSERT INTO " + db_.schema +
+        "chunks (document_id, chunk_index, content, char_start, char_end, embedding) VALUES (" +
+        std::to_string(doc) + ", " + std::to_string(index) + ", 'text " + std::to_string(index) +
+        "', 0, 6, " + (embedded ? db_.blob : "NULL") + ")"));
+    ASSERT_STORE_OK(db_.exec("UPDATE " + db_.schema +
+                             "documents SET chunk_count = chunk_count + 1 WHERE id = " +
+                             std::to_string(doc)));
+  }
+
+  int64_t Insert(const std::string& hash) {
+    NewDocument doc;
+    doc.content_hash = hash;
+    doc.stage = "embedding";
+    auto outcome = db_.store->InsertDocument(doc);  // the v1 columns suffice
+    EXPECT_TRUE(outcome.ok()) << outcome.status().ToString();
+    return outcome.ok() ? outcome->id : 0;
+  }
+
+  testing::TempDir dir_;
+  V1Database db_;
+};
+
+TEST_P(StoreMigration, UpgradeFromV1BackfillsChunkCountsForStats) {
+  Store& store = *db_.store;
+  auto version = store.SchemaVersion();
+  ASSERT_STORE_OK(version);
+  ASSERT_EQ(*version, 1);
+  const int64_t a = Insert("v1-a");  // 3 chunks, 2 embedded
+  const int64_t b = Insert("v1-b");  // 2 chunks, none embedded
+  Insert("v1-c");                    // no chunks
+  AddV1Chunk(a, 0, true);
+  AddV1Chunk(a, 1, false);
+  AddV1Chunk(a, 2, true);
+  AddV1Chunk(b, 0, false);
+  AddV1Chunk(b, 1, false);
+
+  ASSERT_STORE_OK(store.Migrate());
+  ASSERT_STORE_OK(store.Migrate());  // idempotent: nothing counted twice
+  version = store.SchemaVersion();
+  ASSERT_STORE_OK(version);
+  EXPECT_EQ(*version, 2);
+  auto stats = store.Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->total_documents, 3);
+  EXPECT_EQ(stats->total_chunks, 5);
+  EXPECT_EQ(stats->chunks_with_embeddings, 2);
+  auto doc = store.GetDocument(a);
+  ASSERT_STORE_OK(doc);
+  EXPECT_EQ(doc->chunk_count, 3);
+  auto chunks = store.GetChunks(a);
+  ASSERT_STORE_OK(chunks);
+  ASSERT_EQ(chunks->size(), 3u);
+  EXPECT_EQ((*chunks)[0].embedding, std::vector<float>{1.0f});
+
+  // The backfilled counts go on being maintained.
+  auto b_chunks = store.GetChunks(b);
+  ASSERT_STORE_OK(b_chunks);
+  ASSERT_STORE_OK(
+      store.SetEmbeddings(b, {{(*b_chunks)[0].id, {2.0f}}}, {"embedding", "embedding"}));
+  stats = store.Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->total_chunks, 5);
+  EXPECT_EQ(stats->chunks_with_embeddings, 3);
+  ASSERT_STORE_OK(store.DeleteDocument(a));
+  stats = store.Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->total_chunks, 2);
+  EXPECT_EQ(stats->chunks_with_embeddings, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreMigration, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace refinery
