@@ -47,6 +47,10 @@ std::vector<ServiceStatus> Supervisor::Snapshot() const {
 int Supervisor::Run(const std::atomic<bool>& stop) {
   spdlog::info("supervisor: starting {} services", services_.size());
   LoadHeld();
+  // Accept control requests from now on: a client that saw a service
+  // running must not be told the supervisor is not running; requests queue
+  // until the loop's first HandleRequests.
+  SetLooping(true);
   for (size_t i = 0; i < services_.size(); ++i) {
     if (!services_[i].held) {
       Start(i, /*restart=*/false);
@@ -55,7 +59,6 @@ int Supervisor::Run(const std::atomic<bool>& stop) {
     UpdateStatus(i, [](ServiceStatus& st) { st.state = ServiceState::kStopped; });
     spdlog::info("service {} was stopped by hand; not starting it", services_[i].spec.name);
   }
-  SetLooping(true);
   const auto interval = Millis(options_.poll_interval_s);
   while (!stop.load()) {
     HandleRequests();
