@@ -21,7 +21,7 @@ pids=()
 own_services=0
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  [ ${#pids[@]} -gt 0 ] && { wait "${pids[@]}" 2>/dev/null || true; }  # not a bare wait: s3rver is our child too
   [ -n "${db:-}" ] && psql -q "$REFINERY_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
   [ "$own_services" = 1 ] && refinery_services_stop
   rm -rf "$work"
