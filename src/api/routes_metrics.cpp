@@ -14,16 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "api/routes.h"
+#include "core/version.h"
 #include "supervisor/supervisor.h"
 
 namespace refinery::api {
 namespace {
-
-#ifdef REFINERY_VERSION
-constexpr const char* kVersion = REFINERY_VERSION;
-#else
-constexpr const char* kVersion = "0.1.0";  // the library is built without the binary's define
-#endif
 
 void AddProcess(MetricsRegistry& m, ApiContext& ctx) {
   m.Declare("refinery_build_info", MetricType::kGauge, "Always 1; the version as a label");

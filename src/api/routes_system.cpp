@@ -3,15 +3,10 @@
 #include <chrono>
 
 #include "api/routes.h"
+#include "core/version.h"
 
 namespace refinery::api {
 namespace {
-
-#ifdef REFINERY_VERSION
-constexpr const char* kVersion = REFINERY_VERSION;
-#else
-constexpr const char* kVersion = "0.1.0";  // the library is built without the binary's define
-#endif
 
 // Stats or depths that failed transiently say "unavailable" (503); the
 // mapping already does that, this only adds which part failed.

@@ -6,12 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "core/version.h"
 #include "pipeline/pipeline.h"
 #include "search/search.h"
 
-#ifndef REFINERY_VERSION
-#define REFINERY_VERSION "dev"
-#endif
 
 namespace refinery::cli {
 namespace {
@@ -75,7 +73,7 @@ int PrintStats(Services& s, bool as_json) {
 void AddVersion(CLI::App& app, const GlobalFlags&, int* code) {
   auto* cmd = app.add_subcommand("version", "Print the version");
   cmd->callback([code] {
-    std::cout << "refinery " << REFINERY_VERSION << "\n";
+    std::cout << "refinery " << kVersion << "\n";
     *code = kExitOk;
   });
 }

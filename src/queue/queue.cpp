@@ -1,5 +1,9 @@
 #include "queue/queue.h"
 
+#include <unistd.h>
+
+#include "queue/process_rng.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -7,6 +11,18 @@
 #include "queue/sqlite_queue.h"
 
 namespace refinery {
+
+std::mt19937_64& ProcessRng() {
+  thread_local std::mt19937_64 rng;
+  thread_local pid_t seeded_for = -1;
+  if (seeded_for != getpid()) {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device(), static_cast<unsigned>(getpid())};
+    rng.seed(seed);
+    seeded_for = getpid();
+  }
+  return rng;
+}
 
 Result<std::unique_ptr<Queue>> OpenQueue(const Config& config) {
   if (!config.redis_url.empty()) {

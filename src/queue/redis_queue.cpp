@@ -1,4 +1,5 @@
 #include "queue/redis_queue.h"
+#include "queue/process_rng.h"
 
 #include <unistd.h>
 
@@ -27,18 +28,6 @@ constexpr const char* kGroup = "refinery";
 // (redis_scripts.h), so no lease may be longer: about 11.5 days.
 constexpr int64_t kHorizonMs = 1'000'000'000;
 
-// Per thread; reseeded after fork() so parent and child differ.
-std::mt19937_64& Rng() {
-  thread_local std::mt19937_64 rng;
-  thread_local pid_t seeded_for = -1;
-  if (seeded_for != getpid()) {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device(), static_cast<unsigned>(getpid())};
-    rng.seed(seed);
-    seeded_for = getpid();
-  }
-  return rng;
-}
 
 // Unique per queue object: host, pid and randomness (pids repeat across hosts
 // and restarts).
@@ -46,7 +35,7 @@ std::string NewConsumerName() {
   std::array<char, 256> host{};
   if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
   char suffix[64];
-  std::snprintf(suffix, sizeof suffix, "-%d-%016" PRIx64, static_cast<int>(getpid()), Rng()());
+  std::snprintf(suffix, sizeof suffix, "-%d-%016" PRIx64, static_cast<int>(getpid()), ProcessRng()());
   return std::string(host.data()) + suffix;
 }
 
@@ -195,7 +184,7 @@ Result<FailOutcome> RedisQueue::Fail(const Job& job, const std::string& error, c
   outcome.dead = job.attempt >= policy.max_attempts;
   int64_t delay_ms = -1;  // the script's "dead-letter"
   if (!outcome.dead) {
-    outcome.retry_in_s = BackoffDelay(policy, job.attempt, std::uniform_real_distribution<double>(0, 1)(Rng()));
+    outcome.retry_in_s = BackoffDelay(policy, job.attempt, std::uniform_real_distribution<double>(0, 1)(ProcessRng()));
     delay_ms = static_cast<int64_t>(std::ceil(outcome.retry_in_s * 1000));
   }
   REFINERY_RETURN_IF_ERROR(

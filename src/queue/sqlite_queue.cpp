@@ -1,4 +1,5 @@
 #include "queue/sqlite_queue.h"
+#include "queue/process_rng.h"
 
 #include <unistd.h>
 
@@ -98,24 +99,11 @@ GROUP BY state
 // exhausted jobs cannot hold the write lock for long.
 constexpr int kMaxBuriedPerLease = 64;
 
-// Per thread; reseeded after fork() so a child never repeats its parent's
-// lease tokens.
-std::mt19937_64& Rng() {
-  thread_local std::mt19937_64 rng;
-  thread_local pid_t seeded_for = -1;
-  if (seeded_for != getpid()) {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device(), static_cast<unsigned>(getpid())};
-    rng.seed(seed);
-    seeded_for = getpid();
-  }
-  return rng;
-}
 
 // 128 random bits in hex: unguessable enough that a stale holder can never
 // match a newer lease by accident.
 std::string NewLeaseToken() {
-  std::mt19937_64& rng = Rng();
+  std::mt19937_64& rng = ProcessRng();
   uint64_t high = rng();
   uint64_t low = rng();
   char buffer[33];
@@ -123,7 +111,7 @@ std::string NewLeaseToken() {
   return buffer;
 }
 
-double UniformUnit() { return std::uniform_real_distribution<double>(0.0, 1.0)(Rng()); }
+double UniformUnit() { return std::uniform_real_distribution<double>(0.0, 1.0)(ProcessRng()); }
 
 Status CreateSchema(ConnectionPool& pool) {
   Result<queue_db::PooledConnection> pooled = pool.Checkout();
