@@ -95,10 +95,51 @@ UPDATE refinery.documents d SET chunk_count = c.total, embedded_count = c.embedd
   WHERE c.document_id = d.id;
 )sql";
 
+// stage_metrics: the processing log counted per (stage, status) and
+// duration bucket `le` (seconds, 'Infinity' = +Inf), kept in AppendLog's
+// statement so /metrics reads a few rows, never the log. `shard`
+// (pg_backend_pid() % 8 of the writer) spreads one hot counter over rows,
+// so concurrent workers rarely wait on one row lock; readers sum the
+// shards. fillfactor leaves room for HOT updates of these few, hot rows.
+// The backfill counts the log written so far (shard 0).
+constexpr const char* kMigration3 = R"sql(
+CREATE TABLE refinery.stage_metrics (
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL,
+  le DOUBLE PRECISION NOT NULL,
+  shard SMALLINT NOT NULL,
+  events BIGINT NOT NULL,
+  duration_sum_s DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (stage, status, le, shard)
+) WITH (fillfactor = 50);
+INSERT INTO refinery.stage_metrics (stage, status, le, shard, events, duration_sum_s)
+  SELECT stage, status, le, 0, COUNT(*), SUM(duration_ms) / 1000.0 FROM (
+    SELECT stage, status, duration_ms, CASE
+      WHEN duration_ms / 1000.0 <= 0.005 THEN 0.005
+      WHEN duration_ms / 1000.0 <= 0.01 THEN 0.01
+      WHEN duration_ms / 1000.0 <= 0.025 THEN 0.025
+      WHEN duration_ms / 1000.0 <= 0.05 THEN 0.05
+      WHEN duration_ms / 1000.0 <= 0.1 THEN 0.1
+      WHEN duration_ms / 1000.0 <= 0.25 THEN 0.25
+      WHEN duration_ms / 1000.0 <= 0.5 THEN 0.5
+      WHEN duration_ms / 1000.0 <= 1 THEN 1
+      WHEN duration_ms / 1000.0 <= 2.5 THEN 2.5
+      WHEN duration_ms / 1000.0 <= 5 THEN 5
+      WHEN duration_ms / 1000.0 <= 10 THEN 10
+      WHEN duration_ms / 1000.0 <= 30 THEN 30
+      WHEN duration_ms / 1000.0 <= 60 THEN 60
+      WHEN duration_ms / 1000.0 <= 120 THEN 120
+      WHEN duration_ms / 1000.0 <= 300 THEN 300
+      ELSE 'Infinity'::float8 END AS le
+    FROM refinery.processing_log) AS entries
+  GROUP BY stage, status, le;
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
     {2, kMigration2},
+    {3, kMigration3},
 };
 
 // Any constant works; it only has to be the same in every Refinery process.

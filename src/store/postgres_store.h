@@ -52,6 +52,7 @@ class PostgresStore final : public Store {
   Result<std::vector<int64_t>> StaleDocuments(const std::string& state, double older_than,
                                               int64_t limit) override;
   Result<StoreStats> Stats() override;
+  Result<std::vector<StageCounter>> StageCounters() override;
   Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
   Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& chunk_ids) override;
 

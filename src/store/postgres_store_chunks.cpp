@@ -4,6 +4,7 @@
 #include "core/clock.h"
 #include "store/postgres_store.h"
 #include "store/postgres_store_internal.h"
+#include "store/stage_counters.h"
 
 namespace refinery {
 
@@ -34,11 +35,26 @@ constexpr const char* kCountChunks =
     " WHERE document_id = $1";
 constexpr const char* kSetEmbedding =
     "UPDATE refinery.chunks SET embedding = $1 WHERE id = $2 AND document_id = $3";
-// Casts: INSERT ... SELECT does not infer parameter types from the columns.
+// One autocommit statement: the log row (skipped when the document is gone)
+// and its counter (always) commit together, and the counter row is locked
+// only for this statement. The counter goes to this backend's shard (see
+// the v3 migration). Casts: INSERT ... SELECT does not infer parameter
+// types from the columns.
 constexpr const char* kInsertLog =
-    "INSERT INTO refinery.processing_log (document_id, stage, status, message, duration_ms,"
-    " created_at) SELECT $1::bigint, $2::text, $3::text, $4::text, $5::float8, $6::float8"
-    " WHERE EXISTS (SELECT 1 FROM refinery.documents WHERE id = $1::bigint)";
+    "WITH logged AS (INSERT INTO refinery.processing_log (document_id, stage, status, message,"
+    "  duration_ms, created_at)"
+    "  SELECT $1::bigint, $2::text, $3::text, $4::text, $5::float8, $6::float8"
+    "  WHERE EXISTS (SELECT 1 FROM refinery.documents WHERE id = $1::bigint) RETURNING 1),"
+    " counted AS (INSERT INTO refinery.stage_metrics AS m"
+    "  (stage, status, le, shard, events, duration_sum_s)"
+    "  VALUES ($2::text, $3::text, $7::float8, pg_backend_pid() % 8, 1, $5::float8 / 1000)"
+    "  ON CONFLICT (stage, status, le, shard) DO UPDATE SET events = m.events + 1,"
+    "  duration_sum_s = m.duration_sum_s + excluded.duration_sum_s)"
+    " SELECT COUNT(*) FROM logged";
+// The shards summed; at most stages x statuses x buckets rows.
+constexpr const char* kStageCounters =
+    "SELECT stage, status, le, SUM(events), SUM(duration_sum_s) FROM refinery.stage_metrics"
+    " GROUP BY stage, status, le";
 constexpr const char* kGetLog =
     "SELECT l.id, d.id, l.stage, l.status, l.message, l.duration_ms, l.created_at"
     " FROM refinery.documents d LEFT JOIN refinery.processing_log l ON l.document_id = d.id"
@@ -183,12 +199,13 @@ Status PostgresStore::SetEmbeddings(
 
 Status PostgresStore::AppendLog(const LogEntry& entry) {
   const double created_at = entry.created_at > 0 ? entry.created_at : NowSeconds();
+  const double le = stage_counters::BucketFor(entry.duration_ms / 1000);
   return pool_->Run("append log", TxMode::kNone, [&](Conn& c) -> Status {
     auto rows = c.Exec(kInsertLog, Params(entry.document_id, entry.stage, entry.status,
-                                          entry.message, entry.duration_ms, created_at));
+                                          entry.message, entry.duration_ms, created_at, le));
     if (!rows.ok()) return rows.status();
-    return rows->Affected() == 0 ? Status::NotFound(NotFoundMessage(entry.document_id))
-                                 : Status::Ok();
+    return rows->Int(0, 0) == 0 ? Status::NotFound(NotFoundMessage(entry.document_id))
+                                : Status::Ok();
   });
 }
 
@@ -239,6 +256,23 @@ Result<StoreStats> PostgresStore::Stats() {
   });
   if (!s.ok()) return s;
   return stats;
+}
+
+Result<std::vector<StageCounter>> PostgresStore::StageCounters() {
+  std::vector<StageCounter> counters;
+  Status s = pool_->Run("stage counters", TxMode::kNone, [&](Conn& c) -> Status {
+    auto rows = c.Exec(kStageCounters);
+    if (!rows.ok()) return rows.status();
+    stage_counters::Folder folder;
+    for (int i = 0; i < rows->size(); ++i) {
+      folder.Add(rows->Text(i, 0), rows->Text(i, 1), rows->Real(i, 2), rows->Int(i, 3),
+                 rows->Real(i, 4));
+    }
+    counters = folder.Take();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return counters;
 }
 
 Result<std::vector<ChunkVector>> PostgresStore::ScanEmbeddings(int64_t after_chunk_id,

@@ -85,10 +85,47 @@ UPDATE documents SET
                     WHERE document_id = documents.id AND embedding IS NOT NULL);
 )sql";
 
+// stage_metrics: the processing log counted per (stage, status) and
+// duration bucket `le` (seconds, 9e999 = +Inf), one row per bucket, kept in
+// AppendLog's transaction so /metrics reads a few rows, never the log. The
+// backfill counts the log written so far under StageDurationBuckets().
+constexpr const char* kMigration3 = R"sql(
+CREATE TABLE stage_metrics (
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL,
+  le REAL NOT NULL,
+  events INTEGER NOT NULL,
+  duration_sum_s REAL NOT NULL,
+  PRIMARY KEY (stage, status, le)
+) WITHOUT ROWID;
+INSERT INTO stage_metrics (stage, status, le, events, duration_sum_s)
+  SELECT stage, status, le, COUNT(*), SUM(duration_ms) / 1000.0 FROM (
+    SELECT stage, status, duration_ms, CASE
+      WHEN duration_ms / 1000.0 <= 0.005 THEN 0.005
+      WHEN duration_ms / 1000.0 <= 0.01 THEN 0.01
+      WHEN duration_ms / 1000.0 <= 0.025 THEN 0.025
+      WHEN duration_ms / 1000.0 <= 0.05 THEN 0.05
+      WHEN duration_ms / 1000.0 <= 0.1 THEN 0.1
+      WHEN duration_ms / 1000.0 <= 0.25 THEN 0.25
+      WHEN duration_ms / 1000.0 <= 0.5 THEN 0.5
+      WHEN duration_ms / 1000.0 <= 1 THEN 1
+      WHEN duration_ms / 1000.0 <= 2.5 THEN 2.5
+      WHEN duration_ms / 1000.0 <= 5 THEN 5
+      WHEN duration_ms / 1000.0 <= 10 THEN 10
+      WHEN duration_ms / 1000.0 <= 30 THEN 30
+      WHEN duration_ms / 1000.0 <= 60 THEN 60
+      WHEN duration_ms / 1000.0 <= 120 THEN 120
+      WHEN duration_ms / 1000.0 <= 300 THEN 300
+      ELSE 9e999 END AS le
+    FROM processing_log) AS entries
+  GROUP BY stage, status, le;
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
     {2, kMigration2},
+    {3, kMigration3},
 };
 
 constexpr const char* kCreateMigrationsTable =

@@ -74,8 +74,6 @@ Document ReadDocument(const sqlite::Statement& s) {
   return d;
 }
 
-std::string NotFoundMessage(int64_t id) { return "document " + std::to_string(id) + " does not exist"; }
-
 // Metadata is stored verbatim but must be a JSON object, so readers can
 // parse it without guarding; SQLite's JSON functions check it cheaply.
 Status CheckMetadata(Connection& conn, const std::string& json) {
@@ -117,6 +115,8 @@ Result<std::vector<Document>> PageDocuments(Connection& conn, const std::string&
 }  // namespace
 
 namespace sqlite_store_internal {
+
+std::string NotFoundMessage(int64_t id) { return "document " + std::to_string(id) + " does not exist"; }
 
 Status CheckStage(Connection& conn, int64_t id, const std::string& from) {
   auto stmt = conn.Prepare("SELECT stage FROM documents WHERE id = ?1");

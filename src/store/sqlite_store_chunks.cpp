@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "store/sqlite_store_internal.h"
+#include "store/stage_counters.h"
 
 namespace refinery {
 
@@ -30,9 +31,16 @@ constexpr const char* kCountChunks =
     " WHERE document_id = ?1";
 constexpr const char* kSetEmbedding =
     "UPDATE chunks SET embedding = ?1 WHERE id = ?2 AND document_id = ?3";
+// Skips the row (no change) when the document is gone: NotFound, not an FK error.
 constexpr const char* kInsertLog =
     "INSERT INTO processing_log (document_id, stage, status, message, duration_ms, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM documents WHERE id = ?1)";
+constexpr const char* kCountLog =
+    "INSERT INTO stage_metrics (stage, status, le, events, duration_sum_s)"
+    " VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (stage, status, le) DO UPDATE SET"
+    " events = events + 1, duration_sum_s = duration_sum_s + excluded.duration_sum_s";
+constexpr const char* kStageCounters =
+    "SELECT stage, status, le, events, duration_sum_s FROM stage_metrics";
 constexpr const char* kGetLog =
     "SELECT id, document_id, stage, status, message, duration_ms, created_at"
     " FROM processing_log WHERE document_id = ?1 ORDER BY id";
@@ -177,14 +185,22 @@ Status SqliteStore::SetEmbeddings(
 
 Status SqliteStore::AppendLog(const LogEntry& entry) {
   const double created_at = entry.created_at > 0 ? entry.created_at : NowSeconds();
-  return Write([&](Connection& c) -> Status {
-    REFINERY_RETURN_IF_ERROR(CheckExists(c, entry.document_id));  // NotFound, not an FK error
-    auto stmt = c.Prepare(kInsertLog);
-    if (!stmt.ok()) return stmt.status();
-    return stmt->Bind(entry.document_id, entry.stage, entry.status, entry.message,
-                      entry.duration_ms, created_at)
+  bool logged = false;
+  Status s = Write([&](Connection& c) -> Status {
+    auto insert = c.Prepare(kInsertLog);
+    if (!insert.ok()) return insert.status();
+    REFINERY_RETURN_IF_ERROR(insert->Bind(entry.document_id, entry.stage, entry.status,
+                                          entry.message, entry.duration_ms, created_at)
+                                 .Run());
+    logged = c.Changes() == 1;
+    auto count = c.Prepare(kCountLog);
+    if (!count.ok()) return count.status();
+    const double seconds = entry.duration_ms / 1000;
+    return count->Bind(entry.stage, entry.status, stage_counters::BucketFor(seconds), seconds)
         .Run();
   });
+  if (!s.ok()) return s;
+  return logged ? Status::Ok() : Status::NotFound(NotFoundMessage(entry.document_id));
 }
 
 Result<std::vector<LogEntry>> SqliteStore::GetLog(int64_t document_id) {
@@ -231,6 +247,19 @@ Result<StoreStats> SqliteStore::Stats() {
   });
   if (!s.ok()) return s;
   return stats;
+}
+
+Result<std::vector<StageCounter>> SqliteStore::StageCounters() {
+  stage_counters::Folder folder;
+  Status s = Read([&](Connection& c) -> Status {
+    auto stmt = c.Prepare(kStageCounters);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(*stmt, [&](const Statement& row) {
+      folder.Add(row.Text(0), row.Text(1), row.Real(2), row.Int(3), row.Real(4));
+    });
+  });
+  if (!s.ok()) return s;
+  return folder.Take();
 }
 
 Result<std::vector<ChunkVector>> SqliteStore::ScanEmbeddings(int64_t after_chunk_id,

@@ -12,6 +12,8 @@ namespace refinery {
 
 namespace sqlite_store_internal {
 
+std::string NotFoundMessage(int64_t id);
+
 // NotFound if the document does not exist, Conflict if it is not in `from`.
 Status CheckStage(sqlite::Connection& conn, int64_t id, const std::string& from);
 // A document's chunk figures after its chunks were replaced.

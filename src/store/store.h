@@ -62,11 +62,17 @@ struct Chunk {
   std::vector<float> embedding;  // empty until the embed stage ran
 };
 
+// Processing-log statuses the worker and the reconciler write.
+constexpr const char* kLogCompleted = "completed";  // the stage's writes committed
+constexpr const char* kLogRetried = "retried";      // the attempt failed; a retry is scheduled
+constexpr const char* kLogFailed = "failed";        // the last attempt failed: dead-lettered
+constexpr const char* kLogRequeued = "requeued";    // the reconciler re-enqueued a stalled document
+
 struct LogEntry {
   int64_t id = 0;
   int64_t document_id = 0;
   std::string stage;
-  std::string status;  // started | completed | failed | retried | skipped
+  std::string status;  // one of the kLog* statuses above
   std::string message;
   double duration_ms = 0;
   double created_at = 0;
@@ -102,6 +108,22 @@ struct PoolStats {
   int64_t validation_failures = 0;  // checkouts whose liveness check failed
   int64_t retries = 0;              // units of work re-run after a connection error
   int64_t rebuilds = 0;             // times every connection had failed and the pool started afresh
+};
+
+// Upper bounds (seconds) of the duration buckets StageCounters() reports:
+// 5 ms .. 5 min spans an embed of one short text to a slow LLM stage.
+const std::vector<double>& StageDurationBuckets();
+
+// Every processing-log entry ever appended for one (stage, status), kept as
+// counters beside the log, so reading them costs O(stages), not O(log).
+struct StageCounter {
+  std::string stage;
+  std::string status;
+  int64_t count = 0;
+  double duration_sum_s = 0;  // sum of the entries' duration_ms, in seconds
+  // Entries per StageDurationBuckets() bound (duration <= bound and above
+  // the previous one), not cumulative; the last element counts the rest.
+  std::vector<int64_t> buckets;
 };
 
 // One chunk's vector, for scoring without loading chunk text.
@@ -159,6 +181,11 @@ class Store {
   virtual Status RecordFailure(int64_t id, const std::string& stage, const std::string& message,
                                bool terminal) = 0;
 
+  // Appends `entry` and, in the same transaction, counts it in the stage
+  // counters (StageCounters). The counting happens even when the document
+  // no longer exists (its job still ran); only the log row is then skipped
+  // and NotFound returned. Concurrent appends from any number of processes
+  // are each counted exactly once.
   virtual Status AppendLog(const LogEntry& entry) = 0;
   // Oldest first.
   virtual Result<std::vector<LogEntry>> GetLog(int64_t document_id) = 0;
@@ -169,6 +196,11 @@ class Store {
                                                       int64_t limit) = 0;
 
   virtual Result<StoreStats> Stats() = 0;
+
+  // The counters of every (stage, status) ever appended to the log, ordered
+  // by stage then status; unaffected by deleting documents. Cost does not
+  // grow with the log.
+  virtual Result<std::vector<StageCounter>> StageCounters() = 0;
 
   // Every stored embedding whose chunk id is greater than `after_chunk_id`,
   // in chunk id order, at most `limit` (lets callers page and cache).

@@ -44,6 +44,7 @@ class ForwardingStore : public Store {
     return inner_->StaleDocuments(state, older_than, limit);
   }
   Result<StoreStats> Stats() override { return inner_->Stats(); }
+  Result<std::vector<StageCounter>> StageCounters() override { return inner_->StageCounters(); }
   Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after, int64_t limit) override {
     return inner_->ScanEmbeddings(after, limit);
   }

@@ -104,7 +104,7 @@ TEST_P(StoreMigration, UpgradeFromV1BackfillsChunkCountsForStats) {
   ASSERT_STORE_OK(store.Migrate());  // idempotent: nothing counted twice
   version = store.SchemaVersion();
   ASSERT_STORE_OK(version);
-  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(*version, 3);
   auto stats = store.Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_documents, 3);
@@ -132,6 +132,41 @@ TEST_P(StoreMigration, UpgradeFromV1BackfillsChunkCountsForStats) {
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_chunks, 2);
   EXPECT_EQ(stats->chunks_with_embeddings, 1);
+}
+
+TEST_P(StoreMigration, UpgradeBackfillsStageCountersFromTheLogAsAppendWouldCount) {
+  Store& store = *db_.store;
+  const int64_t doc = Insert("v1-log");
+  const double durations_ms[] = {0, 5, 5.0001, 250, 7000, 299999, 300000, 300001};
+  for (double ms : durations_ms) {  // written the v1 way: the log only
+    ASSERT_STORE_OK(db_.exec("INSERT INTO " + db_.schema +
+                             "processing_log (document_id, stage, status, message, duration_ms,"
+                             " created_at) VALUES (" + std::to_string(doc) + ", 'chunk', 'completed', '', " +
+                             std::to_string(ms) + ", 1)"));
+  }
+  ASSERT_STORE_OK(store.Migrate());
+  ASSERT_STORE_OK(store.Migrate());  // idempotent: nothing counted twice
+  // The same durations through today's AppendLog, under another stage.
+  for (double ms : durations_ms) ASSERT_STORE_OK(store.AppendLog({0, doc, "embed", "completed", "", ms, 0}));
+
+  auto counters = store.StageCounters();
+  ASSERT_STORE_OK(counters);
+  ASSERT_EQ(counters->size(), 2u);
+  const StageCounter& backfilled = (*counters)[0];
+  const StageCounter& appended = (*counters)[1];
+  ASSERT_EQ(backfilled.stage, "chunk");
+  EXPECT_EQ(backfilled.count, 8);
+  EXPECT_EQ(backfilled.buckets, appended.buckets);
+  EXPECT_NEAR(backfilled.duration_sum_s, appended.duration_sum_s, 1e-6);
+  EXPECT_EQ(backfilled.buckets.front(), 2);  // 0 and 5 ms: "<= 0.005"
+  EXPECT_EQ(backfilled.buckets.back(), 1);   // past 300 s: +Inf
+
+  // The backfilled rows go on counting.
+  ASSERT_STORE_OK(store.AppendLog({0, doc, "chunk", "completed", "", 1, 0}));
+  counters = store.StageCounters();
+  ASSERT_STORE_OK(counters);
+  EXPECT_EQ((*counters)[0].count, 9);
+  EXPECT_EQ((*counters)[0].buckets.front(), 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreMigration, ::testing::Values("sqlite", "postgres"),

@@ -1,0 +1,55 @@
+#include "store/stage_counters.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace refinery {
+
+const std::vector<double>& StageDurationBuckets() {
+  // Changing these keeps stored counts valid (each row carries its own
+  // bound, see Folder::Add); the v3 migrations' backfill spells them out.
+  static const std::vector<double> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                               2.5,   5,    10,    30,   60,  120,  300};
+  return kBuckets;
+}
+
+namespace stage_counters {
+namespace {
+
+// Index into StageCounter::buckets for a row's `le`.
+size_t BucketIndex(double le) {
+  const auto& bounds = StageDurationBuckets();
+  return static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), le) - bounds.begin());
+}
+
+}  // namespace
+
+double BucketFor(double seconds) {
+  const auto& bounds = StageDurationBuckets();
+  size_t i = BucketIndex(seconds);
+  return i < bounds.size() ? bounds[i] : std::numeric_limits<double>::infinity();
+}
+
+void Folder::Add(const std::string& stage, const std::string& status, double le, int64_t count,
+                 double duration_sum_s) {
+  StageCounter& c = counters_[{stage, status}];
+  if (c.buckets.empty()) {
+    c.stage = stage;
+    c.status = status;
+    c.buckets.assign(StageDurationBuckets().size() + 1, 0);
+  }
+  c.count += count;
+  c.duration_sum_s += duration_sum_s;
+  c.buckets[BucketIndex(le)] += count;
+}
+
+std::vector<StageCounter> Folder::Take() {
+  std::vector<StageCounter> out;
+  out.reserve(counters_.size());
+  for (auto& [key, counter] : counters_) out.push_back(std::move(counter));
+  counters_.clear();
+  return out;
+}
+
+}  // namespace stage_counters
+}  // namespace refinery

@@ -1,0 +1,37 @@
+// Shared by the Store implementations: which duration bucket a log entry is
+// counted under, and folding the stored counter rows into StageCounters.
+// Each store keeps one counter row per (stage, status, le): an append
+// touches only the row of its own bucket, so concurrent workers with
+// different durations never wait for each other.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/store.h"
+
+namespace refinery::stage_counters {
+
+// The row key `le` for a duration: the smallest StageDurationBuckets()
+// bound >= seconds, +infinity past the last bound.
+double BucketFor(double seconds);
+
+// Accumulates stored rows into StageCounters.
+class Folder {
+ public:
+  // Rows may come in any order and repeat a key (PostgreSQL shards rows).
+  // An `le` that is not a current bound (written under older bounds) is
+  // counted under the smallest current bound >= le: never too low.
+  void Add(const std::string& stage, const std::string& status, double le, int64_t count,
+           double duration_sum_s);
+  // Ordered by stage, then status.
+  std::vector<StageCounter> Take();
+
+ private:
+  std::map<std::pair<std::string, std::string>, StageCounter> counters_;
+};
+
+}  // namespace refinery::stage_counters
