@@ -127,6 +127,19 @@ void MetricsRegistry::Observe(const std::string& name, const MetricLabels& label
   ++series.count;
 }
 
+void MetricsRegistry::SetHistogram(const std::string& name, const MetricLabels& labels,
+                                   const std::vector<uint64_t>& bucket_hits, double sum) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Family* family = Find(name);
+  if (family == nullptr || family->type != MetricType::kHistogram) return;
+  if (bucket_hits.size() != family->buckets.size() + 1) return;
+  Series& series = family->series[labels];
+  series.bucket_hits = bucket_hits;
+  series.sum = sum;
+  series.count = 0;
+  for (uint64_t hits : bucket_hits) series.count += hits;
+}
+
 std::string MetricsRegistry::Render() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;

@@ -39,6 +39,11 @@ class MetricsRegistry {
   void Set(const std::string& name, const MetricLabels& labels, double value);
   // Histogram: records one observation.
   void Observe(const std::string& name, const MetricLabels& labels, double value);
+  // Histogram: replaces the series with counts kept elsewhere (e.g. in the
+  // store). `bucket_hits` per declared bucket, not cumulative, plus one for
+  // +Inf; a size mismatch is ignored like an undeclared family.
+  void SetHistogram(const std::string& name, const MetricLabels& labels,
+                    const std::vector<uint64_t>& bucket_hits, double sum);
 
   // Every family with # HELP and # TYPE, in declaration order; series in
   // label order. Histograms as cumulative _bucket{le=...}, _sum and _count.

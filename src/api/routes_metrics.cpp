@@ -5,9 +5,12 @@
 // Per-process: refinery_http_*, refinery_db_pool_* counters, uptime. Shared
 // by every process on the same backends: refinery_queue_jobs,
 // refinery_documents, refinery_chunks*, and (when `refinery up` runs for
-// this data directory) refinery_supervisor_restarts_total. Stage durations, retries and
-// reconciler re-enqueues happen inside worker processes and are not exposed
-// here (the dead letters they end in are: refinery_queue_jobs{state="dead"}).
+// this data directory) refinery_supervisor_restarts_total. What workers do
+// -- refinery_stage_jobs_total, refinery_stage_duration_seconds and
+// refinery_reconciler_requeues_total -- happens in other processes, maybe
+// on other machines: every worker's processing-log append also bumps
+// counters in the store (Store::StageCounters), which a scrape reads in
+// O(stages) rows, and which survive restarts of any process.
 #include <chrono>
 #include <filesystem>
 
@@ -92,6 +95,56 @@ bool AddDocuments(MetricsRegistry& m, Store& store) {
   return true;
 }
 
+// The job outcome label of each processing-log status that ends an attempt.
+constexpr std::pair<const char*, const char*> kJobOutcomes[] = {
+    {kLogCompleted, "completed"}, {kLogRetried, "retried"}, {kLogFailed, "dead_lettered"}};
+
+const char* OutcomeOf(const std::string& status) {
+  for (const auto& [log_status, outcome] : kJobOutcomes) {
+    if (status == log_status) return outcome;
+  }
+  return nullptr;
+}
+
+void DeclareStageFamilies(MetricsRegistry& m) {
+  m.Declare("refinery_stage_jobs_total", MetricType::kCounter,
+            "Job attempts of every worker that ended, by stage and outcome (completed, retried, "
+            "dead_lettered)");
+  m.Declare("refinery_stage_duration_seconds", MetricType::kHistogram,
+            "Time from lease to the end of a job attempt, by stage and outcome",
+            StageDurationBuckets());
+  m.Declare("refinery_reconciler_requeues_total", MetricType::kCounter,
+            "Stalled documents the reconcilers re-enqueued, by stage");
+}
+
+// False when the store could not be read. Every chain stage's series exists
+// from the first scrape (at 0), so rate() sees the first event.
+bool AddStageCounters(MetricsRegistry& m, Store& store) {
+  auto counters = store.StageCounters();
+  if (!counters.ok()) return false;
+  DeclareStageFamilies(m);
+  const std::vector<uint64_t> no_hits(StageDurationBuckets().size() + 1, 0);
+  for (const StageDef& stage : StageChain()) {
+    for (const auto& [log_status, outcome] : kJobOutcomes) {
+      const MetricLabels labels = {{"stage", stage.name}, {"outcome", outcome}};
+      m.Set("refinery_stage_jobs_total", labels, 0);
+      m.SetHistogram("refinery_stage_duration_seconds", labels, no_hits, 0);
+    }
+    m.Set("refinery_reconciler_requeues_total", {{"stage", stage.name}}, 0);
+  }
+  for (const StageCounter& c : *counters) {
+    if (c.status == kLogRequeued) {
+      m.Set("refinery_reconciler_requeues_total", {{"stage", c.stage}}, static_cast<double>(c.count));
+    } else if (const char* outcome = OutcomeOf(c.status)) {
+      const MetricLabels labels = {{"stage", c.stage}, {"outcome", outcome}};
+      m.Set("refinery_stage_jobs_total", labels, static_cast<double>(c.count));
+      const std::vector<uint64_t> hits(c.buckets.begin(), c.buckets.end());
+      m.SetHistogram("refinery_stage_duration_seconds", labels, hits, c.duration_sum_s);
+    }
+  }
+  return true;
+}
+
 // refinery_supervisor_restarts_total{service} from `refinery up`'s control
 // socket (the same path as cli::ControlSocketPath); skipped when no
 // supervisor runs for this data directory.
@@ -117,6 +170,7 @@ std::string ScrapeGauges(ApiContext& ctx) {
   AddPool(m, ctx.services.store->GetPoolStats());
   bool queue_ok = AddQueue(m, *ctx.services.queue);
   bool store_ok = AddDocuments(m, *ctx.services.store);
+  store_ok = AddStageCounters(m, *ctx.services.store) && store_ok;
   AddSupervisor(m, ctx.services.config);
   m.Declare("refinery_metrics_scrape_error", MetricType::kGauge,
             "1 when this scrape could not read the source (its figures are missing)");

@@ -1,4 +1,5 @@
 // The worker loop: lease, run the stage, commit, enqueue the next stage, ack.
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -76,6 +77,20 @@ void LogOutcome(Services& s, const Job& job, const std::string& status, const st
   }
 }
 
+// In the document's log and (through the store's counters) in /metrics'
+// refinery_reconciler_requeues_total.
+void LogRequeue(Services& s, const StageDef& stage, int64_t document_id) {
+  LogEntry entry;
+  entry.document_id = document_id;
+  entry.stage = stage.name;
+  entry.status = kLogRequeued;
+  entry.message = fmt::format("reconciler: unchanged for over {:g} s and no live job", s.config.stage_timeout_s);
+  Status logged = s.store->AppendLog(entry);
+  if (!logged.ok() && logged.code() != StatusCode::kNotFound) {
+    spdlog::warn("document {}: re-enqueue not logged: {}", document_id, logged.ToString());
+  }
+}
+
 }  // namespace
 
 Worker::Worker(Services& services, const StageDef& stage) : services_(services), stage_(stage) {}
@@ -104,7 +119,7 @@ static JobOutcome HandleFailure(Services& s, const StageDef& stage, const Job& j
     spdlog::warn("{} document {}: attempt {} failed, retrying in {:.1f} s: {}", stage.name, job.document_id,
                  job.attempt, outcome.ok() ? outcome->retry_in_s : 0.0, failure.ToString());
   }
-  LogOutcome(s, job, dead ? "failed" : "retried", failure.ToString(), started);
+  LogOutcome(s, job, dead ? kLogFailed : kLogRetried, failure.ToString(), started);
   return JobOutcome::kDone;
 }
 
@@ -142,7 +157,7 @@ static JobOutcome Process(Services& s, const StageDef& stage, const Job& job) {
   }
   Status acked = s.queue->Ack(job);
   if (!acked.ok()) spdlog::info("document {}: ack after commit: {}", job.document_id, acked.ToString());
-  LogOutcome(s, job, "completed", "", started);
+  LogOutcome(s, job, kLogCompleted, "", started);
   return JobOutcome::kDone;
 }
 
@@ -201,6 +216,7 @@ Result<int> ReconcileStage(Services& services, const StageDef& stage) {
     if (*live) continue;
     REFINERY_RETURN_IF_ERROR(services.queue->Enqueue(stage.name, id));
     ++requeued;
+    LogRequeue(services, stage, id);
   }
   if (requeued > 0) spdlog::info("reconciler: re-enqueued {} stalled {} document(s)", requeued, stage.name);
   return requeued;

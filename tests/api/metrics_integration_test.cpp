@@ -1,15 +1,19 @@
 // GET /metrics over real HTTP: every line parses as Prometheus text format,
-// request counters grow per route pattern, histograms are cumulative, and
-// the store and queue figures match what was ingested.
+// request counters grow per route pattern, histograms are cumulative, the
+// store and queue figures match what was ingested, and the stage series
+// count what real workers did, across a restart, on SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "api/metrics.h"
 #include "api_test_util.h"
+#include "store/pg_test_util.h"
+#include "support/process_util.h"
 
 namespace refinery {
 namespace {
@@ -183,6 +187,153 @@ TEST_F(MetricsTest, ReportsDocumentsQueueAndPoolFigures) {
   EXPECT_EQ(Find(samples, "refinery_metrics_scrape_error", {{"source", "store"}}), 0);
   EXPECT_EQ(Find(samples, "refinery_health_component_up", {{"component", "store"}}), 1);
 }
+
+// Real work through the real stages, on the store named by the parameter
+// (PostgreSQL only when the test services run): chunk and embed complete
+// one document, a second one's chunk fails until dead-lettered, and the
+// reconciler re-enqueues a third whose job was lost.
+class StageMetricsTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    config_ = testing::TestConfig(dir_);
+    config_.max_attempts = 2;
+    config_.retry_base_delay_s = 0.05;
+    config_.retry_max_delay_s = 0.1;
+    config_.stage_timeout_s = 0.2;
+    if (GetParam() == "postgres") {
+      auto url = pgtest::FreshDatabaseUrl();
+      ASSERT_TRUE(url.ok()) << url.status().ToString();
+      if (url->empty()) GTEST_SKIP() << "PostgreSQL test server not configured";
+      config_.database_url = *url;
+    }
+    Start();
+  }
+
+  // Opens the backends and serves them, as a (re)started API process would.
+  void Start() {
+    services_.emplace(testing::OpenTestServices(config_));
+    server_.emplace(*services_);
+  }
+  void Stop() {
+    server_.reset();
+    services_.reset();
+  }
+
+  std::vector<Sample> Scrape() {
+    ApiReply reply = server_->Call("GET", "/metrics");
+    EXPECT_EQ(reply.status, 200);
+    return ParseExposition(reply.raw);
+  }
+
+  int64_t Ingest(const std::string& text) {
+    ApiReply reply = server_->Post("/ingest", {{"title", "t"}, {"content", text}});
+    EXPECT_EQ(reply.status, 201) << reply.raw;
+    return reply.body.value("id", int64_t{0});
+  }
+
+  // Leases and processes every ready job of `stage` (as worker_test does).
+  void Drain(const std::string& stage) {
+    Worker worker(*services_, *FindStage(stage));
+    for (;;) {
+      auto job = services_->queue->Lease(stage, 30, std::chrono::milliseconds(0));
+      ASSERT_TRUE(job.ok()) << job.status().ToString();
+      if (!job->has_value()) return;
+      worker.ProcessJob(**job);
+    }
+  }
+
+  void DoTheWork() {
+    const int64_t good = Ingest("A document that walks the whole chain. It has two sentences.");
+    const int64_t broken = Ingest("A document whose text vanishes before chunking.");
+    auto doc = services_->store->GetDocument(broken);
+    ASSERT_TRUE(doc.ok());
+    ASSERT_TRUE(services_->blobs->Delete(doc->blob_key).ok());
+    Drain("chunk");  // good: completed; broken: attempt 1 retried
+    Drain("embed");  // good: completed
+    ASSERT_TRUE(testing::WaitUntil([&] { return services_->queue->Depth("chunk")->ready == 1; },
+                                   std::chrono::milliseconds(5000)));
+    Drain("chunk");  // broken: attempt 2 of 2, dead-lettered
+    ASSERT_EQ(services_->store->GetDocument(good)->stage, "complete");
+    ASSERT_EQ(services_->store->GetDocument(broken)->stage, "error");
+
+    const int64_t lost = Ingest("A document whose wake-up call gets lost.");
+    auto job = services_->queue->Lease("chunk", 30, std::chrono::milliseconds(0));
+    ASSERT_TRUE(job.ok() && job->has_value());
+    ASSERT_EQ((*job)->document_id, lost);
+    ASSERT_TRUE(services_->queue->Ack(**job).ok());  // gone without the work being done
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past stage_timeout_s
+    auto requeued = ReconcileStage(*services_, *FindStage("chunk"));
+    ASSERT_TRUE(requeued.ok());
+    ASSERT_EQ(*requeued, 1);
+  }
+
+  // The figures DoTheWork leaves, checked in one scrape.
+  static void ExpectTheWork(const std::vector<Sample>& samples) {
+    const auto jobs = [&](const char* stage, const char* outcome) {
+      return Find(samples, "refinery_stage_jobs_total", {{"stage", stage}, {"outcome", outcome}});
+    };
+    EXPECT_EQ(jobs("chunk", "completed"), 1);
+    EXPECT_EQ(jobs("chunk", "retried"), 1);
+    EXPECT_EQ(jobs("chunk", "dead_lettered"), 1);
+    EXPECT_EQ(jobs("embed", "completed"), 1);
+    EXPECT_EQ(jobs("embed", "retried"), 0);
+    EXPECT_EQ(jobs("embed", "dead_lettered"), 0);
+    EXPECT_EQ(Find(samples, "refinery_reconciler_requeues_total", {{"stage", "chunk"}}), 1);
+    EXPECT_EQ(Find(samples, "refinery_reconciler_requeues_total", {{"stage", "embed"}}), 0);
+    EXPECT_EQ(Find(samples, "refinery_queue_jobs", {{"stage", "chunk"}, {"state", "dead"}}), 1);
+    for (const char* stage : {"chunk", "embed"}) {
+      const std::map<std::string, std::string> done = {{"stage", stage}, {"outcome", "completed"}};
+      EXPECT_EQ(Find(samples, "refinery_stage_duration_seconds_count", done), 1) << stage;
+      auto inf = done;
+      inf["le"] = "+Inf";
+      EXPECT_EQ(Find(samples, "refinery_stage_duration_seconds_bucket", inf), 1) << stage;
+      const double sum = Find(samples, "refinery_stage_duration_seconds_sum", done);
+      EXPECT_GT(sum, 0) << stage;
+      EXPECT_LT(sum, 30) << stage;
+    }
+    EXPECT_EQ(Find(samples, "refinery_stage_duration_seconds_count", {{"stage", "chunk"}, {"outcome", "retried"}}), 1);
+    EXPECT_EQ(Find(samples, "refinery_metrics_scrape_error", {{"source", "store"}}), 0);
+  }
+
+  testing::TempDir dir_;
+  Config config_;
+  std::optional<Services> services_;
+  std::optional<testing::RunningServer> server_;
+};
+
+TEST_P(StageMetricsTest, StageSeriesStartAtZeroForEveryStage) {
+  auto samples = Scrape();
+  for (const char* stage : {"chunk", "embed"}) {
+    for (const char* outcome : {"completed", "retried", "dead_lettered"}) {
+      const std::map<std::string, std::string> labels = {{"stage", stage}, {"outcome", outcome}};
+      EXPECT_EQ(Find(samples, "refinery_stage_jobs_total", labels), 0) << stage << " " << outcome;
+      EXPECT_EQ(Find(samples, "refinery_stage_duration_seconds_count", labels), 0) << stage << " " << outcome;
+    }
+    EXPECT_EQ(Find(samples, "refinery_reconciler_requeues_total", {{"stage", stage}}), 0) << stage;
+  }
+}
+
+TEST_P(StageMetricsTest, CountsRealJobsRetriesDeadLettersAndRequeuesAcrossARestart) {
+  ASSERT_NO_FATAL_FAILURE(DoTheWork());
+  auto samples = Scrape();
+  ExpectTheWork(samples);
+  // Cumulative buckets, each series ending in +Inf == _count.
+  double previous = -1;
+  for (const Sample& s : samples) {
+    if (s.name != "refinery_stage_duration_seconds_bucket") continue;
+    if (s.labels.at("stage") != "chunk" || s.labels.at("outcome") != "completed") continue;
+    EXPECT_GE(s.value, previous) << "not cumulative at le=" << s.labels.at("le");
+    previous = s.value;
+  }
+  EXPECT_EQ(previous, 1);
+
+  Stop();  // every process restarts: the counters live in the store
+  Start();
+  ExpectTheWork(Scrape());
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StageMetricsTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 TEST(MetricsRegistry, CountsFromManyThreadsAndEscapesLabels) {
   api::MetricsRegistry registry;
