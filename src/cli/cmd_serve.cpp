@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "cli/cli.h"
+#include "cli/up_services.h"
 #include "pipeline/pipeline.h"
 #include "supervisor/supervisor.h"
 
@@ -95,62 +96,43 @@ std::string SelfExecutable() {
   return ec ? std::string("refinery") : path.string();
 }
 
-// The address a local probe reaches a server listening on `host` at.
-std::string LocalUrl(const std::string& host, int port, const std::string& path) {
-  std::string h = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
-  if (h.find(':') != std::string::npos) h = "[" + h + "]";
-  return "http://" + h + ":" + std::to_string(port) + path;
-}
-
-// Defaults every service shares: a fast first restart (the API must answer
-// again within 2 s of a kill -9), capped so a crash loop costs little.
-ServiceSpec BaseSpec(const Config& config, const std::string& name) {
-  ServiceSpec spec;
-  spec.name = name;
-  spec.backoff_initial_s = 0.1;
-  spec.backoff_max_s = 10;
-  spec.stable_after_s = 10;
-  spec.start_period_s = 5;
-  spec.log_path = config.data_dir + "/logs/" + name + ".log";
-  return spec;
-}
-
-// The API (probed on /health/live: a hung one fails within ~3 s) and one
-// worker per stage (probed by heartbeat: a SIGSTOPped one is killed ~3 s
-// after its last beat), each run as `refinery api|worker ...` so that `ps`
-// shows which is which.
-std::vector<ServiceSpec> UpServices(const Config& config) {
-  std::string exe = SelfExecutable();
-  std::vector<std::string> common = {"--data-dir", config.data_dir, "--log-level", config.log_level};
-  std::vector<ServiceSpec> specs;
-  ServiceSpec api = BaseSpec(config, "api");
-  api.argv = {exe, "api", "--host", config.host, "--port", std::to_string(config.port)};
-  api.argv.insert(api.argv.begin() + 1, common.begin(), common.end());
-  if (config.port != 0) api.health = {HealthCheckSpec::Kind::kHttp, LocalUrl(config.host, config.port, "/health/live"), 1, 1, 3};
-  specs.push_back(api);
-  for (const auto& stage : StageChain()) {
-    ServiceSpec worker = BaseSpec(config, "worker-" + stage.name);
-    const std::string beat = config.data_dir + "/run/" + worker.name + ".heartbeat";
-    worker.argv = {exe, "worker", stage.name, "--heartbeat-file", beat};
-    worker.argv.insert(worker.argv.begin() + 1, common.begin(), common.end());
-    worker.health = {HealthCheckSpec::Kind::kHeartbeat, beat, 0.5, 1.5, 3};
-    specs.push_back(worker);
+// Migrates once before any child starts, so they never race to create the
+// schema. A database or queue still booting (as at machine start) is
+// waited for; bad configuration fails at once.
+bool PrepareBackends(const Config& config, const std::atomic<bool>& stop, int* code) {
+  for (int attempt = 1;; ++attempt) {
+    auto services = OpenServices(config, true);
+    if (services.ok()) return true;
+    if (!services.status().transient()) {
+      std::cerr << "refinery: " << services.status().message() << "\n";
+      *code = kExitUsage;
+      return false;
+    }
+    if (attempt == 1 || attempt % 10 == 0) {
+      spdlog::warn("refinery up: backends not reachable yet ({}); retrying every 2 s", services.status().message());
+    }
+    for (int i = 0; i < 40 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (stop.load()) {
+      *code = kExitUnavailable;
+      return false;
+    }
   }
-  return specs;
 }
 
 int RunUp(const Config& config) {
+  auto specs = UpServiceSpecs(config, SelfExecutable());
+  if (!specs.ok()) {
+    std::cerr << "refinery: " << specs.status().message() << "\n";
+    return kExitUsage;
+  }
+  std::atomic<bool> stop{false};
+  StopSignals signals(stop);
   int code = kExitOk;
-  // Migrate once here so the children never race to create the schema.
-  if (!OpenServing(config, &code)) return code;
+  if (!PrepareBackends(config, stop, &code)) return code;
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir + "/run", ec);
   std::filesystem::create_directories(config.data_dir + "/logs", ec);
-  std::atomic<bool> stop{false};
-  StopSignals signals(stop);
-  SupervisorOptions options;
-  options.stopped_file = config.data_dir + "/run/stopped.json";
-  Supervisor supervisor(UpServices(config), options);
+  Supervisor supervisor(std::move(specs).value(), UpSupervisorOptions(config));
   auto control = ControlServer::Listen(supervisor, ControlSocketPath(config));
   if (!control.ok()) {
     std::cerr << "refinery: " << control.status().message() << "\n";
@@ -193,7 +175,7 @@ void AddWorker(CLI::App& app, const GlobalFlags& flags, int* code) {
 }
 
 void AddUp(CLI::App& app, const GlobalFlags& flags, int* code) {
-  auto* cmd = app.add_subcommand("up", "Run the API and one worker per stage, supervised");
+  auto* cmd = app.add_subcommand("up", "Run the API and the workers of every stage, supervised");
   auto listen = std::make_shared<ListenFlags>();
   listen->Add(cmd);
   cmd->callback([&flags, code, listen] {

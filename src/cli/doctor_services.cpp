@@ -156,14 +156,14 @@ void ReportScan(DoctorSection& section, const std::vector<FoundProcess>& found) 
 }
 
 // running+healthy is ok; a service stopped by hand is the operator's choice
-// (warn); starting, backoff and stopping are transient (warn); failing,
+// (warn); starting, waiting, backoff and stopping are transient (warn); failing,
 // exited and unhealthy fail.
 Mark ServiceMark(const nlohmann::json& s) {
   const std::string state = s.value("state", "");
   const std::string health = s.value("health", "");
   if (state == "running") return health == "unhealthy" ? Mark::kFail : health == "starting" ? Mark::kWarn : Mark::kOk;
   if (state == "stopped" && s.value("held", false)) return Mark::kWarn;
-  if (state == "starting" || state == "backoff" || state == "stopping") return Mark::kWarn;
+  if (state == "starting" || state == "backoff" || state == "stopping" || state == "waiting") return Mark::kWarn;
   return Mark::kFail;
 }
 

@@ -8,6 +8,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/config_internal.h"
+
 namespace refinery {
 namespace {
 
@@ -113,6 +115,9 @@ const std::vector<Setting>& Settings() {
       {"pipeline.reconcile_interval_s", "REFINERY_RECONCILE_INTERVAL_S", SecondsSetter<&Config::reconcile_interval_s>},
       {"pipeline.worker_concurrency", "REFINERY_WORKER_CONCURRENCY", IntSetter<1, 256, &Config::worker_concurrency>},
       {"pipeline.test_stage_delay_ms", "REFINERY_TEST_STAGE_DELAY_MS", IntSetter<0, 600000, &Config::test_stage_delay_ms>},
+      {"supervisor.stop_grace_s", "REFINERY_STOP_GRACE_S", SecondsSetter<&Config::stop_grace_s>},
+      {"supervisor.log_max_bytes", "REFINERY_LOG_MAX_BYTES", IntSetter<4096, kMaxInt, &Config::log_max_bytes>},
+      {"supervisor.log_keep", "REFINERY_LOG_KEEP", IntSetter<0, 100, &Config::log_keep>},
       {"log.level", "REFINERY_LOG_LEVEL", LogLevelSetter},
       {"log.format", "REFINERY_LOG_FORMAT", LogFormatSetter},
   };
@@ -126,6 +131,22 @@ std::optional<std::string> TomlScalarText(const toml::node& node) {
   if (node.is_floating_point()) return std::to_string(*node.value<double>());
   if (auto b = node.value<bool>()) return *b ? "true" : "false";
   return std::nullopt;
+}
+
+// A typo in refinery.toml must not silently fall back to a default.
+Status CheckKnownKeys(const toml::table& table, const std::string& prefix, const std::string& path) {
+  for (const auto& [key, node] : table) {
+    const std::string full = prefix + std::string(key.str());
+    if (full == "services") continue;  // ApplyServicesToml checks its own keys
+    if (const toml::table* sub = node.as_table()) {
+      REFINERY_RETURN_IF_ERROR(CheckKnownKeys(*sub, full + ".", path));
+      continue;
+    }
+    bool known = false;
+    for (const auto& setting : Settings()) known |= full == setting.toml_path;
+    if (!known) return Status::InvalidArgument(path + ": " + full + ": unknown setting (see README, Configuration)");
+  }
+  return Status::Ok();
 }
 
 Status ApplyToml(Config& config, const std::string& path, bool required) {
@@ -146,6 +167,12 @@ Status ApplyToml(Config& config, const std::string& path, bool required) {
     std::string name = path + ": " + setting.toml_path;
     if (!text) return Status::InvalidArgument(name + ": expected a scalar value");
     REFINERY_RETURN_IF_ERROR(setting.apply(config, name, *text));
+  }
+  REFINERY_RETURN_IF_ERROR(CheckKnownKeys(table, "", path));
+  if (auto services = table["services"]) {
+    const toml::table* services_table = services.as_table();
+    if (services_table == nullptr) return Status::InvalidArgument(path + ": services: expected a table");
+    REFINERY_RETURN_IF_ERROR(ApplyServicesToml(config, *services_table, path));
   }
   return Status::Ok();
 }

@@ -7,11 +7,35 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
 namespace refinery {
+
+// Supervision settings of one service of `refinery up`, from a
+// [services.<name>] table of refinery.toml (`api`, `worker-<stage>`, or
+// `workers` for every worker). Unset fields take the supervisor's defaults;
+// `refinery up` checks the names and the restart policy.
+struct ServiceSettings {
+  std::optional<std::string> restart;                  // no | on-failure | always | unless-stopped
+  std::optional<int> replicas;                         // worker processes of a stage
+  std::optional<int> concurrency;                      // jobs one worker process runs at once
+  std::optional<std::vector<std::string>> depends_on;  // started once these are ready
+  std::optional<double> health_interval_s;
+  std::optional<double> health_timeout_s;
+  std::optional<int> health_retries;
+  std::optional<double> start_period_s;
+  std::optional<double> backoff_initial_s;
+  std::optional<double> backoff_max_s;
+  std::optional<double> stable_after_s;
+  std::optional<int> crash_loop_after;
+
+  // Fields set here replace those of `base` (per-service over `workers`).
+  ServiceSettings Over(const ServiceSettings& base) const;
+};
 
 struct Config {
   // Where every embedded backend keeps its files.
@@ -58,6 +82,13 @@ struct Config {
 
   // Test-only: sleep this long inside every stage to widen kill windows.
   int test_stage_delay_ms = 0;
+
+  // Supervisor (`refinery up`): grace between SIGTERM and SIGKILL when
+  // stopping a service, and per-service log rotation.
+  double stop_grace_s = 10;
+  int64_t log_max_bytes = 10 << 20;
+  int log_keep = 3;
+  std::map<std::string, ServiceSettings> services;  // by [services.<name>]
 
   std::string log_level = "info";
   std::string log_format = "text";  // text | json

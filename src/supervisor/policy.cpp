@@ -1,6 +1,8 @@
 // Pure restart logic: policy names, spec validation, restart decisions and
 // the backoff sequence. No processes, no clock.
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <set>
 
 #include "supervisor/supervisor.h"
@@ -32,10 +34,39 @@ Status ValidateSpec(const ServiceSpec& spec) {
   }
   if (!(spec.stable_after_s >= 0)) return Status::InvalidArgument(where + "stable_after_s must be >= 0");
   if (spec.crash_loop_after < 1) return Status::InvalidArgument(where + "crash_loop_after must be >= 1");
-  const HealthCheckSpec& h = spec.health;
-  if (h.kind != HealthCheckSpec::Kind::kNone && (h.target.empty() || !(h.interval_s > 0) || !(h.timeout_s > 0) ||
-                                                 h.retries < 1)) {
-    return Status::InvalidArgument(where + "health check needs a target, interval_s > 0, timeout_s > 0, retries >= 1");
+  for (const HealthCheckSpec* h : {&spec.health, &spec.ready}) {
+    if (h->kind != HealthCheckSpec::Kind::kNone &&
+        (h->target.empty() || !(h->interval_s > 0) || !(h->timeout_s > 0) || h->retries < 1)) {
+      return Status::InvalidArgument(where + "health and ready checks need a target, interval_s > 0, timeout_s > 0, "
+                                             "retries >= 1");
+    }
+  }
+  return Status::Ok();
+}
+
+// depends_on names known services and has no cycle (depth-first search).
+Status ValidateDependencies(const std::vector<ServiceSpec>& specs) {
+  std::map<std::string, const ServiceSpec*> by_name;
+  for (const auto& spec : specs) by_name[spec.name] = &spec;
+  for (const auto& spec : specs) {
+    for (const auto& dep : spec.depends_on) {
+      if (!by_name.count(dep)) {
+        return Status::InvalidArgument("service '" + spec.name + "': depends_on names no service: '" + dep + "'");
+      }
+    }
+  }
+  std::map<std::string, int> mark;  // 1: on the current path, 2: done
+  std::function<Status(const ServiceSpec&)> visit = [&](const ServiceSpec& spec) -> Status {
+    mark[spec.name] = 1;
+    for (const auto& dep : spec.depends_on) {
+      if (mark[dep] == 1) return Status::InvalidArgument("depends_on cycle through '" + spec.name + "' and '" + dep + "'");
+      if (mark[dep] == 0) REFINERY_RETURN_IF_ERROR(visit(*by_name[dep]));
+    }
+    mark[spec.name] = 2;
+    return Status::Ok();
+  };
+  for (const auto& spec : specs) {
+    if (mark[spec.name] == 0) REFINERY_RETURN_IF_ERROR(visit(spec));
   }
   return Status::Ok();
 }
@@ -57,6 +88,8 @@ const char* RestartPolicyName(RestartPolicy policy) {
   return "?";
 }
 
+Status ValidateServiceSpec(const ServiceSpec& spec) { return ValidateSpec(spec); }
+
 Status ValidateServiceSpecs(const std::vector<ServiceSpec>& specs) {
   std::set<std::string> names;
   for (const auto& spec : specs) {
@@ -65,7 +98,7 @@ Status ValidateServiceSpecs(const std::vector<ServiceSpec>& specs) {
       return Status::InvalidArgument("duplicate service name '" + spec.name + "'");
     }
   }
-  return Status::Ok();
+  return ValidateDependencies(specs);
 }
 
 std::string ExitStatus::ToString() const {
@@ -112,6 +145,8 @@ const char* ServiceStateName(ServiceState state) {
       return "failing";
     case ServiceState::kStopping:
       return "stopping";
+    case ServiceState::kWaiting:
+      return "waiting";
   }
   return "?";
 }

@@ -54,6 +54,10 @@ struct Supervisor::Service {
   std::vector<std::promise<Status>> waiters;  // `stop` replies owed once the child is reaped
   std::unique_ptr<ProbeRun> probe;            // a health probe in flight
   SupervisorClock::time_point next_probe;
+  bool waiting = false;  // first start deferred until depends_on are ready
+  bool ready = false;    // spec.ready passed for the current child
+  std::unique_ptr<ProbeRun> ready_probe;  // a readiness probe in flight
+  SupervisorClock::time_point next_ready_probe;
 };
 
 template <typename F>

@@ -53,7 +53,7 @@ int Supervisor::Run(const std::atomic<bool>& stop) {
   SetLooping(true);
   for (size_t i = 0; i < services_.size(); ++i) {
     if (!services_[i].held) {
-      Start(i, /*restart=*/false);
+      StartWhenReady(i);
       continue;
     }
     UpdateStatus(i, [](ServiceStatus& st) { st.state = ServiceState::kStopped; });
@@ -75,7 +75,7 @@ void Supervisor::Start(size_t i, bool restart) {
   Service& s = services_[i];
   s.restart_at.reset();
   if (!restart) {
-    Status valid = ValidateServiceSpecs({s.spec});
+    Status valid = ValidateServiceSpec(s.spec);
     if (!valid.ok()) return OnSpawnFailure(i, valid);
   } else {
     UpdateStatus(i, [](ServiceStatus& st) { ++st.restarts; });
@@ -88,6 +88,8 @@ void Supervisor::Start(size_t i, bool restart) {
   s.child->set_stop_grace(Millis(options_.stop_grace_s));
   s.started = Clock::now();
   s.next_probe = s.started;
+  s.next_ready_probe = s.started;
+  s.ready = false;
   s.tracker.Reset();
   const pid_t pid = s.child->pid();
   const bool checked = s.spec.health.kind != HealthCheckSpec::Kind::kNone;
@@ -105,7 +107,12 @@ void Supervisor::Start(size_t i, bool restart) {
 
 void Supervisor::Step(size_t i, bool stopping) {
   Service& s = services_[i];
+  if (s.waiting) {
+    if (!stopping) StartWhenReady(i);
+    return;
+  }
   if (s.child) {
+    CheckReady(i);
     if (auto status = s.child->Poll()) return OnExit(i, *status);
     if (s.kill_at && Clock::now() >= *s.kill_at) {
       spdlog::warn("service {} (pid {}) ignored SIGTERM; sending SIGKILL", s.spec.name, s.child->pid());
@@ -205,6 +212,7 @@ void Supervisor::StopAll() {
 void Supervisor::FinishStopped(size_t i) {
   Service& s = services_[i];
   s.restart_at.reset();
+  s.waiting = false;
   std::optional<ExitStatus> status;
   if (s.child) {
     if (s.child->running()) {

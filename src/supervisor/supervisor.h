@@ -65,11 +65,23 @@ struct ServiceSpec {
   double start_period_s = 5;
   int crash_loop_after = 3;  // this many quick exits in a row -> kFailing
   HealthCheckSpec health;    // an unhealthy child is SIGKILLed, then restarted by policy
+  // Readiness (compose's `condition: service_healthy`): probed every
+  // ready.interval_s until it first passes for the current child; gates the
+  // first start of services that depend on this one, never restarts it.
+  // Without one, a dependency is ready once its health check passes, or
+  // once it runs if it has no health check either.
+  HealthCheckSpec ready;
+  // Services (by name) that must be ready before this one first starts.
+  // Restarts are not gated: a worker that crashes later restarts at once.
+  std::vector<std::string> depends_on;
 };
 
 // Checks what Supervisor would otherwise only discover at spawn time: unique
-// non-empty names, absolute argv[0], positive backoff with initial <= max.
+// non-empty names, absolute argv[0], positive backoff with initial <= max,
+// depends_on naming other services of `specs`, without cycles.
 Status ValidateServiceSpecs(const std::vector<ServiceSpec>& specs);
+// The checks of one spec alone (no names of other services involved).
+Status ValidateServiceSpec(const ServiceSpec& spec);
 
 // How a child ended.
 struct ExitStatus {
@@ -205,6 +217,7 @@ enum class ServiceState {
   kStopped,   // stopped by the supervisor on shutdown, or by hand
   kFailing,   // crash-looping: exits at once on every start; restarts go on
   kStopping,  // stopped by hand, SIGTERM sent, not reaped yet
+  kWaiting,   // not started yet: a service it depends on is not ready
 };
 const char* ServiceStateName(ServiceState state);  // "running", ...
 
@@ -214,7 +227,7 @@ struct ServiceStatus {
   ServiceState state = ServiceState::kStarting;
   int restarts = 0;                     // restart attempts so far
   std::optional<ExitStatus> last_exit;  // how the previous child ended
-  std::string last_error;               // why the last spawn failed, if it did
+  std::string last_error;               // why the last spawn failed, or what it waits for
   double started_at = 0;                // epoch seconds of the current/last spawn
   double backoff_s = 0;                 // the delay chosen for the latest restart
   Health health = Health::kNone;        // kNone without a health check
@@ -254,8 +267,10 @@ class Supervisor {
 
   // Has Run's thread stop, start or restart service `name` by hand and
   // waits up to `timeout` for it (a stop: until the child is reaped).
-  // NotFound for an unknown name; Unavailable if Run is not looping.
-  // Thread-safe.
+  // `name` may also be a group: "worker-chunk" acts on every replica named
+  // "worker-chunk.<n>". Starting a service that waits for its dependencies
+  // starts it at once. NotFound for an unknown name; Unavailable if Run is
+  // not looping. Thread-safe.
   Status Control(ControlAction action, const std::string& name, std::chrono::milliseconds timeout);
 
  private:
@@ -284,6 +299,11 @@ class Supervisor {
   void RestartByHand(size_t i);
   void OnStoppedByHand(size_t i, const ExitStatus& status);
   void CheckHealth(size_t i);
+  // Readiness for dependents (ServiceSpec::ready) and the gate it opens.
+  void CheckReady(size_t i);
+  bool Ready(size_t i) const;
+  std::vector<std::string> UnreadyDependencies(size_t i) const;
+  void StartWhenReady(size_t i);
   void CheckStable(size_t i);
   void RotateLogs();
   void LoadHeld();

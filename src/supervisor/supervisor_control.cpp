@@ -19,20 +19,34 @@ using Clock = SupervisorClock;
 }  // namespace
 
 Status Supervisor::Control(ControlAction action, const std::string& name, std::chrono::milliseconds timeout) {
-  std::future<Status> done;
+  std::vector<std::pair<std::string, std::future<Status>>> pending;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!looping_) return Status::Unavailable("the supervisor is not running its services");
-    bool known = false;
-    for (const auto& st : statuses_) known |= st.name == name;
-    if (!known) return Status::NotFound("no service named '" + name + "'");
-    requests_.push_back(Request{action, name, {}});
-    done = requests_.back().done.get_future();
+    std::vector<std::string> members;  // `name` itself, or the replicas of group `name`
+    for (const auto& st : statuses_) {
+      if (st.name == name) members = {name};
+    }
+    if (members.empty()) {
+      for (const auto& st : statuses_) {
+        if (st.name.rfind(name + ".", 0) == 0) members.push_back(st.name);
+      }
+    }
+    if (members.empty()) return Status::NotFound("no service named '" + name + "'");
+    for (const auto& member : members) {
+      requests_.push_back(Request{action, member, {}});
+      pending.emplace_back(member, requests_.back().done.get_future());
+    }
   }
-  if (done.wait_for(timeout) != std::future_status::ready) {
-    return Status::Timeout("service '" + name + "' did not finish in time");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (auto& [member, done] : pending) {
+    if (done.wait_until(deadline) != std::future_status::ready) {
+      return Status::Timeout("service '" + member + "' did not finish in time");
+    }
+    Status status = done.get();
+    if (!status.ok()) return status;
   }
-  return done.get();
+  return Status::Ok();
 }
 
 void Supervisor::SetLooping(bool looping) {
@@ -75,6 +89,7 @@ void Supervisor::Apply(Request& request) {
 void Supervisor::StopByHand(size_t i, std::promise<Status> done) {
   Service& s = services_[i];
   s.held = true;
+  s.waiting = false;
   s.restart_now = false;
   s.restart_at.reset();
   SaveHeld();
@@ -117,6 +132,7 @@ void Supervisor::StartByHand(size_t i) {
     return;
   }
   s.crash.Reset();
+  s.waiting = false;
   s.backoff = RestartBackoff(s.spec.backoff_initial_s, s.spec.backoff_max_s, s.spec.stable_after_s);
   spdlog::info("service {} started by hand", s.spec.name);
   Start(i, /*restart=*/false);

@@ -74,6 +74,50 @@ TEST(Config, InvalidSettingFailsWithOneLineNamingIt) {
   EXPECT_NE(overlap.status().message().find("REFINERY_CHUNK_OVERLAP_CHARS"), std::string::npos);
 }
 
+Result<Config> LoadToml(const testing::TempDir& dir, const std::string& text) {
+  const std::string toml = dir.path() + "/refinery.toml";
+  std::ofstream(toml, std::ios::trunc) << text;
+  return LoadConfig(FakeEnv({{"REFINERY_CONFIG", toml}}));
+}
+
+TEST(Config, ServiceTablesAreRead) {
+  testing::TempDir dir;
+  auto config = LoadToml(dir, "[supervisor]\nstop_grace_s = 3\n"
+                              "[services.workers]\nconcurrency = 4\nhealth_timeout_s = 2\n"
+                              "[services.worker-chunk]\nreplicas = 3\nrestart = \"on-failure\"\n"
+                              "depends_on = []\nbackoff_max_s = 5\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->stop_grace_s, 3);
+  const ServiceSettings chunk = config->services.at("worker-chunk").Over(config->services.at("workers"));
+  EXPECT_EQ(chunk.replicas, 3);
+  EXPECT_EQ(chunk.concurrency, 4);
+  EXPECT_EQ(chunk.restart, "on-failure");
+  EXPECT_EQ(chunk.health_timeout_s, 2);
+  EXPECT_EQ(chunk.backoff_max_s, 5);
+  ASSERT_TRUE(chunk.depends_on.has_value());
+  EXPECT_TRUE(chunk.depends_on->empty());
+  EXPECT_FALSE(chunk.health_retries.has_value());
+}
+
+TEST(Config, BadServiceSettingsNameTheKey) {
+  testing::TempDir dir;
+  const std::pair<const char*, const char*> cases[] = {
+      {"[services.api]\nreplica = 2\n", "services.api.replica: unknown setting"},
+      {"[services.workers]\nreplicas = 0\n", "services.workers.replicas: expected an integer in 1..64"},
+      {"[services.workers]\nreplicas = \"two\"\n", "services.workers.replicas"},
+      {"[services.api]\nhealth_timeout_s = -1\n", "services.api.health_timeout_s: expected a number"},
+      {"[services.api]\ndepends_on = \"db\"\n", "services.api.depends_on: expected an array"},
+      {"[services]\napi = 1\n", "services.api: expected a table"},
+      {"[api]\nprot = 8000\n", "api.prot: unknown setting"},
+  };
+  for (const auto& [text, want] : cases) {
+    auto config = LoadToml(dir, text);
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_NE(config.status().message().find(want), std::string::npos) << config.status().message();
+    EXPECT_NE(config.status().message().find("refinery.toml"), std::string::npos) << config.status().message();
+  }
+}
+
 TEST(Config, MalformedTomlNamesTheFile) {
   testing::TempDir dir;
   std::string toml = dir.path() + "/refinery.toml";

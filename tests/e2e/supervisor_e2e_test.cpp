@@ -1,7 +1,8 @@
 // `refinery up` as an operator sees it: a hung (SIGSTOPped) worker is
 // restarted by its heartbeat check, a crash-looping worker is reported
 // failing while the rest stays up, status/stop/start/restart go through the
-// control socket, and each service's output lands in its own log file.
+// control socket, each service's output lands in its own log file, and
+// refinery.toml's [services.*] tables (replicas, start order) take effect.
 #include <signal.h>
 
 #include <algorithm>
@@ -107,6 +108,59 @@ TEST(SupervisorEndToEnd, EachServiceLogsToItsOwnFile) {
   int code = -1;
   up.Cli({"logs", "nope"}, &code);
   EXPECT_EQ(code, 1);
+}
+
+// refinery.toml's [services.*]: two chunk workers, both started only after
+// the API reported ready, stopped and started together by group name, and
+// ingested documents still all complete.
+TEST(SupervisorEndToEnd, ServicesTableRunsReplicasAfterTheApiIsReady) {
+  TempDir dir;
+  const std::string toml = dir.path() + "/refinery.toml";
+  std::ofstream(toml) << "[services.worker-chunk]\nreplicas = 2\n[services.workers]\nconcurrency = 1\n";
+  RefineryUp up(dir.path(), {{"REFINERY_CONFIG", toml}});
+  ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
+  EXPECT_EQ(up.ServiceStateOf("worker-chunk.1"), "running");
+  EXPECT_EQ(up.ServiceStateOf("worker-chunk.2"), "running");
+  EXPECT_EQ(up.ServiceStateOf("worker-chunk"), "");
+  EXPECT_EQ(ChildPids(up.pid(), "worker chunk").size(), 2u);
+  EXPECT_EQ(ChildPids(up.pid(), "--concurrency 1").size(), 3u);
+  const std::string log = up.Log();
+  const size_t ready = log.find("service api (pid");
+  const size_t started = log.find("service worker-chunk.1 started");
+  ASSERT_NE(ready, std::string::npos) << log;
+  ASSERT_NE(started, std::string::npos) << log;
+  EXPECT_LT(ready, started) << log;
+
+  int code = -1;
+  up.Cli({"stop", "worker-chunk"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(up.ServiceStateOf("worker-chunk.1"), "stopped");
+  EXPECT_EQ(up.ServiceStateOf("worker-chunk.2"), "stopped");
+  up.Cli({"start", "worker-chunk"}, &code);
+  EXPECT_EQ(code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return up.ServicePid("worker-chunk.2") > 0; }, seconds(10)));
+
+  for (int i = 0; i < 20; ++i) {
+    const std::string n = std::to_string(i);
+    up.Post("/ingest", {{"title", "doc " + n}, {"content", "Replica document " + n + ". Second sentence."}});
+  }
+  EXPECT_TRUE(WaitUntil([&] { return up.Get("/stats").at("documents_by_stage").value("complete", 0) == 20; },
+                        seconds(60)))
+      << up.Get("/stats").dump();
+}
+
+TEST(SupervisorEndToEnd, BadServicesTableIsOneLineAndExitCode2) {
+  TempDir dir;
+  const std::string toml = dir.path() + "/refinery.toml";
+  std::ofstream(toml) << "[services.worker-chnk]\nreplicas = 2\n";
+  auto spawned = Subprocess::Spawn({REFINERY_BINARY, "--data-dir", dir.path(), "up", "--port", "0"},
+                                   {{"REFINERY_CONFIG", toml}}, dir.path() + "/out.log");
+  ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
+  ExitStatus status = spawned->Wait();
+  EXPECT_EQ(status.code, 2);
+  std::ifstream in(dir.path() + "/out.log");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "refinery: services.worker-chnk: unknown service (known: api, worker-chunk, worker-embed, workers)\n");
 }
 
 }  // namespace

@@ -47,13 +47,26 @@ std::string RefineryUp::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
 }
 
+// Workers start only once the API is ready (depends_on), so /health alone
+// can answer 200 before they run.
 bool RefineryUp::WaitHealthy(std::chrono::milliseconds timeout) {
   return WaitUntil(
       [&] {
         auto response = HttpGet(url("/health"), 2);
-        return response.ok() && response->status == 200;
+        return response.ok() && response->status == 200 && AllServicesStarted();
       },
       timeout, std::chrono::milliseconds(100));
+}
+
+bool RefineryUp::AllServicesStarted() const {
+  int code = 0;
+  auto parsed = nlohmann::json::parse(Cli({"status", "--json"}, &code), nullptr, false);
+  if (code != 0 || !parsed.is_object() || !parsed["services"].is_array()) return false;
+  for (const auto& service : parsed["services"]) {
+    const std::string state = service.value("state", "");
+    if (state == "starting" || state == "waiting") return false;
+  }
+  return true;
 }
 
 nlohmann::json RefineryUp::Get(const std::string& path, long* status) const {

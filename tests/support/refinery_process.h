@@ -21,8 +21,10 @@ class RefineryUp {
 
   std::string url(const std::string& path) const;
   pid_t pid() const { return process_.pid(); }
-  // Until GET /health answers 200.
+  // Until GET /health answers 200 and every service has left the
+  // starting/waiting states (workers wait for the API to be ready).
   bool WaitHealthy(std::chrono::milliseconds timeout);
+  bool AllServicesStarted() const;
   // JSON requests; throw on transport errors. `status` receives the HTTP status.
   nlohmann::json Get(const std::string& path, long* status = nullptr) const;
   nlohmann::json Post(const std::string& path, const nlohmann::json& body, long* status = nullptr) const;
