@@ -110,9 +110,9 @@ std::vector<ComponentHealth> HealthMonitor::Compute() const {
   std::vector<ComponentHealth> result;
   for (const auto& c : components_) {
     std::unique_lock<std::mutex> lock(c->mutex);
-    c->changed.wait_until(lock, c->created + timing_.timeout, [&c] { return c->has_result; });
-    // No answer within the timeout (first check, or a check running past
-    // it) means the dependency hangs: down, whatever it said before.
+    c->changed.wait_until(lock, c->created + timing_.first_result_wait, [&c] { return c->has_result; });
+    // No first answer in time, or a check running past the timeout, means
+    // the dependency hangs: down, whatever it said before.
     double running_ms = MillisSince(c->has_result ? c->started : c->created);
     bool hung = c->running && running_ms >= static_cast<double>(timing_.timeout.count());
     ComponentHealth health = c->last;

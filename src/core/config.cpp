@@ -103,6 +103,7 @@ const std::vector<Setting>& Settings() {
       {"api.host", "REFINERY_HOST", StringSetter<&Config::host>},
       {"api.port", "REFINERY_PORT", IntSetter<0, 65535, &Config::port>},
       {"api.threads", "REFINERY_HTTP_THREADS", IntSetter<1, 1024, &Config::http_threads>},
+      {"api.thread_nice", "REFINERY_HTTP_THREAD_NICE", IntSetter<0, 19, &Config::http_thread_nice>},
       {"api.max_body_bytes", "REFINERY_MAX_BODY_BYTES", IntSetter<1024, kMaxInt, &Config::max_body_bytes>},
       {"pipeline.chunk_target_chars", "REFINERY_CHUNK_TARGET_CHARS", IntSetter<50, 100000, &Config::chunk_target_chars>},
       {"pipeline.chunk_overlap_chars", "REFINERY_CHUNK_OVERLAP_CHARS", IntSetter<0, 50000, &Config::chunk_overlap_chars>},

@@ -66,6 +66,9 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 8000;
   int http_threads = 64;  // a keep-alive connection holds a thread: size for expected connections
+  // Niceness of request threads, so a saturated API yields CPU to the
+  // database, queue and health checkers its answers depend on (0: as is).
+  int http_thread_nice = 0;
   int64_t max_body_bytes = 16 * 1024 * 1024;
 
   // Pipeline.

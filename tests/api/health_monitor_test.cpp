@@ -18,6 +18,7 @@ using Clock = std::chrono::steady_clock;
 HealthTiming Fast() {
   HealthTiming timing;
   timing.interval = 20ms;
+  timing.first_result_wait = 200ms;
   timing.timeout = 200ms;
   timing.shutdown_grace = 300ms;
   return timing;
@@ -61,6 +62,25 @@ TEST(HealthMonitorTest, CheckHangingAfterSuccessTurnsDownAfterTimeout) {
   release->store(true);
   std::this_thread::sleep_for(100ms);
   EXPECT_TRUE(monitor.Snapshot()[0].up);
+}
+
+// A saturated machine slows a healthy dependency's answers: a check that
+// runs long but within the timeout keeps the component up.
+TEST(HealthMonitorTest, SlowCheckWithinTheTimeoutStaysUp) {
+  HealthTiming timing = Fast();
+  timing.timeout = 2000ms;
+  auto slow = std::make_shared<std::atomic<bool>>(false);
+  HealthMonitor monitor(timing);
+  monitor.Add("store", [slow] {
+    if (slow->load()) std::this_thread::sleep_for(500ms);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(monitor.Snapshot()[0].up);
+  slow->store(true);
+  for (int i = 0; i < 12; ++i) {  // spans more than one slow check
+    std::this_thread::sleep_for(60ms);
+    EXPECT_TRUE(monitor.Snapshot()[0].up) << monitor.Snapshot()[0].error;
+  }
 }
 
 TEST(HealthMonitorTest, ThrowingCheckIsDown) {
