@@ -85,6 +85,17 @@ IngestResult IngestRetrying(const RefineryUp& up, const std::vector<ScifactDoc>&
   return result;
 }
 
+// "service restarts, ..." per `refinery status --json`, for the summary.
+std::string Restarts(const RefineryUp& up) {
+  auto status = nlohmann::json::parse(up.Cli({"status", "--json"}), nullptr, false);
+  std::string out;
+  if (!status.is_object()) return "unknown";
+  for (const auto& service : status["services"]) {
+    out += (out.empty() ? "" : ", ") + service.value("name", "?") + " " + std::to_string(service.value("restarts", 0));
+  }
+  return out;
+}
+
 bool QueuesEmpty(const nlohmann::json& stats) {
   for (const auto& [stage, depth] : stats.at("queue_depths").items()) {
     for (const char* field : {"ready", "in_flight", "delayed", "dead"}) {
@@ -177,7 +188,8 @@ TEST_P(ChaosSoak, EveryDocumentCompletesExactlyWhileWorkersAndTheApiAreKilled) {
             << "; API kills 1, ingest attempts that failed " << ingested.failed_attempts << "\n"
             << "soak: chunks stored " << stored_chunks << ", fresh chunking " << expected_chunks
             << ", documents whose chunks differ " << differing << "\n"
-            << "soak: queues " << up.Get("/stats").at("queue_depths").dump() << "\n";
+            << "soak: queues " << up.Get("/stats").at("queue_depths").dump() << "\n"
+            << "soak: supervisor restarts: " << Restarts(up) << "\n";
 }
 
 }  // namespace
