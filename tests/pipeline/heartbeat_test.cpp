@@ -60,11 +60,18 @@ TEST_F(HeartbeatTest, CountsJobsAtOnceWithoutWaitingForABeat) {
 }
 
 TEST_F(HeartbeatTest, JobTrafficKeepsTheMtimeOfAStalledWorkersLastBeat) {
-  // No Tick ever comes: the consumer counts as stalled after 0.2 s.
-  WorkerHeartbeat heartbeat(path_, 1, 0.2);
-  WaitForFile();
-  std::this_thread::sleep_for(milliseconds(1200));  // past the stall and two beat intervals
+  WorkerHeartbeat heartbeat(path_, 1, 1.0);
+  // The consumer ticks until the first beat, then stalls.
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        heartbeat.Tick(0);
+        return ReadHeartbeatFile(path_).has_value();
+      },
+      milliseconds(5000)));
+  std::this_thread::sleep_for(milliseconds(2000));  // past the stall limit and the beat after it
   const timespec last_beat = Mtime(path_);
+  std::this_thread::sleep_for(milliseconds(700));
+  ASSERT_TRUE(SameTime(Mtime(path_), last_beat)) << "still beating: the consumer should count as stalled";
   heartbeat.JobTaken();
   EXPECT_EQ(ReadHeartbeatFile(path_)->in_flight, 1);
   EXPECT_TRUE(SameTime(Mtime(path_), last_beat));
