@@ -1,8 +1,10 @@
 // WorkerHeartbeat: the liveness file a worker publishes for the supervisor.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "core/clock.h"
@@ -14,25 +16,31 @@ namespace {
 
 constexpr std::chrono::milliseconds kBeatInterval{500};
 
-// Rewrites the file (its mtime is what the supervisor reads); the content,
-// the beat's time, is for people.
-void Beat(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;  // the supervisor notices the missing beats
-  const std::string text = std::to_string(NowSeconds()) + "\n";
-  [[maybe_unused]] ssize_t written = ::write(fd, text.data(), text.size());
+// Every consumer counts as progressing at start (one about to start is).
+std::vector<std::atomic<double>> StartTicks(int threads) {
+  std::vector<std::atomic<double>> ticks(static_cast<size_t>(std::max(threads, 0)));
+  for (auto& tick : ticks) tick.store(NowSeconds());
+  return ticks;
+}
+
+// Replaces `path` with `text` whose mtime is `mtime`: written to a sibling
+// and renamed over, so a reader sees the old content or the new, never half.
+// A failure only makes the beat go stale, which the supervisor notices.
+void ReplaceFile(const std::string& path, const std::string& text, const timespec& mtime) {
+  const std::string temp = path + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const timespec times[2] = {mtime, mtime};
+  const bool timed = ::futimens(fd, times) == 0;
   ::close(fd);
+  if (written && timed) std::rename(temp.c_str(), path.c_str());
 }
 
 }  // namespace
 
 WorkerHeartbeat::WorkerHeartbeat(std::string path, int threads, double stall_limit_s)
-    : path_(std::move(path)),
-      stall_limit_s_(stall_limit_s),
-      ticks_(static_cast<size_t>(std::max(threads, 0))),
-      thread_([this] { Loop(); }) {
-  for (auto& tick : ticks_) tick.store(NowSeconds());  // a consumer about to start counts as progressing
-}
+    : path_(std::move(path)), stall_limit_s_(stall_limit_s), ticks_(StartTicks(threads)), thread_([this] { Loop(); }) {}
 
 WorkerHeartbeat::~WorkerHeartbeat() {
   {
@@ -45,16 +53,41 @@ WorkerHeartbeat::~WorkerHeartbeat() {
 
 void WorkerHeartbeat::Tick(int thread) { ticks_.at(static_cast<size_t>(thread)).store(NowSeconds()); }
 
+void WorkerHeartbeat::JobTaken() {
+  std::lock_guard lock(mutex_);
+  ++in_flight_;
+  WriteLocked();
+}
+
+void WorkerHeartbeat::JobSettling() {
+  std::lock_guard lock(mutex_);
+  in_flight_ = std::max(in_flight_ - 1, 0);
+  WriteLocked();
+}
+
 bool WorkerHeartbeat::AllProgressing() const {
   const double now = NowSeconds();
   return std::all_of(ticks_.begin(), ticks_.end(),
                      [&](const std::atomic<double>& tick) { return now - tick.load() <= stall_limit_s_; });
 }
 
+void WorkerHeartbeat::WriteLocked() {
+  // Before the first beat there is no mtime to keep; the first beat follows at once.
+  if (last_beat_.tv_sec == 0) return;
+  const double beat = static_cast<double>(last_beat_.tv_sec) + static_cast<double>(last_beat_.tv_nsec) * 1e-9;
+  char text[96];
+  const int length = std::snprintf(text, sizeof(text), "beat %.3f\npid %d\nin_flight %d\n", beat,
+                                   static_cast<int>(::getpid()), in_flight_);
+  ReplaceFile(path_, std::string(text, static_cast<size_t>(std::max(length, 0))), last_beat_);
+}
+
 void WorkerHeartbeat::Loop() {
   std::unique_lock lock(mutex_);
   do {
-    if (AllProgressing()) Beat(path_);
+    if (AllProgressing()) {
+      ::clock_gettime(CLOCK_REALTIME, &last_beat_);
+      WriteLocked();
+    }
   } while (!wake_.wait_for(lock, kBeatInterval, [this] { return done_; }));
 }
 

@@ -91,6 +91,26 @@ void LogRequeue(Services& s, const StageDef& stage, int64_t document_id) {
   }
 }
 
+// One leased job as the heartbeat counts it: counted on construction and
+// uncounted by Settle() just before the queue hears the job's outcome (or on
+// destruction, if no outcome was sent), so the count never exceeds the leases held.
+class JobHold {
+ public:
+  explicit JobHold(WorkerHeartbeat* heartbeat) : heartbeat_(heartbeat) {
+    if (heartbeat_ != nullptr) heartbeat_->JobTaken();
+  }
+  ~JobHold() { Settle(); }
+  JobHold(const JobHold&) = delete;
+  JobHold& operator=(const JobHold&) = delete;
+  void Settle() {
+    if (heartbeat_ != nullptr) heartbeat_->JobSettling();
+    heartbeat_ = nullptr;
+  }
+
+ private:
+  WorkerHeartbeat* heartbeat_;  // nullptr: no heartbeat, or already settled
+};
+
 }  // namespace
 
 Worker::Worker(Services& services, const StageDef& stage) : services_(services), stage_(stage) {}
@@ -99,7 +119,8 @@ Worker::Worker(Services& services, const StageDef& stage) : services_(services),
 enum class JobOutcome { kDone, kDependencyDown };
 
 static JobOutcome HandleFailure(Services& s, const StageDef& stage, const Job& job, const Status& failure,
-                                double started) {
+                                double started, JobHold& hold) {
+  hold.Settle();
   if (failure.transient()) {
     // A dependency outage is not the document's fault: give the job back
     // uncounted and let the loop pause, so an outage never dead-letters work.
@@ -131,37 +152,44 @@ static Status RunStageGuarded(Services& s, const StageDef& stage, const Document
   }
 }
 
-static JobOutcome Process(Services& s, const StageDef& stage, const Job& job) {
+static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, JobHold& hold) {
   double started = NowSeconds();
   LeaseKeeper keeper(*s.queue, job, s.config.visibility_timeout_s);
   auto doc = s.store->GetDocument(job.document_id);
   if (!doc.ok() && doc.status().code() == StatusCode::kNotFound) {
+    hold.Settle();
     (void)s.queue->Ack(job);  // deleted meanwhile: nothing to do
     return JobOutcome::kDone;
   }
-  if (!doc.ok()) return HandleFailure(s, stage, job, doc.status(), started);
+  if (!doc.ok()) return HandleFailure(s, stage, job, doc.status(), started, hold);
   if (doc->stage != stage.state) {
+    hold.Settle();
     (void)s.queue->Ack(job);  // a duplicate wake-up: the document already moved on
     return JobOutcome::kDone;
   }
   Status result = RunStageGuarded(s, stage, *doc);
   if (result.code() == StatusCode::kConflict) {
+    hold.Settle();
     (void)s.queue->Ack(job);
     return JobOutcome::kDone;
   }
-  if (!result.ok()) return HandleFailure(s, stage, job, result, started);
+  if (!result.ok()) return HandleFailure(s, stage, job, result, started, hold);
   std::string next = NextState(stage);
   if (const StageDef* next_stage = StageForState(next)) {
     Status queued = s.queue->Enqueue(next_stage->name, job.document_id);
     if (!queued.ok()) spdlog::warn("document {}: next stage not enqueued (the reconciler will): {}", job.document_id, queued.ToString());
   }
+  hold.Settle();
   Status acked = s.queue->Ack(job);
   if (!acked.ok()) spdlog::info("document {}: ack after commit: {}", job.document_id, acked.ToString());
   LogOutcome(s, job, kLogCompleted, "", started);
   return JobOutcome::kDone;
 }
 
-void Worker::ProcessJob(const Job& job) { (void)Process(services_, stage_, job); }
+void Worker::ProcessJob(const Job& job) {
+  JobHold hold(nullptr);
+  (void)Process(services_, stage_, job, hold);
+}
 
 void Worker::Run(const std::atomic<bool>& stop) {
   const int threads = services_.config.worker_concurrency;
@@ -182,7 +210,8 @@ void Worker::Run(const std::atomic<bool>& stop) {
         spdlog::warn("{}: queue unavailable: {}", stage_.name, leased.status().ToString());
         outcome = JobOutcome::kDependencyDown;
       } else if (leased->has_value()) {
-        outcome = Process(services_, stage_, **leased);
+        JobHold hold(heartbeat ? &*heartbeat : nullptr);
+        outcome = Process(services_, stage_, **leased, hold);
       }
       // Back off exponentially while a dependency is down; resume at full speed after.
       pause = outcome == JobOutcome::kDependencyDown ? std::clamp(pause * 2, milliseconds(250), milliseconds(10000))

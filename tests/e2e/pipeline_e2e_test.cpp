@@ -2,7 +2,6 @@
 // 300 SciFact abstracts through the HTTP API, counts checked against the
 // database file, and kill -9 of workers holding leased jobs.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <map>
 #include <set>
@@ -10,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ingest/chunker.h"
+#include "support/pipeline_checks.h"
 #include "support/process_util.h"
 #include "support/production_env.h"
 #include "support/refinery_process.h"
@@ -36,42 +35,10 @@ std::map<int64_t, ScifactDoc> IngestAll(const RefineryUp& up, const std::vector<
   return by_id;
 }
 
-int64_t CompleteCount(const RefineryUp& up) {
-  return up.Get("/stats").at("documents_by_stage").value("complete", int64_t{0});
-}
-
 void WaitAllComplete(const RefineryUp& up, size_t expected) {
   bool done = WaitUntil([&] { return CompleteCount(up) == static_cast<int64_t>(expected); }, seconds(240),
                         milliseconds(250));
   ASSERT_TRUE(done) << up.Get("/stats").dump(2) << "\n" << up.Log();
-}
-
-int64_t CountSqlite(const std::string& db_path, const std::string& sql) {
-  sqlite3* raw = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  int64_t value = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  return value;
-}
-
-// Each document's stored chunks are exactly a fresh chunking of its text.
-void ExpectChunksExact(const RefineryUp& up, const std::map<int64_t, ScifactDoc>& by_id) {
-  ChunkerOptions options;  // the defaults `refinery up` runs with
-  for (const auto& [id, doc] : by_id) {
-    auto expected = ChunkText(doc.text, options);
-    auto chunks = up.Get("/documents/" + std::to_string(id) + "/chunks").at("chunks");
-    ASSERT_EQ(chunks.size(), expected.size()) << "document " << id;
-    for (size_t i = 0; i < expected.size(); ++i) {
-      EXPECT_EQ(chunks[i].at("chunk_index").get<size_t>(), i);
-      EXPECT_EQ(chunks[i].at("content").get<std::string>(), expected[i].content);
-      EXPECT_EQ(chunks[i].at("char_start").get<int64_t>(), expected[i].start);
-      EXPECT_EQ(chunks[i].at("char_end").get<int64_t>(), expected[i].end);
-    }
-  }
 }
 
 // The first sentence that ends at least 60 bytes in (so "Summary." alone is no query).
@@ -187,9 +154,7 @@ TEST_P(PipelineEndToEnd, SurvivesWorkersKilledWhileHoldingJobs) {
   WaitAllComplete(up, kDocuments);
   ExpectChunksExact(up, by_id);
   // Exactly the fresh chunking's count per document, so none twice overall either.
-  size_t expected_chunks = 0;
-  for (const auto& [id, doc] : by_id) expected_chunks += ChunkText(doc.text, ChunkerOptions{}).size();
-  EXPECT_EQ(CountRows("chunks"), static_cast<int64_t>(expected_chunks));
+  EXPECT_EQ(CountRows("chunks"), FreshChunkCount(by_id));
 }
 
 }  // namespace

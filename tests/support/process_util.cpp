@@ -68,6 +68,22 @@ std::vector<pid_t> ChildPids(pid_t parent, const std::string& needle) {
   return pids;
 }
 
+pid_t ParentPid(pid_t pid) { return ParentOf(ReadFile("/proc/" + std::to_string(pid) + "/stat")); }
+
+double ProcessAgeSeconds(pid_t pid) {
+  // Field 22 of /proc/PID/stat: start time in clock ticks after boot.
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close_paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) fields >> field;
+  double uptime = -1;
+  std::istringstream(ReadFile("/proc/uptime")) >> uptime;
+  if (!fields || uptime < 0) return -1;
+  return uptime - std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 bool IsAlive(pid_t pid) {
   std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
   auto close_paren = stat.rfind(')');

@@ -17,6 +17,12 @@ int FreePort();
 // (arguments joined by spaces) contains `needle`.
 std::vector<pid_t> ChildPids(pid_t parent, const std::string& needle);
 
+// The parent of live process `pid`; -1 when it is gone or a zombie.
+pid_t ParentPid(pid_t pid);
+
+// Seconds since live process `pid` started; -1 when it is gone.
+double ProcessAgeSeconds(pid_t pid);
+
 // True while `pid` exists and is not a zombie (a dead child nobody reaped yet).
 bool IsAlive(pid_t pid);
 
