@@ -57,6 +57,13 @@ TEST(SupervisorEndToEnd, CrashLoopingWorkerIsFailingAndTheOthersStayUp) {
   // Its log says why, for the operator to investigate.
   EXPECT_NE(up.Cli({"logs", "worker-embed", "--tail", "5"}).find("REFINERY_TEST_WORKER_EXIT_STAGE"),
             std::string::npos);
+  // The doctor fails on it, naming it, and passes the services still up.
+  const std::string url = up.url("");
+  const std::string report = up.Cli({"doctor", "--port", url.substr(url.rfind(':') + 1)}, &code);
+  EXPECT_EQ(code, 1) << report;
+  EXPECT_NE(report.find("[FAIL] worker-embed: failing"), std::string::npos) << report;
+  EXPECT_NE(report.find("[ OK ] worker-chunk: running"), std::string::npos) << report;
+  EXPECT_NE(report.find("== API [ OK ]"), std::string::npos) << report;
 }
 
 TEST(SupervisorEndToEnd, StopStartRestartThroughTheCli) {
