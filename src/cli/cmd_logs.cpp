@@ -2,7 +2,9 @@
 // <data_dir>/logs, written by the children of `refinery up`.
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <iostream>
 #include <thread>
 
@@ -47,11 +49,24 @@ void Follow(const std::string& path, std::streamoff offset) {
   }
 }
 
+// "; logs exist for: api, worker-chunk.1, ..." (replicas have one log each).
+std::string KnownLogs(const Config& config) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(config.data_dir + "/logs", ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.size() > 4 && file.ends_with(".log")) names.insert(file.substr(0, file.size() - 4));
+  }
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "; logs exist for: " : ", ") + name;
+  return list;
+}
+
 int RunLogs(const Config& config, const std::string& service, bool follow, int tail) {
   const std::string path = config.data_dir + "/logs/" + service + ".log";
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    std::cerr << "refinery: no log for service '" << service << "' (" << path << ")\n";
+    std::cerr << "refinery: no log for service '" << service << "' (" << path << ")" << KnownLogs(config) << "\n";
     return kExitFailure;
   }
   const std::streamoff offset = PrintTail(in, tail);

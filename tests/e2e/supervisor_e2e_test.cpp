@@ -139,6 +139,9 @@ TEST(SupervisorEndToEnd, ServicesTableRunsReplicasAfterTheApiIsReady) {
   EXPECT_LT(ready, started) << log;
 
   int code = -1;
+  const std::string logs = up.Cli({"logs", "worker-chunk"}, &code);  // one log per replica
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(logs.find("logs exist for: api, worker-chunk.1, worker-chunk.2, worker-embed"), std::string::npos) << logs;
   up.Cli({"stop", "worker-chunk"}, &code);
   EXPECT_EQ(code, 0);
   EXPECT_EQ(up.ServiceStateOf("worker-chunk.1"), "stopped");
