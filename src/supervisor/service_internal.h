@@ -56,6 +56,7 @@ struct Supervisor::Service {
   SupervisorClock::time_point next_probe;
   bool waiting = false;  // first start deferred until depends_on are ready
   bool ready = false;    // spec.ready passed for the current child
+  bool was_healthy = false;  // the current child passed a health check
   std::unique_ptr<ProbeRun> ready_probe;  // a readiness probe in flight
   SupervisorClock::time_point next_ready_probe;
 };

@@ -6,6 +6,7 @@
 // steal the exit statuses of children other code in this process owns.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -90,6 +91,7 @@ void Supervisor::Start(size_t i, bool restart) {
   s.next_probe = s.started;
   s.next_ready_probe = s.started;
   s.ready = false;
+  s.was_healthy = false;
   s.tracker.Reset();
   const pid_t pid = s.child->pid();
   const bool checked = s.spec.health.kind != HealthCheckSpec::Kind::kNone;
@@ -143,8 +145,12 @@ void Supervisor::OnExit(size_t i, const ExitStatus& status) {
     spdlog::info("service {} exited with {} for a restart by hand", s.spec.name, status.ToString());
     return Start(i, /*restart=*/true);
   }
-  NoteQuickExit(i, ran_for_s);
-  ScheduleRestart(i, status, ran_for_s, "exited with " + status.ToString());
+  // A child that passed a health check started fine: its death (OOM kill,
+  // kill -9) is no crash loop, so it comes back after the initial delay.
+  const double counted_s = s.was_healthy ? std::max({ran_for_s, s.spec.stable_after_s, s.spec.start_period_s})
+                                         : ran_for_s;
+  NoteQuickExit(i, counted_s);
+  ScheduleRestart(i, status, counted_s, "exited with " + status.ToString());
 }
 
 void Supervisor::NoteQuickExit(size_t i, double ran_for_s) {

@@ -58,7 +58,7 @@ struct ServiceSpec {
   RestartPolicy policy = RestartPolicy::kUnlessStopped;
   double backoff_initial_s = 0.5;  // delay before the first restart
   double backoff_max_s = 30;       // the doubling delay never exceeds this
-  double stable_after_s = 10;      // a child that ran this long resets the backoff
+  double stable_after_s = 10;      // a child that ran this long (or passed a health check) resets the backoff
   std::string log_path;            // stdout+stderr appended here; empty: inherit ours
   // A child that exits within start_period_s counts as a quick exit; health
   // probe failures in this period are not counted (as in docker).

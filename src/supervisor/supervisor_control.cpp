@@ -162,6 +162,7 @@ void Supervisor::CheckHealth(size_t i) {
     if (!current) return;
     const bool unhealthy = s.tracker.Record(result == 1, SecondsSince(s.started), s.spec.start_period_s);
     const Health health = s.tracker.health();
+    s.was_healthy |= health == Health::kHealthy;
     UpdateStatus(i, [&](ServiceStatus& st) { st.health = health; });
     if (!unhealthy) return;
     spdlog::error("service {} (pid {}) is unhealthy ({} failed checks); killing it", s.spec.name, s.child->pid(),

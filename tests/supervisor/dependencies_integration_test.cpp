@@ -1,7 +1,8 @@
 // Supervisor start order with real children: a service with depends_on
 // waits until its dependency is ready (its ready probe passed, else its
 // health check, else it runs), and manual control of replica groups.
-// Timeouts only catch hangs.
+// Also: the backoff of a child that had passed a health check. Timeouts
+// only catch hangs.
 #include <signal.h>
 
 #include <fstream>
@@ -107,6 +108,36 @@ TEST(SupervisorGroups, StopAndStartByGroupNameActOnEveryReplica) {
   EXPECT_GT(sup.WaitRunning(0), 0);
   EXPECT_GT(sup.WaitRunning(1), 0);
   EXPECT_EQ(sup.supervisor().Control(ControlAction::kStop, "w.3", 10s).code(), StatusCode::kNotFound);
+}
+
+// A child that dies 0.4 s after starting: with a heartbeat it first passes
+// a health check, so every death restarts after the initial delay and is no
+// crash loop; without one the delay doubles and the service is failing.
+ServiceSpec DiesAfterBeating(const std::string& beat, bool checked) {
+  auto spec = QuickSpec("worker", {"/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8; do touch " + beat +
+                                                        "; sleep 0.05; done; exit 1"});
+  spec.backoff_initial_s = 0.05;
+  spec.backoff_max_s = 5;
+  spec.stable_after_s = 100;
+  spec.start_period_s = 5;
+  if (checked) spec.health = {HealthCheckSpec::Kind::kHeartbeat, beat, 0.05, 1, 3};
+  return spec;
+}
+
+TEST(SupervisorBackoff, ChildThatWasHealthyComesBackAfterTheInitialDelay) {
+  TempDir dir;
+  SupervisorThread sup({DiesAfterBeating(dir.path() + "/beat", true)});
+  ASSERT_TRUE(sup.WaitUntil([](const ServiceStatus& s) { return s.restarts >= 4; }));
+  EXPECT_DOUBLE_EQ(sup.Status().backoff_s, 0.05);
+  EXPECT_NE(sup.Status().state, ServiceState::kFailing);
+}
+
+TEST(SupervisorBackoff, ChildThatNeverPassedACheckBacksOffAndIsFailing) {
+  TempDir dir;
+  SupervisorThread sup({DiesAfterBeating(dir.path() + "/beat", false)});
+  ASSERT_TRUE(sup.WaitUntil([](const ServiceStatus& s) { return s.restarts >= 3; }));
+  EXPECT_GE(sup.Status().backoff_s, 0.2);  // 0.05, 0.1, 0.2: doubled each time
+  EXPECT_EQ(sup.Status().state, ServiceState::kFailing);
 }
 
 }  // namespace

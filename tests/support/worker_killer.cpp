@@ -14,6 +14,10 @@ namespace refinery::testing {
 
 using std::chrono::milliseconds;
 
+namespace {
+constexpr milliseconds kLookFor{50};  // per round, for a worker holding work
+}  // namespace
+
 std::optional<HeartbeatFile> ReadHeartbeatFile(const std::string& path) {
   std::ifstream in(path);
   HeartbeatFile file;
@@ -96,8 +100,11 @@ void WorkerKiller::Loop(const std::stop_token& stop) {
   };
   while (!stop.stop_requested()) {
     sleep(period_);
-    // Poll fast for a busy worker; skip the round if none holds work for a whole period.
-    const auto give_up = std::chrono::steady_clock::now() + period_;
+    // Look for a busy worker only briefly, then skip the round: polling for
+    // a whole period would catch every lease of a job the moment it is
+    // taken, so a last job re-leased by each fast-restarted replacement
+    // would be killed forever (a livelock no real failure pattern has).
+    const auto give_up = std::chrono::steady_clock::now() + kLookFor;
     auto busy = Busy();
     while (busy.empty() && !stop.stop_requested() && std::chrono::steady_clock::now() < give_up) {
       sleep(milliseconds(2));

@@ -38,12 +38,12 @@ struct WorkerKill {
 
 class WorkerKiller {
  public:
-  // Every `period`, waits (up to another period) for a child of `supervisor`
-  // whose heartbeat file in `run_dir` counts a lease, then kills one such
-  // worker at random (seeded by `seed`). Only workers up for `min_age` are
-  // candidates: the supervisor's restart backoff grows to 10 s under
-  // repeated kills, and a replacement killed at once, before finishing a
-  // single job, would starve the pipeline instead of testing it.
+  // Every `period`, looks (for 50 ms) for children of `supervisor` whose
+  // heartbeat file in `run_dir` counts a lease, and kills one of them at
+  // random (seeded by `seed`); a round with none holding work kills
+  // nothing. Only workers up for `min_age` are candidates: a replacement
+  // killed at once, before finishing a single job, would starve the
+  // pipeline instead of testing it.
   WorkerKiller(pid_t supervisor, std::string run_dir, std::chrono::milliseconds period,
                std::chrono::milliseconds min_age, uint32_t seed);
   ~WorkerKiller();  // stops
