@@ -2,6 +2,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "store/lexical_query.h"
 #include "store/postgres_store.h"
 #include "store/postgres_store_internal.h"
 #include "store/stage_counters.h"
@@ -75,6 +76,15 @@ constexpr const char* kChunkHits = "SELECT " REFINERY_PG_CHUNK_COLUMNS
                                    ", d.title FROM refinery.chunks c"
                                    " JOIN refinery.documents d ON d.id = c.document_id"
                                    " WHERE c.id = ANY($1::bigint[])";
+// $1 is a lexical::TsqueryOr, parsed once; tsv @@ uses the GIN index.
+// ts_rank counts matched words per chunk (frequency, no document-frequency
+// weighting); the measured alternatives are in docs/benchmarks.md.
+constexpr const char* kLexicalSearch =
+    "SELECT " REFINERY_PG_CHUNK_COLUMNS ", d.title, ts_rank(c.tsv, q.query) AS score"
+    " FROM (SELECT to_tsquery('english', $1) AS query) q"
+    " JOIN refinery.chunks c ON c.tsv @@ q.query"
+    " JOIN refinery.documents d ON d.id = c.document_id"
+    " ORDER BY score DESC, c.id LIMIT $2";
 
 Chunk ReadChunk(const Rows& r, int row) {
   Chunk c;
@@ -302,6 +312,25 @@ Result<std::vector<ChunkHit>> PostgresStore::GetChunkHits(const std::vector<int6
     if (!rows.ok()) return rows.status();
     hits.clear();
     for (int i = 0; i < rows->size(); ++i) hits.push_back({ReadChunk(*rows, i), rows->Text(i, 7)});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return hits;
+}
+
+Result<std::vector<LexicalHit>> PostgresStore::LexicalSearch(const std::string& query,
+                                                             int64_t limit) {
+  if (limit < 0) return Status::InvalidArgument("limit must be >= 0");
+  const std::string tsquery = lexical::TsqueryOr(lexical::Terms(query));
+  std::vector<LexicalHit> hits;
+  if (tsquery.empty() || limit == 0) return hits;
+  Status s = pool_->Run("lexical search", TxMode::kNone, [&](Conn& c) -> Status {
+    auto rows = c.Exec(kLexicalSearch, Params(tsquery, limit));
+    if (!rows.ok()) return rows.status();
+    hits.clear();
+    for (int i = 0; i < rows->size(); ++i) {
+      hits.push_back({{ReadChunk(*rows, i), rows->Text(i, 7)}, rows->Real(i, 8)});
+    }
     return Status::Ok();
   });
   if (!s.ok()) return s;
