@@ -344,10 +344,11 @@ TEST_F(ApiTest, SearchRanksTheMatchingDocumentFirst) {
   Ingest("Markets", "The stock market fell sharply on fears about interest rates.");
   Ingest("Volcanoes", "Volcanoes erupt molten lava, ash and volcanic gases.");
   RunPipeline();
-  ApiReply reply = Post("/search", {{"query", "why do cats purr"}, {"limit", 2},
+  ApiReply reply = Post("/search", {{"query", "why do cats purr"}, {"limit", 2}, {"mode", "vector"},
                                     {"min_trust", 0.5}, {"min_relevance", 0.1}});
   ASSERT_EQ(reply.status, 200) << reply.raw;
   EXPECT_EQ(reply.body["query"], "why do cats purr");
+  EXPECT_EQ(reply.body["mode"], "vector");
   EXPECT_TRUE(reply.body["took_ms"].is_number());
   ASSERT_EQ(reply.body["results"].size(), 2u);
   const json& top = reply.body["results"][0];
@@ -359,6 +360,7 @@ TEST_F(ApiTest, SearchRanksTheMatchingDocumentFirst) {
   EXPECT_GT(top["similarity"].get<double>(), reply.body["results"][1]["similarity"].get<double>());
   EXPECT_TRUE(top["trust_score"].is_null());
   EXPECT_TRUE(top["relevance_score"].is_null());
+  EXPECT_TRUE(top["lexical_score"].is_null());  // vector mode asks no lexical ranking
 
   ApiReply defaults = Post("/search", {{"query", "lava"}});
   ASSERT_EQ(defaults.status, 200);
