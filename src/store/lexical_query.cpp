@@ -104,6 +104,4 @@ std::vector<std::string> Terms(std::string_view text) {
 
 std::string Fts5OrQuery(const std::vector<std::string>& terms) { return Join(terms, '"', " OR "); }
 
-std::string TsqueryOr(const std::vector<std::string>& terms) { return Join(terms, '\'', " | "); }
-
 }  // namespace refinery::lexical

@@ -26,8 +26,4 @@ std::vector<std::string> Terms(std::string_view text);
 // NEAR are plain words). Empty for no terms.
 std::string Fts5OrQuery(const std::vector<std::string>& terms);
 
-// to_tsquery input: 'w1' | 'w2' ... (quoted, so nothing is an operator).
-// Empty for no terms.
-std::string TsqueryOr(const std::vector<std::string>& terms);
-
 }  // namespace refinery::lexical

@@ -143,7 +143,7 @@ struct ChunkHit {
 struct LexicalHit {
   ChunkHit hit;  // the embedding is left empty
   // Higher is more relevant. Engine-specific (SQLite: -BM25, PostgreSQL:
-  // ts_rank): compare scores only within one result list.
+  // idf-weighted ts_rank): compare scores only within one result list.
   double score = 0;
 };
 
@@ -221,8 +221,8 @@ class Store {
   // `limit` (InvalidArgument if negative). The query is reduced to its
   // words (lexical::Terms: case-folded, English stop words dropped); a
   // chunk matches if it contains ANY of them after English stemming
-  // ("running" finds "runs"). Ranking: SQLite BM25, PostgreSQL ts_rank;
-  // equal scores by chunk id. User text is never query syntax: quotes,
+  // ("running" finds "runs"). Ranking: SQLite BM25, PostgreSQL a BM25-like
+  // sum of idf x ts_rank per word; equal scores by chunk id. User text is never query syntax: quotes,
   // operators (AND, OR, NOT, -, *, :) and punctuation are plain
   // separators, so no query is a syntax error; one with no word left
   // (only punctuation or stop words) matches nothing. Deleted or replaced

@@ -36,9 +36,7 @@ TEST(LexicalTerms, KeepsAtMostTheFirstMaxTerms) {
 
 TEST(LexicalRender, QuotesEveryTerm) {
   EXPECT_EQ(Fts5OrQuery({"a", "b"}), "\"a\" OR \"b\"");
-  EXPECT_EQ(TsqueryOr({"a", "b"}), "'a' | 'b'");
   EXPECT_EQ(Fts5OrQuery({}), "");
-  EXPECT_EQ(TsqueryOr({}), "");
 }
 
 }  // namespace
