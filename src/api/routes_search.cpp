@@ -26,7 +26,7 @@ Result<SearchQuery> ParseSearch(const std::string& body) {
   if (!mode_name.ok()) return mode_name.status();
   if (*mode_name) {
     auto mode = ParseSearchMode(**mode_name);
-    if (!mode) return Status::InvalidArgument("mode must be one of hybrid, vector, lexical");
+    if (!mode) return Status::InvalidArgument("mode must be one of lexical, vector, hybrid");
     query.mode = *mode;
   }
   int64_t wanted = limit->value_or(10);

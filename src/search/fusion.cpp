@@ -6,15 +6,14 @@
 
 namespace refinery {
 
-std::vector<FusedRank> ReciprocalRankFusion(const std::vector<std::vector<int64_t>>& rankings,
-                                            double k) {
+std::vector<FusedRank> ReciprocalRankFusion(const std::vector<Ranking>& rankings, double k) {
   std::unordered_map<int64_t, double> scores;
-  for (const auto& ranking : rankings) {
+  for (const Ranking& ranking : rankings) {
     std::unordered_set<int64_t> seen;
     size_t rank = 0;
-    for (int64_t id : ranking) {
+    for (int64_t id : ranking.ids) {
       if (!seen.insert(id).second) continue;
-      scores[id] += 1.0 / (k + static_cast<double>(++rank));
+      scores[id] += ranking.weight / (k + static_cast<double>(++rank));
     }
   }
   std::vector<FusedRank> fused;

@@ -362,7 +362,7 @@ TEST_F(ApiTest, SearchRanksTheMatchingDocumentFirst) {
   EXPECT_TRUE(top["relevance_score"].is_null());
   EXPECT_TRUE(top["lexical_score"].is_null());  // vector mode asks no lexical ranking
 
-  ApiReply defaults = Post("/search", {{"query", "lava"}});
+  ApiReply defaults = Post("/search", {{"query", "lava"}, {"mode", "vector"}});
   ASSERT_EQ(defaults.status, 200);
   EXPECT_EQ(defaults.body["results"].size(), 3u);  // default limit 10 > 3 chunks
 }
@@ -480,7 +480,8 @@ TEST(ApiFailureTest, ExceptionsAndStatusesMapToJsonErrors) {
   EXPECT_EQ(ExpectError(server.Call("GET", "/documents/666"), 500, "internal"), "internal error");
   EXPECT_NE(ExpectError(server.Call("GET", "/stats"), 503, "unavailable").find("restarting"),
             std::string::npos);
-  ExpectError(server.Post("/search", {{"query", "anything"}}), 503, "unavailable");
+  ExpectError(server.Post("/search", {{"query", "anything"}, {"mode", "vector"}}), 503,
+              "unavailable");  // the vector cache's top-up reads Stats()
   ExpectError(server.Call("GET", "/documents"), 500, "internal");
   EXPECT_EQ(server.Call("GET", "/health/live").status, 200);  // still serving
 }

@@ -233,8 +233,8 @@ TEST_F(SearchTest, ScansPastOneStorePage) {
 }
 
 // Vector ranking: alpha, zebra stripes, zebra. Lexical ranking of "zebra
-// stripes": zebra stripes, zebra. Fused: zebra stripes (2nd + 1st), zebra
-// (3rd + 2nd), alpha (1st in one list only).
+// stripes": zebra stripes, zebra. Fused (k 10, lexical weight 5): zebra
+// stripes (2nd + 1st), zebra (3rd + 2nd), alpha (1st in one list only).
 TEST_F(SearchTest, HybridFusesVectorAndLexicalRanks) {
   embedder_.vectors["zebra stripes"] = Unit({1, 0, 0});
   int64_t alpha = AddDocument("alpha", {Unit({1, 0, 0})});
@@ -246,19 +246,22 @@ TEST_F(SearchTest, HybridFusesVectorAndLexicalRanks) {
   EXPECT_EQ((*results)[0].document_id, both);
   EXPECT_EQ((*results)[1].document_id, zebra);
   EXPECT_EQ((*results)[2].document_id, alpha);
-  EXPECT_DOUBLE_EQ((*results)[0].score, 1.0 / 62 + 1.0 / 61);
-  EXPECT_DOUBLE_EQ((*results)[2].score, 1.0 / 61);
+  EXPECT_DOUBLE_EQ((*results)[0].score, 1.0 / 12 + 5.0 / 11);
+  EXPECT_DOUBLE_EQ((*results)[1].score, 1.0 / 13 + 5.0 / 12);
+  EXPECT_DOUBLE_EQ((*results)[2].score, 1.0 / 11);
   EXPECT_TRUE((*results)[0].lexical_score.has_value());
   EXPECT_NEAR(*(*results)[0].similarity, 1 / std::sqrt(1.25), 1e-5);
   EXPECT_FALSE((*results)[2].lexical_score.has_value());
   EXPECT_NEAR(*(*results)[2].similarity, 1.0, 1e-5);
   EXPECT_EQ((*results)[0].content, "zebra stripes chunk 0");
-  // The default mode is hybrid.
+  // The default mode is lexical: alpha has no word of the query.
   SearchQuery q;
   q.query = "zebra stripes";
   auto by_default = searcher_->Search(q);
   ASSERT_TRUE(by_default.ok());
+  ASSERT_EQ(by_default->size(), 2u);
   EXPECT_EQ(by_default->front().document_id, both);
+  EXPECT_FALSE(by_default->front().similarity.has_value());
 }
 
 TEST_F(SearchTest, HybridGivesSimilarityOfLexicalHitsOutsideTheVectorTop) {
@@ -267,8 +270,8 @@ TEST_F(SearchTest, HybridGivesSimilarityOfLexicalHitsOutsideTheVectorTop) {
   AddDocument("zebra", {Unit({0, 1, 0})});
   auto results = Run("zebra", 2, SearchMode::kHybrid);  // vector depth 28: zebra is not in it
   ASSERT_TRUE(results.ok());
-  ASSERT_EQ(results->size(), 2u);  // doc0 (vector 1st) and zebra (lexical 1st) tie on 1/61
-  const SearchResult& hit = (*results)[1];
+  ASSERT_EQ(results->size(), 2u);  // zebra (lexical 1st), doc0 (vector 1st)
+  const SearchResult& hit = (*results)[0];
   EXPECT_EQ(hit.title, "zebra");
   ASSERT_TRUE(hit.similarity.has_value());
   EXPECT_NEAR(*hit.similarity, 0.0, 1e-6);
@@ -302,6 +305,7 @@ TEST(SearchModeTest, NamesRoundTripAndUnknownNamesAreRejected) {
     EXPECT_EQ(ParseSearchMode(SearchModeName(mode)), mode);
   }
   EXPECT_EQ(SearchModeName(SearchMode::kHybrid), "hybrid");
+  EXPECT_EQ(SearchQuery{}.mode, SearchMode::kLexical);
   EXPECT_FALSE(ParseSearchMode("Hybrid").has_value());
   EXPECT_FALSE(ParseSearchMode("").has_value());
   EXPECT_FALSE(ParseSearchMode("bm25").has_value());
