@@ -22,6 +22,13 @@ Result<SearchQuery> ParseSearch(const std::string& body) {
   if (!min_trust.ok()) return min_trust.status();
   auto min_relevance = OptionalNumber(*obj, "min_relevance");
   if (!min_relevance.ok()) return min_relevance.status();
+  auto mode_name = OptionalString(*obj, "mode");
+  if (!mode_name.ok()) return mode_name.status();
+  if (*mode_name) {
+    auto mode = ParseSearchMode(**mode_name);
+    if (!mode) return Status::InvalidArgument("mode must be one of lexical, vector, hybrid");
+    query.mode = *mode;
+  }
   int64_t wanted = limit->value_or(10);
   if (wanted < 1 || wanted > 100) {
     return Status::InvalidArgument("limit must be an integer between 1 and 100");
@@ -39,7 +46,8 @@ json ResultJson(const SearchResult& r) {
           {"title", r.title},
           {"content", r.content},
           {"score", r.score},
-          {"similarity", r.similarity},
+          {"similarity", OptionalJson(r.similarity)},
+          {"lexical_score", OptionalJson(r.lexical_score)},
           {"trust_score", OptionalJson(r.trust_score)},
           {"relevance_score", OptionalJson(r.relevance_score)}};
 }
@@ -54,7 +62,8 @@ Result<Reply> Search(ApiContext& ctx, const httplib::Request& req) {
   for (const SearchResult& r : *results) list.push_back(ResultJson(r));
   double took_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return Reply{200, {{"results", std::move(list)}, {"query", query->query}, {"took_ms", took_ms}}};
+  return Reply{200, {{"results", std::move(list)}, {"query", query->query},
+                    {"mode", SearchModeName(query->mode)}, {"took_ms", took_ms}}};
 }
 
 }  // namespace

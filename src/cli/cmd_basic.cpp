@@ -104,11 +104,15 @@ void AddSearch(CLI::App& app, const GlobalFlags& flags, int* code) {
   auto query = std::make_shared<SearchQuery>();
   cmd->add_option("query", query->query, "What to look for")->required();
   cmd->add_option("-n,--limit", query->limit, "Results to show (1..100)")->check(CLI::Range(1, 100));
+  auto mode = std::make_shared<std::string>("lexical");
+  cmd->add_option("--mode", *mode, "lexical (default), vector or hybrid")
+      ->check(CLI::IsMember({"lexical", "vector", "hybrid"}));
   auto as_json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *as_json, "Print JSON (the shape of POST /search)");
-  cmd->callback([&flags, code, query, as_json] {
+  cmd->callback([&flags, code, query, mode, as_json] {
     auto services = OpenOrReport(flags, "search", true, code);
     if (!services) return;
+    query->mode = ParseSearchMode(*mode).value_or(SearchMode::kLexical);  // checked by IsMember
     Searcher searcher(*services->store, *services->embedder);
     auto results = searcher.Search(*query);
     if (!results.ok()) {
@@ -120,7 +124,9 @@ void AddSearch(CLI::App& app, const GlobalFlags& flags, int* code) {
     for (const auto& r : *results) {
       if (*as_json) {
         out.push_back({{"chunk_id", r.chunk_id}, {"document_id", r.document_id}, {"title", r.title},
-                       {"content", r.content}, {"score", r.score}, {"similarity", r.similarity}});
+                       {"content", r.content}, {"score", r.score},
+                       {"similarity", r.similarity ? nlohmann::json(*r.similarity) : nullptr},
+                       {"lexical_score", r.lexical_score ? nlohmann::json(*r.lexical_score) : nullptr}});
       } else {
         std::string snippet = r.content.substr(0, 160);
         std::replace_if(snippet.begin(), snippet.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');

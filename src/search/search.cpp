@@ -1,4 +1,5 @@
-// Exact cosine search over an in-memory copy of the stored vectors.
+// Exact cosine search over an in-memory copy of the stored vectors, the
+// store's lexical search, and their fusion.
 #include "search/search.h"
 
 #include <algorithm>
@@ -7,12 +8,22 @@
 #include <unordered_map>
 #include <utility>
 
+#include "search/fusion.h"
+
 namespace refinery {
 namespace {
 
 // One store page per top-up round trip: large enough to load quickly, small
 // enough not to hold a huge result set in memory at once.
 constexpr int64_t kScanPage = 10000;
+
+// Hybrid fusion, tuned on SciFact with the built-in hashing embedder
+// (docs/benchmarks.md): its vectors are weak next to BM25, so the lexical
+// ranking votes 5 times as much, and k = 10 lets the top ranks count more
+// than the customary 60 does (equal weights at k = 60: nDCG@10 0.585 vs
+// 0.668). Re-tune when a semantic embedder is configured.
+constexpr double kHybridRrfK = 10;
+constexpr double kHybridLexicalWeight = 5;
 
 // A scored candidate; ordered best first (higher score, then lower chunk id
 // so equal scores rank deterministically).
@@ -77,6 +88,25 @@ std::vector<Scored> TopK(const std::vector<ChunkVector>& vectors, const std::vec
 
 }  // namespace
 
+std::string_view SearchModeName(SearchMode mode) {
+  switch (mode) {
+    case SearchMode::kVector:
+      return "vector";
+    case SearchMode::kLexical:
+      return "lexical";
+    case SearchMode::kHybrid:
+      break;
+  }
+  return "hybrid";
+}
+
+std::optional<SearchMode> ParseSearchMode(std::string_view name) {
+  for (SearchMode mode : {SearchMode::kHybrid, SearchMode::kVector, SearchMode::kLexical}) {
+    if (name == SearchModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
 Searcher::Searcher(Store& store, Embedder& embedder) : store_(store), embedder_(embedder) {}
 
 // Top-up rules. Chunk ids grow, so a scan past the newest cached id finds
@@ -116,58 +146,119 @@ Status Searcher::Refresh() {
   return Status::Ok();
 }
 
-Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query) {
-  REFINERY_RETURN_IF_ERROR(ValidateQuery(query));
-  auto embedded = embedder_.Embed({query.query});
+// What the rankings found for one query; chunk text as far as known.
+struct Searcher::Candidates {
+  std::vector<int64_t> vector_order;  // best first
+  std::vector<int64_t> lexical_order;  // best first
+  std::unordered_map<int64_t, double> similarity;
+  std::unordered_map<int64_t, double> lexical;
+  std::unordered_map<int64_t, ChunkHit> hits;
+};
+
+Status Searcher::VectorCandidates(const std::string& text, size_t k,
+                                  const std::vector<int64_t>& also, Candidates& out) {
+  auto embedded = embedder_.Embed({text});
   if (!embedded.ok()) return embedded.status();
   if (embedded->size() != 1) return Status::Internal("embedder returned no query vector");
   const std::vector<float>& q = embedded->front();
   // A query without any word the embedder knows (all punctuation) has the
   // zero vector: every similarity would be 0, so nothing is relevant.
-  if (IsZero(q)) return std::vector<SearchResult>{};
-
-  // Over-fetch so that chunks deleted since the cache was filled can be
-  // dropped and still leave `limit` results.
-  size_t k = static_cast<size_t>(query.limit) * 4 + 20;
-  std::unordered_map<int64_t, float> scores;
-  std::vector<int64_t> ids;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    REFINERY_RETURN_IF_ERROR(Refresh());
-    for (const Scored& s : TopK(vectors_, q, k)) {
-      scores.emplace(s.chunk_id, s.score);
-      ids.push_back(s.chunk_id);
+  if (IsZero(q)) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mutex_);
+  REFINERY_RETURN_IF_ERROR(Refresh());
+  for (const Scored& s : TopK(vectors_, q, k)) {
+    out.vector_order.push_back(s.chunk_id);
+    out.similarity.emplace(s.chunk_id, s.score);
+  }
+  for (int64_t id : also) {  // vectors_ is in chunk id order
+    if (out.similarity.count(id)) continue;
+    auto it = std::lower_bound(vectors_.begin(), vectors_.end(), id,
+                               [](const ChunkVector& v, int64_t x) { return v.chunk_id < x; });
+    if (it != vectors_.end() && it->chunk_id == id && it->embedding.size() == q.size()) {
+      out.similarity.emplace(id, Dot(it->embedding, q));
     }
   }
-  if (ids.empty()) return std::vector<SearchResult>{};
+  return Status::Ok();
+}
 
-  // Chunk text is fetched outside the lock: the store is thread-safe and a
-  // slow store should not serialise every other query's scoring.
-  auto hits = store_.GetChunkHits(ids);
-  if (!hits.ok()) return hits.status();
+// Chunk text is fetched outside the lock (the store is thread-safe and a
+// slow store should not serialise every other query's scoring), and only
+// for a window of `order` at a time: most candidates are never shown.
+Result<std::vector<SearchResult>> Searcher::Assemble(
+    const std::vector<std::pair<int64_t, double>>& order, Candidates& c, int limit) {
+  const auto lookup = [](const std::unordered_map<int64_t, double>& m,
+                         int64_t id) -> std::optional<double> {
+    auto it = m.find(id);
+    return it == m.end() ? std::nullopt : std::optional<double>(it->second);
+  };
   std::vector<SearchResult> results;
-  results.reserve(hits->size());
-  for (auto& hit : *hits) {
-    auto it = scores.find(hit.chunk.id);
-    if (it == scores.end()) continue;  // not asked for: ignore defensively
+  size_t fetched = 0;  // order[0, fetched) has its text in c.hits unless deleted
+  for (size_t i = 0; i < order.size() && results.size() < static_cast<size_t>(limit); ++i) {
+    if (i == fetched) {
+      fetched = std::min(order.size(), i + 2 * static_cast<size_t>(limit));
+      std::vector<int64_t> missing;
+      for (size_t j = i; j < fetched; ++j) {
+        if (!c.hits.count(order[j].first)) missing.push_back(order[j].first);
+      }
+      if (!missing.empty()) {
+        auto hits = store_.GetChunkHits(missing);
+        if (!hits.ok()) return hits.status();
+        for (auto& hit : *hits) c.hits.emplace(hit.chunk.id, std::move(hit));
+      }
+    }
+    const auto [id, score] = order[i];
+    auto it = c.hits.find(id);
+    if (it == c.hits.end()) continue;  // deleted since the cache was filled
     SearchResult r;
-    r.chunk_id = hit.chunk.id;
-    r.document_id = hit.chunk.document_id;
-    r.title = std::move(hit.title);
-    r.content = std::move(hit.chunk.content);
-    r.similarity = it->second;
-    r.score = r.similarity;
+    r.chunk_id = id;
+    r.document_id = it->second.chunk.document_id;
+    r.title = std::move(it->second.title);
+    r.content = std::move(it->second.chunk.content);
+    r.score = score;
+    r.similarity = lookup(c.similarity, id);
+    r.lexical_score = lookup(c.lexical, id);
     // min_trust / min_relevance apply only to evaluated chunks; no stage
     // evaluates chunks yet (trust and relevance are null), so they filter
     // nothing today.
     results.push_back(std::move(r));
   }
-  std::sort(results.begin(), results.end(), [](const SearchResult& a, const SearchResult& b) {
-    if (a.score != b.score) return a.score > b.score;
-    return a.chunk_id < b.chunk_id;
-  });
-  if (results.size() > static_cast<size_t>(query.limit)) results.resize(query.limit);
   return results;
+}
+
+Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query) {
+  REFINERY_RETURN_IF_ERROR(ValidateQuery(query));
+  // Over-fetch so that chunks deleted since the cache was filled can be
+  // dropped and still leave `limit` results; in hybrid mode also the depth
+  // of each ranking that goes into the fusion.
+  const size_t k = static_cast<size_t>(query.limit) * 4 + 20;
+  Candidates c;
+  if (query.mode != SearchMode::kVector) {
+    auto found = store_.LexicalSearch(
+        query.query, query.mode == SearchMode::kLexical ? query.limit : static_cast<int64_t>(k));
+    if (!found.ok()) return found.status();
+    for (LexicalHit& h : *found) {
+      const int64_t id = h.hit.chunk.id;
+      c.lexical_order.push_back(id);
+      c.lexical.emplace(id, h.score);
+      c.hits.emplace(id, std::move(h.hit));
+    }
+  }
+  if (query.mode != SearchMode::kLexical) {
+    REFINERY_RETURN_IF_ERROR(VectorCandidates(query.query, k, c.lexical_order, c));
+  }
+  std::vector<std::pair<int64_t, double>> order;
+  if (query.mode == SearchMode::kVector) {
+    for (int64_t id : c.vector_order) order.emplace_back(id, c.similarity[id]);
+  } else if (query.mode == SearchMode::kLexical) {
+    for (int64_t id : c.lexical_order) order.emplace_back(id, c.lexical[id]);
+  } else {
+    const std::vector<Ranking> rankings = {{c.vector_order, 1.0},
+                                           {c.lexical_order, kHybridLexicalWeight}};
+    for (const FusedRank& f : ReciprocalRankFusion(rankings, kHybridRrfK)) {
+      order.emplace_back(f.id, f.score);
+    }
+  }
+  return Assemble(order, c, query.limit);
 }
 
 }  // namespace refinery

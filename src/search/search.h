@@ -1,5 +1,8 @@
 // Search: ranks stored chunks against a query by exact cosine similarity of
-// their embeddings (an approximate index replaces the scan later).
+// their embeddings (an approximate index replaces the scan later), by the
+// store's full-text search (the default: with the built-in embedder it
+// ranks as well as hybrid on SciFact at a fraction of the cost,
+// docs/benchmarks.md), or by both fused (hybrid).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -15,11 +19,23 @@
 
 namespace refinery {
 
+enum class SearchMode {
+  kLexical,  // Store::LexicalSearch only (no embedder call)
+  kVector,   // cosine similarity of embeddings only
+  kHybrid,   // vector and lexical rankings merged by weighted reciprocal rank fusion
+};
+
+// "lexical", "vector", "hybrid".
+std::string_view SearchModeName(SearchMode mode);
+// The mode of that name; nullopt for any other text.
+std::optional<SearchMode> ParseSearchMode(std::string_view name);
+
 struct SearchQuery {
   std::string query;
   int limit = 10;  // 1..100
   std::optional<double> min_trust;      // applies only to evaluated chunks
   std::optional<double> min_relevance;  // applies only to evaluated chunks
+  SearchMode mode = SearchMode::kLexical;
 };
 
 struct SearchResult {
@@ -27,8 +43,15 @@ struct SearchResult {
   int64_t document_id = 0;
   std::string title;
   std::string content;
-  double score = 0;       // the ranking score (today: the similarity)
-  double similarity = 0;  // cosine of query and chunk embeddings
+  // The ranking score, by mode: hybrid the fused score, vector the
+  // similarity, lexical the lexical score.
+  double score = 0;
+  // Per-mode scores where known: similarity is the cosine of query and
+  // chunk embeddings (absent in lexical mode or for a chunk without an
+  // embedding); lexical_score is the store's full-text score (absent in
+  // vector mode or when the chunk was no lexical candidate).
+  std::optional<double> similarity;
+  std::optional<double> lexical_score;
   std::optional<double> trust_score;      // null until the evaluate stage exists
   std::optional<double> relevance_score;  // null until the evaluate stage exists
 };
@@ -42,7 +65,16 @@ class Searcher {
   Result<std::vector<SearchResult>> Search(const SearchQuery& query);
 
  private:
+  struct Candidates;
   Status Refresh();  // REQUIRES: mutex_ held
+  // The best `k` chunks by similarity, best first, plus the similarity of
+  // each `also` chunk that has a cached vector.
+  Status VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also,
+                          Candidates& out);
+  // Results in `order` (best first, at most `limit`), text fetched for
+  // chunks that lack it, deleted chunks skipped.
+  Result<std::vector<SearchResult>> Assemble(const std::vector<std::pair<int64_t, double>>& order,
+                                             Candidates& candidates, int limit);
 
   Store& store_;
   Embedder& embedder_;

@@ -55,6 +55,7 @@ class PostgresStore final : public Store {
   Result<std::vector<StageCounter>> StageCounters() override;
   Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
   Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& chunk_ids) override;
+  Result<std::vector<LexicalHit>> LexicalSearch(const std::string& query, int64_t limit) override;
 
   PoolStats GetPoolStats() override { return pool_->Stats(); }
   // For tests and diagnostics: the pool every call goes through.

@@ -2,6 +2,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "store/lexical_query.h"
 #include "store/postgres_store.h"
 #include "store/postgres_store_internal.h"
 #include "store/stage_counters.h"
@@ -75,6 +76,31 @@ constexpr const char* kChunkHits = "SELECT " REFINERY_PG_CHUNK_COLUMNS
                                    ", d.title FROM refinery.chunks c"
                                    " JOIN refinery.documents d ON d.id = c.document_id"
                                    " WHERE c.id = ANY($1::bigint[])";
+// BM25-like ranking from PostgreSQL's pieces. $1: lexical::Terms joined
+// by spaces; each becomes a quoted tsquery literal (quote_literal: no term
+// holds a quote or backslash), so it is never an operator. Per term: its
+// document frequency df (a GIN bitmap count) and idf = ln(1 + (N - df +
+// 0.5) / (df + 0.5)), N the larger of the planner's row estimate and the
+// live-row statistic (O(1) unlike COUNT(*); the statistic also covers a
+// table not analysed yet). A chunk's score sums idf x ts_rank(tsv, term, 1)
+// (term frequency damped by log chunk length) over the terms it contains.
+// Plain ts_rank of one OR-query weighs a common word like a rare one:
+// nDCG@10 0.556 against 0.662 on SciFact. Cost grows with the df of the
+// query's words (each is counted), bounded by the statement timeout.
+constexpr const char* kLexicalSearch =
+    "WITH term AS (SELECT to_tsquery('english', quote_literal(w)) AS q"
+    "  FROM unnest(string_to_array($1, ' ')) AS w),"
+    " n AS (SELECT GREATEST(c.reltuples, s.n_live_tup, 1)::float8 AS total FROM pg_class c"
+    "  LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
+    "  WHERE c.oid = 'refinery.chunks'::regclass),"
+    " weighted AS (SELECT term.q, ln(1 + (GREATEST(n.total, f.df) - f.df + 0.5) / (f.df + 0.5))"
+    "  AS idf FROM term, n, LATERAL (SELECT COUNT(*)::float8 AS df FROM refinery.chunks c"
+    "  WHERE c.tsv @@ term.q) f WHERE f.df > 0),"
+    " hit AS (SELECT c.id, SUM(weighted.idf * ts_rank(c.tsv, weighted.q, 1)) AS score"
+    "  FROM weighted JOIN refinery.chunks c ON c.tsv @@ weighted.q GROUP BY c.id)"
+    " SELECT " REFINERY_PG_CHUNK_COLUMNS ", d.title, hit.score FROM hit"
+    " JOIN refinery.chunks c ON c.id = hit.id JOIN refinery.documents d ON d.id = c.document_id"
+    " ORDER BY hit.score DESC, c.id LIMIT $2";
 
 Chunk ReadChunk(const Rows& r, int row) {
   Chunk c;
@@ -302,6 +328,26 @@ Result<std::vector<ChunkHit>> PostgresStore::GetChunkHits(const std::vector<int6
     if (!rows.ok()) return rows.status();
     hits.clear();
     for (int i = 0; i < rows->size(); ++i) hits.push_back({ReadChunk(*rows, i), rows->Text(i, 7)});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return hits;
+}
+
+Result<std::vector<LexicalHit>> PostgresStore::LexicalSearch(const std::string& query,
+                                                             int64_t limit) {
+  if (limit < 0) return Status::InvalidArgument("limit must be >= 0");
+  std::string words;
+  for (const std::string& term : lexical::Terms(query)) words += (words.empty() ? "" : " ") + term;
+  std::vector<LexicalHit> hits;
+  if (words.empty() || limit == 0) return hits;
+  Status s = pool_->Run("lexical search", TxMode::kNone, [&](Conn& c) -> Status {
+    auto rows = c.Exec(kLexicalSearch, Params(words, limit));
+    if (!rows.ok()) return rows.status();
+    hits.clear();
+    for (int i = 0; i < rows->size(); ++i) {
+      hits.push_back({{ReadChunk(*rows, i), rows->Text(i, 7)}, rows->Real(i, 8)});
+    }
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -59,6 +59,7 @@ class SqliteStore final : public Store {
   Result<std::vector<StageCounter>> StageCounters() override;
   Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
   Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& chunk_ids) override;
+  Result<std::vector<LexicalHit>> LexicalSearch(const std::string& query, int64_t limit) override;
   // size/in_use/idle/created of the connection pool; the rest are 0.
   PoolStats GetPoolStats() override;
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "store/lexical_query.h"
 #include "store/sqlite_store_internal.h"
 #include "store/stage_counters.h"
 
@@ -54,6 +55,13 @@ constexpr const char* kScanEmbeddings =
 constexpr const char* kChunkHit = "SELECT " REFINERY_CHUNK_COLUMNS
                                   ", d.title FROM chunks c JOIN documents d"
                                   " ON d.id = c.document_id WHERE c.id = ?1";
+// The best `limit` matches by BM25 (FTS5 `rank`, lower is better) first,
+// then their rows; ?1 is a lexical::Fts5OrQuery.
+constexpr const char* kLexicalSearch =
+    "SELECT " REFINERY_CHUNK_COLUMNS ", d.title, -f.rank FROM"
+    " (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank, rowid"
+    "  LIMIT ?2) f JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id"
+    " ORDER BY f.rank, c.id";
 
 Chunk ReadChunk(const Statement& s) {
   Chunk c;
@@ -289,6 +297,23 @@ Result<std::vector<ChunkHit>> SqliteStore::GetChunkHits(const std::vector<int64_
       }));
     }
     return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return hits;
+}
+
+Result<std::vector<LexicalHit>> SqliteStore::LexicalSearch(const std::string& query,
+                                                           int64_t limit) {
+  if (limit < 0) return Status::InvalidArgument("limit must be >= 0");
+  const std::string match = lexical::Fts5OrQuery(lexical::Terms(query));
+  std::vector<LexicalHit> hits;
+  if (match.empty() || limit == 0) return hits;
+  Status s = Read([&](Connection& c) -> Status {
+    auto stmt = c.Prepare(kLexicalSearch);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(stmt->Bind(match, limit), [&](const Statement& row) {
+      hits.push_back({{ReadChunk(row), row.Text(7)}, row.Real(8)});
+    });
   });
   if (!s.ok()) return s;
   return hits;

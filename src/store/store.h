@@ -139,6 +139,14 @@ struct ChunkHit {
   std::string title;
 };
 
+// A chunk found by LexicalSearch with its relevance to the query.
+struct LexicalHit {
+  ChunkHit hit;  // the embedding is left empty
+  // Higher is more relevant. Engine-specific (SQLite: -BM25, PostgreSQL:
+  // idf-weighted ts_rank): compare scores only within one result list.
+  double score = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -208,6 +216,19 @@ class Store {
                                                           int64_t limit) = 0;
   // The listed chunks with their document titles, in no particular order.
   virtual Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& chunk_ids) = 0;
+
+  // Full-text search over chunk content (not titles), best first, at most
+  // `limit` (InvalidArgument if negative). The query is reduced to its
+  // words (lexical::Terms: case-folded, English stop words dropped); a
+  // chunk matches if it contains ANY of them after English stemming
+  // ("running" finds "runs"). Ranking: SQLite BM25, PostgreSQL a BM25-like
+  // sum of idf x ts_rank per word; equal scores by chunk id. User text is never query syntax: quotes,
+  // operators (AND, OR, NOT, -, *, :) and punctuation are plain
+  // separators, so no query is a syntax error; one with no word left
+  // (only punctuation or stop words) matches nothing. Deleted or replaced
+  // chunks are never returned.
+  virtual Result<std::vector<LexicalHit>> LexicalSearch(const std::string& query,
+                                                        int64_t limit) = 0;
 
   // A snapshot of the connection pool's figures; never blocks on the database.
   virtual PoolStats GetPoolStats() = 0;

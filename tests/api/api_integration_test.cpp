@@ -344,10 +344,11 @@ TEST_F(ApiTest, SearchRanksTheMatchingDocumentFirst) {
   Ingest("Markets", "The stock market fell sharply on fears about interest rates.");
   Ingest("Volcanoes", "Volcanoes erupt molten lava, ash and volcanic gases.");
   RunPipeline();
-  ApiReply reply = Post("/search", {{"query", "why do cats purr"}, {"limit", 2},
+  ApiReply reply = Post("/search", {{"query", "why do cats purr"}, {"limit", 2}, {"mode", "vector"},
                                     {"min_trust", 0.5}, {"min_relevance", 0.1}});
   ASSERT_EQ(reply.status, 200) << reply.raw;
   EXPECT_EQ(reply.body["query"], "why do cats purr");
+  EXPECT_EQ(reply.body["mode"], "vector");
   EXPECT_TRUE(reply.body["took_ms"].is_number());
   ASSERT_EQ(reply.body["results"].size(), 2u);
   const json& top = reply.body["results"][0];
@@ -359,8 +360,9 @@ TEST_F(ApiTest, SearchRanksTheMatchingDocumentFirst) {
   EXPECT_GT(top["similarity"].get<double>(), reply.body["results"][1]["similarity"].get<double>());
   EXPECT_TRUE(top["trust_score"].is_null());
   EXPECT_TRUE(top["relevance_score"].is_null());
+  EXPECT_TRUE(top["lexical_score"].is_null());  // vector mode asks no lexical ranking
 
-  ApiReply defaults = Post("/search", {{"query", "lava"}});
+  ApiReply defaults = Post("/search", {{"query", "lava"}, {"mode", "vector"}});
   ASSERT_EQ(defaults.status, 200);
   EXPECT_EQ(defaults.body["results"].size(), 3u);  // default limit 10 > 3 chunks
 }
@@ -478,7 +480,8 @@ TEST(ApiFailureTest, ExceptionsAndStatusesMapToJsonErrors) {
   EXPECT_EQ(ExpectError(server.Call("GET", "/documents/666"), 500, "internal"), "internal error");
   EXPECT_NE(ExpectError(server.Call("GET", "/stats"), 503, "unavailable").find("restarting"),
             std::string::npos);
-  ExpectError(server.Post("/search", {{"query", "anything"}}), 503, "unavailable");
+  ExpectError(server.Post("/search", {{"query", "anything"}, {"mode", "vector"}}), 503,
+              "unavailable");  // the vector cache's top-up reads Stats()
   ExpectError(server.Call("GET", "/documents"), 500, "internal");
   EXPECT_EQ(server.Call("GET", "/health/live").status, 200);  // still serving
 }

@@ -51,6 +51,9 @@ class ForwardingStore : public Store {
   Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& ids) override {
     return inner_->GetChunkHits(ids);
   }
+  Result<std::vector<LexicalHit>> LexicalSearch(const std::string& query, int64_t limit) override {
+    return inner_->LexicalSearch(query, limit);
+  }
   PoolStats GetPoolStats() override { return inner_->GetPoolStats(); }
 
  protected:

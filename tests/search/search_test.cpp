@@ -30,6 +30,7 @@ class FakeEmbedder : public Embedder {
   int Dimension() const override { return 3; }
   std::string Name() const override { return "fake-3"; }
   Result<std::vector<Vec>> Embed(const std::vector<std::string>& texts) override {
+    ++calls;
     std::vector<Vec> out;
     for (const auto& text : texts) {
       auto it = vectors.find(text);
@@ -38,6 +39,7 @@ class FakeEmbedder : public Embedder {
     return out;
   }
   std::map<std::string, Vec> vectors;
+  int calls = 0;
 };
 
 class SearchTest : public ::testing::Test {
@@ -87,10 +89,13 @@ class SearchTest : public ::testing::Test {
     return id;
   }
 
-  Result<std::vector<SearchResult>> Run(const std::string& query, int limit = 10) {
+  // Vector mode unless told: most cases here pin down the vector ranking.
+  Result<std::vector<SearchResult>> Run(const std::string& query, int limit = 10,
+                                        SearchMode mode = SearchMode::kVector) {
     SearchQuery q;
     q.query = query;
     q.limit = limit;
+    q.mode = mode;
     return searcher_->Search(q);
   }
 
@@ -112,11 +117,13 @@ TEST_F(SearchTest, RanksByCosineSimilarity) {
   EXPECT_EQ((*results)[1].document_id, near);
   EXPECT_EQ((*results)[2].document_id, mid);
   EXPECT_EQ((*results)[3].document_id, far);
-  EXPECT_NEAR((*results)[0].similarity, 1.0, 1e-5);
-  EXPECT_NEAR((*results)[2].similarity, std::sqrt(0.5), 1e-5);
-  EXPECT_NEAR((*results)[3].similarity, 0.0, 1e-5);
+  EXPECT_NEAR(*(*results)[0].similarity, 1.0, 1e-5);
+  EXPECT_NEAR(*(*results)[2].similarity, std::sqrt(0.5), 1e-5);
+  EXPECT_NEAR(*(*results)[3].similarity, 0.0, 1e-5);
   for (const auto& r : *results) {
-    EXPECT_EQ(r.score, r.similarity);
+    ASSERT_TRUE(r.similarity.has_value());
+    EXPECT_EQ(r.score, *r.similarity);
+    EXPECT_FALSE(r.lexical_score.has_value());
     EXPECT_FALSE(r.trust_score.has_value());
     EXPECT_FALSE(r.relevance_score.has_value());
   }
@@ -223,6 +230,85 @@ TEST_F(SearchTest, ScansPastOneStorePage) {
   ASSERT_EQ(results->size(), 1u);
   EXPECT_EQ(results->front().document_id, id);
   EXPECT_EQ(results->front().content, "many chunk 10049");
+}
+
+// Vector ranking: alpha, zebra stripes, zebra. Lexical ranking of "zebra
+// stripes": zebra stripes, zebra. Fused (k 10, lexical weight 5): zebra
+// stripes (2nd + 1st), zebra (3rd + 2nd), alpha (1st in one list only).
+TEST_F(SearchTest, HybridFusesVectorAndLexicalRanks) {
+  embedder_.vectors["zebra stripes"] = Unit({1, 0, 0});
+  int64_t alpha = AddDocument("alpha", {Unit({1, 0, 0})});
+  int64_t zebra = AddDocument("zebra", {Unit({0, 0, 1})});
+  int64_t both = AddDocument("zebra stripes", {Unit({1, 0.5f, 0})});
+  auto results = Run("zebra stripes", 10, SearchMode::kHybrid);
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_EQ((*results)[0].document_id, both);
+  EXPECT_EQ((*results)[1].document_id, zebra);
+  EXPECT_EQ((*results)[2].document_id, alpha);
+  EXPECT_DOUBLE_EQ((*results)[0].score, 1.0 / 12 + 5.0 / 11);
+  EXPECT_DOUBLE_EQ((*results)[1].score, 1.0 / 13 + 5.0 / 12);
+  EXPECT_DOUBLE_EQ((*results)[2].score, 1.0 / 11);
+  EXPECT_TRUE((*results)[0].lexical_score.has_value());
+  EXPECT_NEAR(*(*results)[0].similarity, 1 / std::sqrt(1.25), 1e-5);
+  EXPECT_FALSE((*results)[2].lexical_score.has_value());
+  EXPECT_NEAR(*(*results)[2].similarity, 1.0, 1e-5);
+  EXPECT_EQ((*results)[0].content, "zebra stripes chunk 0");
+  // The default mode is lexical: alpha has no word of the query.
+  SearchQuery q;
+  q.query = "zebra stripes";
+  auto by_default = searcher_->Search(q);
+  ASSERT_TRUE(by_default.ok());
+  ASSERT_EQ(by_default->size(), 2u);
+  EXPECT_EQ(by_default->front().document_id, both);
+  EXPECT_FALSE(by_default->front().similarity.has_value());
+}
+
+TEST_F(SearchTest, HybridGivesSimilarityOfLexicalHitsOutsideTheVectorTop) {
+  embedder_.vectors["zebra"] = Unit({1, 0, 0});
+  for (int i = 0; i < 30; ++i) AddDocument("doc" + std::to_string(i), {Unit({1, 0.01f * i, 0})});
+  AddDocument("zebra", {Unit({0, 1, 0})});
+  auto results = Run("zebra", 2, SearchMode::kHybrid);  // vector depth 28: zebra is not in it
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 2u);  // zebra (lexical 1st), doc0 (vector 1st)
+  const SearchResult& hit = (*results)[0];
+  EXPECT_EQ(hit.title, "zebra");
+  ASSERT_TRUE(hit.similarity.has_value());
+  EXPECT_NEAR(*hit.similarity, 0.0, 1e-6);
+  EXPECT_TRUE(hit.lexical_score.has_value());
+}
+
+TEST_F(SearchTest, LexicalModeUsesTheStoreOnlyAndHybridSurvivesAZeroVector) {
+  AddDocument("alpha", {Unit({1, 0, 0})});
+  int64_t zebra = AddDocument("zebra", {Unit({0, 1, 0})});
+  const int calls = embedder_.calls;
+  auto lexical = Run("zebra!", 10, SearchMode::kLexical);
+  ASSERT_TRUE(lexical.ok()) << lexical.status().ToString();
+  EXPECT_EQ(embedder_.calls, calls);  // no query embedding in lexical mode
+  ASSERT_EQ(lexical->size(), 1u);
+  EXPECT_EQ(lexical->front().document_id, zebra);
+  ASSERT_TRUE(lexical->front().lexical_score.has_value());
+  EXPECT_EQ(lexical->front().score, *lexical->front().lexical_score);
+  EXPECT_FALSE(lexical->front().similarity.has_value());
+  // "zebra!" embeds to the zero vector: hybrid still has the lexical hit.
+  auto hybrid = Run("zebra!", 10, SearchMode::kHybrid);
+  ASSERT_TRUE(hybrid.ok());
+  ASSERT_EQ(hybrid->size(), 1u);
+  EXPECT_EQ(hybrid->front().document_id, zebra);
+  auto none = Run("the !!!", 10, SearchMode::kLexical);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(SearchModeTest, NamesRoundTripAndUnknownNamesAreRejected) {
+  for (SearchMode mode : {SearchMode::kHybrid, SearchMode::kVector, SearchMode::kLexical}) {
+    EXPECT_EQ(ParseSearchMode(SearchModeName(mode)), mode);
+  }
+  EXPECT_EQ(SearchModeName(SearchMode::kHybrid), "hybrid");
+  EXPECT_EQ(SearchQuery{}.mode, SearchMode::kLexical);
+  EXPECT_FALSE(ParseSearchMode("Hybrid").has_value());
+  EXPECT_FALSE(ParseSearchMode("").has_value());
+  EXPECT_FALSE(ParseSearchMode("bm25").has_value());
 }
 
 TEST(SearchRealEmbedderTest, RanksTheTopicalChunkFirst) {

@@ -236,10 +236,10 @@ TEST_F(PgPoolTest, ConcurrentMigrationsApplyEachVersionOnce) {
   for (const Status& s : results) EXPECT_STORE_OK(s);
   auto rows = pgtest::RawQuery(url_, "SELECT COUNT(*) FROM refinery.schema_migrations");
   ASSERT_STORE_OK(rows);
-  EXPECT_EQ(*rows, "3");
+  EXPECT_EQ(*rows, "4");
   auto version = stores[0]->SchemaVersion();
   ASSERT_STORE_OK(version);
-  EXPECT_EQ(*version, 3);
+  EXPECT_EQ(*version, 4);
 }
 
 TEST_F(PgPoolTest, ChunksGetAFullTextVector) {

@@ -104,7 +104,7 @@ TEST_P(StoreMigration, UpgradeFromV1BackfillsChunkCountsForStats) {
   ASSERT_STORE_OK(store.Migrate());  // idempotent: nothing counted twice
   version = store.SchemaVersion();
   ASSERT_STORE_OK(version);
-  EXPECT_EQ(*version, 3);
+  EXPECT_EQ(*version, 4);
   auto stats = store.Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_documents, 3);
@@ -167,6 +167,22 @@ TEST_P(StoreMigration, UpgradeBackfillsStageCountersFromTheLogAsAppendWouldCount
   ASSERT_STORE_OK(counters);
   EXPECT_EQ((*counters)[0].count, 9);
   EXPECT_EQ((*counters)[0].buckets.front(), 3);
+}
+
+TEST_P(StoreMigration, UpgradeIndexesExistingChunksForLexicalSearch) {
+  Store& store = *db_.store;
+  const int64_t doc = Insert("v1-text");
+  AddV1Chunk(doc, 0, false);  // content "text 0"
+  AddV1Chunk(doc, 1, true);   // content "text 1"
+  ASSERT_STORE_OK(store.Migrate());
+  auto hits = store.LexicalSearch("text", 10);
+  ASSERT_STORE_OK(hits);
+  ASSERT_EQ(hits->size(), 2u);
+  for (const LexicalHit& h : *hits) EXPECT_EQ(h.hit.chunk.document_id, doc);
+  hits = store.LexicalSearch("1", 10);
+  ASSERT_STORE_OK(hits);
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ(hits->front().hit.chunk.content, "text 1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreMigration, ::testing::Values("sqlite", "postgres"),
