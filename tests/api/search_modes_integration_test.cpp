@@ -2,50 +2,18 @@
 // embedded backends; the pipeline runs in-process to chunk and embed.
 #include <gtest/gtest.h>
 
-#include "api_test_util.h"
+#include "api_fixture.h"
 
 namespace refinery {
 namespace {
 
-using nlohmann::json;
-using testing::ApiReply;
-
-class SearchModesTest : public ::testing::Test {
+class SearchModesTest : public ApiFixture {
  protected:
-  SearchModesTest()
-      : services_(testing::OpenTestServices(testing::TestConfig(dir_))),
-        server_(std::make_unique<testing::RunningServer>(services_)) {}
-
-  ApiReply Post(const std::string& path, const json& body) { return server_->Post(path, body); }
-
-  int64_t Ingest(const std::string& title, const std::string& content) {
-    ApiReply reply = Post("/ingest", {{"title", title}, {"content", content}});
-    EXPECT_EQ(reply.status, 201) << reply.raw;
-    return reply.body.value("id", int64_t{0});
-  }
-
-  // Chunks and embeds everything queued.
-  void RunPipeline() {
-    for (const StageDef& stage : StageChain()) {
-      Worker worker(services_, stage);
-      for (;;) {
-        auto job = services_.queue->Lease(stage.name, 30, std::chrono::milliseconds(0));
-        ASSERT_TRUE(job.ok()) << job.status().ToString();
-        if (!job->has_value()) break;
-        worker.ProcessJob(**job);
-      }
-    }
-  }
-
   ApiReply Search(const json& mode, const std::string& query = "telomerase enzyme") {
     json body = {{"query", query}, {"limit", 5}};
     if (!mode.is_null()) body["mode"] = mode;
     return Post("/search", body);
   }
-
-  testing::TempDir dir_;
-  Services services_;
-  std::unique_ptr<testing::RunningServer> server_;
 };
 
 TEST_F(SearchModesTest, EachModeReportsItsScores) {
