@@ -46,6 +46,8 @@ void AddPool(MetricsRegistry& m, const PoolStats& pool) {
   m.Set("refinery_db_pool_connections", {{"state", "idle"}}, static_cast<double>(pool.idle));
   m.Declare("refinery_db_pool_size", MetricType::kGauge, "Open connections, including ones being opened");
   m.Set("refinery_db_pool_size", {}, static_cast<double>(pool.size));
+  m.Declare("refinery_db_pool_waiting", MetricType::kGauge, "Callers queued for a free connection");
+  m.Set("refinery_db_pool_waiting", {}, static_cast<double>(pool.waiting));
   const std::pair<const char*, int64_t> counters[] = {
       {"refinery_db_pool_connections_created_total", pool.created},
       {"refinery_db_pool_connections_closed_dead_total", pool.closed_dead},

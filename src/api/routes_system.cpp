@@ -15,16 +15,19 @@ Status Annotate(const Status& status, const std::string& what) {
 }
 
 Result<json> QueueDepths(Queue& queue) {
-  json depths = json::object();
-  for (const StageDef& stage : StageChain()) {
-    auto depth = queue.Depth(stage.name);
-    if (!depth.ok()) return Annotate(depth.status(), "queue depth of " + stage.name);
-    depths[stage.name] = {{"ready", depth->ready},
-                          {"in_flight", depth->in_flight},
-                          {"delayed", depth->delayed},
-                          {"dead", depth->dead}};
+  std::vector<std::string> stages;
+  for (const StageDef& stage : StageChain()) stages.push_back(stage.name);
+  auto depths = queue.Depths(stages);
+  if (!depths.ok()) return Annotate(depths.status(), "queue depths");
+  json out = json::object();
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const QueueDepth& depth = (*depths)[i];
+    out[stages[i]] = {{"ready", depth.ready},
+                      {"in_flight", depth.in_flight},
+                      {"delayed", depth.delayed},
+                      {"dead", depth.dead}};
   }
-  return depths;
+  return out;
 }
 
 Result<Reply> Stats(ApiContext& ctx, const httplib::Request&) {
@@ -45,6 +48,7 @@ Result<Reply> Stats(ApiContext& ctx, const httplib::Request&) {
                      {"pool", {{"size", pool.size},
                                {"in_use", pool.in_use},
                                {"idle", pool.idle},
+                               {"waiting", pool.waiting},
                                {"created", pool.created},
                                {"closed_dead", pool.closed_dead},
                                {"validation_failures", pool.validation_failures},

@@ -151,12 +151,17 @@ Result<bool> S3BlobStore::Exists(const std::string& key) {
 }
 
 Status S3BlobStore::Ping() {
-  Call call = MakeCall("HEAD", "");
+  // A GET of a key that is never written: 404 NoSuchKey proves the server
+  // answers and the bucket exists, in O(1). A HEAD of the bucket did too,
+  // but s3rver lists the whole bucket for it (60 ms at 1,000 objects, more
+  // with every blob), and health checks run twice a second.
+  Call call = MakeCall("GET", kPingKey);
   call.attempts = 1;
   call.timeout_s = options_.ping_timeout_s;
   auto response = Send(call);
   if (!response.ok()) return response.status();
-  return response->status == 200 ? Status::Ok() : Failure(call, *response);
+  const bool absent = response->status == 404 && ErrorCodeOf(response->body) == "NoSuchKey";
+  return response->status == 200 || absent ? Status::Ok() : Failure(call, *response);
 }
 
 S3BlobStore::Call S3BlobStore::MakeCall(std::string method, const std::string& key,

@@ -52,8 +52,11 @@ class S3BlobStore final : public BlobStore {
   // A HEAD answer has no body, so a missing bucket reads as "false" here;
   // Ping tells the two apart.
   Result<bool> Exists(const std::string& key) override;
-  // OK when the bucket answers a HEAD (one attempt, ping_timeout_s).
+  // OK when the bucket answers for kPingKey, found or not (one attempt,
+  // ping_timeout_s). Needs the same permission as Get (and, on AWS,
+  // s3:ListBucket for a missing key to read 404 rather than 403).
   Status Ping() override;
+  static constexpr const char* kPingKey = "refinery-ping-probe";
 
   const S3Options& options() const { return options_; }
 

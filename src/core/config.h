@@ -67,8 +67,10 @@ struct Config {
   int port = 8000;
   int http_threads = 64;  // a keep-alive connection holds a thread: size for expected connections
   // Niceness of request threads, so a saturated API yields CPU to the
-  // database, queue and health checkers its answers depend on (0: as is).
-  int http_thread_nice = 0;
+  // health checkers (and any other process) its answers depend on; at 0,
+  // 64 busy request threads starved the checkers for seconds and /health
+  // answered `degraded` with every dependency up (0: as the process).
+  int http_thread_nice = 10;
   int64_t max_body_bytes = 16 * 1024 * 1024;
 
   // Pipeline.

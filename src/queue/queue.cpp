@@ -35,6 +35,17 @@ Result<std::unique_ptr<Queue>> OpenQueue(const Config& config) {
   return std::unique_ptr<Queue>(std::move(queue).value());
 }
 
+Result<std::vector<QueueDepth>> Queue::Depths(const std::vector<std::string>& stages) {
+  std::vector<QueueDepth> depths;
+  depths.reserve(stages.size());
+  for (const std::string& stage : stages) {
+    auto depth = Depth(stage);
+    if (!depth.ok()) return depth.status();
+    depths.push_back(*depth);
+  }
+  return depths;
+}
+
 double BackoffDelay(const RetryPolicy& policy, int attempt, double jitter_unit) {
   // ldexp overflows to +inf for huge attempts, which the cap then absorbs.
   double exponential = std::ldexp(policy.base_delay_s, std::max(attempt, 1) - 1);

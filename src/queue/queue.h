@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/status.h"
@@ -81,6 +82,9 @@ class Queue {
   virtual Result<bool> HasLiveJob(const std::string& stage, int64_t document_id) = 0;
 
   virtual Result<QueueDepth> Depth(const std::string& stage) = 0;
+  // Depth() of each stage, in order; one round trip where the backend can
+  // (GET /stats asks for every stage on each call). The default asks Depth().
+  virtual Result<std::vector<QueueDepth>> Depths(const std::vector<std::string>& stages);
 
   // Removes every job of every stage (ready, in flight, delayed, dead).
   virtual Status Purge() = 0;

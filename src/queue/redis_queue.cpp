@@ -201,15 +201,32 @@ Result<bool> RedisQueue::HasLiveJob(const std::string& stage, int64_t document_i
 }
 
 Result<QueueDepth> RedisQueue::Depth(const std::string& stage) {
-  REFINERY_RETURN_IF_ERROR(CheckStage(stage));
-  Result<Reply> reply = client_.Eval(redis_scripts::Depth(), Keys(stage), {kGroup, std::to_string(kHorizonMs)});
+  auto depths = Depths({stage});
+  if (!depths.ok()) return depths.status();
+  return depths->front();
+}
+
+Result<std::vector<QueueDepth>> RedisQueue::Depths(const std::vector<std::string>& stages) {
+  std::vector<std::string> keys;
+  for (const std::string& stage : stages) {
+    REFINERY_RETURN_IF_ERROR(CheckStage(stage));
+    for (std::string& key : Keys(stage)) keys.push_back(std::move(key));
+  }
+  if (stages.empty()) return std::vector<QueueDepth>{};
+  Result<Reply> reply = client_.Eval(redis_scripts::Depth(), keys, {kGroup, std::to_string(kHorizonMs)});
   if (!reply.ok()) return reply.status();
   const redisReply* r = reply->get();
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) return Status::Internal("redis: unexpected depth reply");
-  return QueueDepth{.ready = ReplyInteger(r->element[0]),
-                    .in_flight = ReplyInteger(r->element[1]),
-                    .delayed = ReplyInteger(r->element[2]),
-                    .dead = ReplyInteger(r->element[3])};
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 * stages.size()) {
+    return Status::Internal("redis: unexpected depth reply");
+  }
+  std::vector<QueueDepth> depths;
+  for (size_t i = 0; i < r->elements; i += 4) {
+    depths.push_back(QueueDepth{.ready = ReplyInteger(r->element[i]),
+                                .in_flight = ReplyInteger(r->element[i + 1]),
+                                .delayed = ReplyInteger(r->element[i + 2]),
+                                .dead = ReplyInteger(r->element[i + 3])});
+  }
+  return depths;
 }
 
 Status RedisQueue::Purge() {

@@ -57,6 +57,7 @@ class RedisQueue final : public Queue {
   Result<FailOutcome> Fail(const Job& job, const std::string& error, const RetryPolicy& policy) override;
   Result<bool> HasLiveJob(const std::string& stage, int64_t document_id) override;
   Result<QueueDepth> Depth(const std::string& stage) override;
+  Result<std::vector<QueueDepth>> Depths(const std::vector<std::string>& stages) override;
   Status Purge() override;
   Status Ping() override;
 

@@ -185,18 +185,27 @@ return 1
 
 // Every stream entry is ready or pending (entries are deleted when acked);
 // pending ones idle past the horizon have expired leases and count as ready,
-// as do retries already due.
+// as do retries already due. KEYS hold one stage's five keys after another
+// (as Keys() lists them), so one call answers for every stage.
 constexpr const char* kDepth = R"lua(
 local now = now_ms()
-local pending, stale = 0, 0
-local summary = redis.pcall('XPENDING', S, G)
-if type(summary) == 'table' and not summary.err then pending = summary[1] end
-if pending > 0 then
-  stale = #redis.call('XPENDING', S, G, 'IDLE', ARGV[2], '-', '+', pending)
+local out = {}
+for base = 0, #KEYS - 5, 5 do
+  local S, D, X = KEYS[base + 1], KEYS[base + 2], KEYS[base + 4]
+  local pending, stale = 0, 0
+  local summary = redis.pcall('XPENDING', S, G)
+  if type(summary) == 'table' and not summary.err then pending = summary[1] end
+  if pending > 0 then
+    stale = #redis.call('XPENDING', S, G, 'IDLE', ARGV[2], '-', '+', pending)
+  end
+  local due = redis.call('ZCOUNT', D, '-inf', int(now))
+  local later = redis.call('ZCOUNT', D, '(' .. int(now), '+inf')
+  local entries = redis.call('XLEN', S)
+  for _, n in ipairs({entries - pending + stale + due, pending - stale, later, redis.call('XLEN', X)}) do
+    out[#out + 1] = n
+  end
 end
-local due = redis.call('ZCOUNT', D, '-inf', int(now))
-local later = redis.call('ZCOUNT', D, '(' .. int(now), '+inf')
-return {redis.call('XLEN', S) - pending + stale + due, pending - stale, later, redis.call('XLEN', X)}
+return out
 )lua";
 
 redis::Script Make(const char* body) { return redis::Script(std::string(kPrelude) + body); }

@@ -35,7 +35,8 @@ const redis::Script& Release();
 const redis::Script& Heartbeat();
 // ARGV: group, token, document, retry delay ms (negative: dead-letter), error.
 const redis::Script& Fail();
-// ARGV: group, horizon ms. Returns {ready, in flight, delayed, dead}.
+// KEYS: the five keys of one or more stages in a row. ARGV: group, horizon
+// ms. Returns {ready, in flight, delayed, dead} per stage, flattened.
 const redis::Script& Depth();
 
 }  // namespace refinery::redis_scripts

@@ -300,6 +300,7 @@ Result<bool> SqliteQueue::HasLiveJob(const std::string& stage, int64_t document_
 }
 
 Result<QueueDepth> SqliteQueue::Depth(const std::string& stage) {
+  if (stage.empty()) return Status::InvalidArgument("queue: stage must not be empty");
   Result<queue_db::PooledConnection> pooled = pool_->Checkout();
   if (!pooled.ok()) return pooled.status();
   Result<queue_db::Statement> stmt = pooled.value()->Prepare(kDepthSql);

@@ -41,6 +41,7 @@ PoolStats Pool::Stats() const {
   s.size = size_;
   s.in_use = in_use_;
   s.idle = static_cast<int64_t>(idle_.size());
+  s.waiting = static_cast<int64_t>(waiters_.size());
   s.created = created_;
   s.closed_dead = closed_dead_;
   s.validation_failures = validation_failures_;
@@ -72,32 +73,57 @@ Result<Pool::Lease> Pool::Checkout(Deadline deadline, CheckoutFailure* why) {
   if (why == nullptr) why = &ignored;
   *why = CheckoutFailure::kNone;
   const Deadline wait_until = std::min(deadline, After(options_.checkout_timeout_s));
-  std::unique_lock lock(mu_);
   for (;;) {
+    Idle got;
+    {
+      std::unique_lock lock(mu_);
+      // Nobody waits while something is free (HandOffLocked), so taking
+      // directly never jumps the queue.
+      if (!idle_.empty()) {
+        got = std::move(idle_.back());
+        idle_.pop_back();
+        ++in_use_;
+      } else if (size_ < options_.max_size) {
+        ++size_;
+        ++in_use_;
+      } else {
+        Waiter me;
+        waiters_.push_back(&me);
+        if (!me.ready_cv.wait_until(lock, wait_until, [&] { return me.ready; })) {
+          waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
+          *why = CheckoutFailure::kExhausted;
+          return Status::Unavailable("postgres: connection pool exhausted: all " +
+                                     std::to_string(options_.max_size) +
+                                     " connections stayed in use past the checkout timeout");
+        }
+        got = std::move(me.idle);
+      }
+    }
+    const bool was_idle = got.conn != nullptr;
+    auto lease = Claim(std::move(got), deadline, why);
+    // A dead or retired idle connection: try again (a fresh one, or the next).
+    if (lease.ok() || !was_idle) return lease;
+  }
+}
+
+Result<Pool::Lease> Pool::Claim(Idle item, Deadline deadline, CheckoutFailure* why) {
+  if (item.conn == nullptr) return OpenNew(deadline, why);
+  return TakeIdle(std::move(item), deadline);
+}
+
+void Pool::HandOffLocked() {
+  while (!waiters_.empty() && (!idle_.empty() || size_ < options_.max_size)) {
+    Waiter* next = waiters_.front();
+    waiters_.pop_front();
     if (!idle_.empty()) {
-      Idle item = std::move(idle_.back());
+      next->idle = std::move(idle_.back());
       idle_.pop_back();
-      ++in_use_;
-      lock.unlock();
-      auto lease = TakeIdle(std::move(item), deadline);
-      if (lease.ok()) return lease;
-      lock.lock();
-      continue;  // that one was dead or old: try the next, or open a fresh one
+    } else {
+      ++size_;  // a slot reserved for the waiter: it opens the connection
     }
-    if (size_ < options_.max_size) {
-      ++size_;
-      ++in_use_;
-      lock.unlock();
-      return OpenNew(deadline, why);
-    }
-    if (!freed_.wait_until(lock, wait_until, [&] {
-          return !idle_.empty() || size_ < options_.max_size;
-        })) {
-      *why = CheckoutFailure::kExhausted;
-      return Status::Unavailable("postgres: connection pool exhausted: all " +
-                                 std::to_string(options_.max_size) +
-                                 " connections stayed in use past the checkout timeout");
-    }
+    ++in_use_;
+    next->ready = true;
+    next->ready_cv.notify_one();
   }
 }
 
@@ -132,7 +158,7 @@ Result<Pool::Lease> Pool::OpenNew(Deadline deadline, CheckoutFailure* why) {
   if (!conn.ok()) {
     --size_;
     --in_use_;
-    freed_.notify_one();
+    HandOffLocked();
     *why = CheckoutFailure::kConnect;
     return conn.status();
   }
@@ -164,7 +190,7 @@ void Pool::RebuildLocked(std::vector<std::unique_ptr<Conn>>& to_close) {
   closed_dead_ += static_cast<int64_t>(idle_.size());
   idle_.clear();
   spdlog::warn("postgres: every pooled connection failed validation; rebuilt the pool");
-  freed_.notify_all();
+  HandOffLocked();
 }
 
 void Pool::Close(std::unique_ptr<Conn> conn, CloseReason reason) {
@@ -173,7 +199,7 @@ void Pool::Close(std::unique_ptr<Conn> conn, CloseReason reason) {
     --size_;
     --in_use_;
     if (reason == CloseReason::kDead) ++closed_dead_;
-    freed_.notify_one();
+    HandOffLocked();
   }
   conn.reset();  // PQfinish outside the lock
 }
@@ -190,7 +216,7 @@ void Pool::Release(std::unique_ptr<Conn> conn, uint64_t generation) {
   }
   --in_use_;
   idle_.push_back({std::move(conn), generation});
-  freed_.notify_one();
+  HandOffLocked();
 }
 
 double Pool::BackoffDelay(int attempt) {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -101,6 +102,16 @@ class Pool {
     std::unique_ptr<Conn> conn;
     uint64_t generation;
   };
+  // A caller queued in Checkout. Connections and free slots go to waiters
+  // first come, first served (HandOffLocked): with a plain condition
+  // variable a thread returning a connection took it straight back for its
+  // next call while others starved -- a 0.4-0.6 s p99 with 16 clients on 10
+  // connections.
+  struct Waiter {
+    std::condition_variable ready_cv;
+    bool ready = false;      // GUARDED_BY(mu_): handed `idle`, or a slot if idle.conn is null
+    Idle idle;               // GUARDED_BY(mu_)
+  };
   enum class CloseReason { kDead, kRetired };
 
   Result<Lease> TakeIdle(Idle item, Deadline deadline);
@@ -112,6 +123,13 @@ class Pool {
   void Close(std::unique_ptr<Conn> conn, CloseReason reason);
   void NoteValidationFailure();
   void RebuildLocked(std::vector<std::unique_ptr<Conn>>& to_close);
+  // Gives idle connections, then free slots, to the oldest waiters. Called
+  // after every change that frees either, so a free one and a waiter never
+  // coexist once mu_ is released.
+  void HandOffLocked();
+  // Turns what a waiter (or a direct taker) got into a lease: validates an
+  // idle connection, or opens one in a reserved slot.
+  Result<Lease> Claim(Idle item, Deadline deadline, CheckoutFailure* why);
   Status RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline,
                  bool* connection_lost);
   double BackoffDelay(int attempt);
@@ -120,7 +138,7 @@ class Pool {
   const PoolOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable freed_;  // a slot or an idle connection became available
+  std::deque<Waiter*> waiters_;    // oldest first; each lives in its Checkout call
   std::vector<Idle> idle_;         // most recently used last
   int64_t size_ = 0;               // open + being opened
   int64_t in_use_ = 0;             // leased + being validated or opened

@@ -140,12 +140,65 @@ INSERT INTO refinery.stage_metrics (stage, status, le, shard, events, duration_s
 // since v1; the version only keeps both backends' numbering in step.
 constexpr const char* kMigration4 = "SELECT 1";
 
+// stage_totals: documents, chunks and embedded chunks per stage, kept by a
+// trigger in the very transaction that changes a document, so Stats() sums
+// a few rows instead of reading every document (it ran ~1 core at 5,000
+// /stats per second with only 1,000 documents). `shard` (document id % 16)
+// spreads the hot rows -- every ingest adds to its first stage -- over 16
+// rows each. The trigger first takes a transaction advisory lock on the
+// shard: two transactions that each change one document then never wait on
+// each other's counter rows in opposite orders (a stage change touches two
+// rows: old stage, new stage), so no deadlock. The trigger is created before
+// the backfill: its lock keeps writers out until this transaction commits,
+// so no change falls between the two.
+constexpr const char* kMigration5 = R"sql(
+CREATE TABLE refinery.stage_totals (
+  stage TEXT NOT NULL,
+  shard SMALLINT NOT NULL,
+  documents BIGINT NOT NULL,
+  chunks BIGINT NOT NULL,
+  embedded BIGINT NOT NULL,
+  PRIMARY KEY (stage, shard)
+) WITH (fillfactor = 50);
+CREATE FUNCTION refinery.count_stage_totals() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+  s SMALLINT;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.stage = OLD.stage AND NEW.chunk_count = OLD.chunk_count
+     AND NEW.embedded_count = OLD.embedded_count THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN s := NEW.id % 16; ELSE s := OLD.id % 16; END IF;
+  PERFORM pg_advisory_xact_lock(1919247987, s);  -- class 'refs': stage_totals shards
+  IF TG_OP <> 'INSERT' THEN
+    UPDATE refinery.stage_totals SET documents = documents - 1, chunks = chunks - OLD.chunk_count,
+      embedded = embedded - OLD.embedded_count
+      WHERE stage = OLD.stage AND shard = s;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    INSERT INTO refinery.stage_totals AS t (stage, shard, documents, chunks, embedded)
+      VALUES (NEW.stage, s, 1, NEW.chunk_count, NEW.embedded_count)
+      ON CONFLICT (stage, shard) DO UPDATE SET documents = t.documents + 1,
+        chunks = t.chunks + EXCLUDED.chunks, embedded = t.embedded + EXCLUDED.embedded;
+  END IF;
+  RETURN NULL;
+END
+$body$;
+CREATE TRIGGER documents_stage_totals
+  AFTER INSERT OR DELETE OR UPDATE OF stage, chunk_count, embedded_count ON refinery.documents
+  FOR EACH ROW EXECUTE FUNCTION refinery.count_stage_totals();
+INSERT INTO refinery.stage_totals (stage, shard, documents, chunks, embedded)
+  SELECT stage, id % 16, COUNT(*), SUM(chunk_count), SUM(embedded_count)
+  FROM refinery.documents GROUP BY stage, id % 16;
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
     {2, kMigration2},
     {3, kMigration3},
     {4, kMigration4},
+    {5, kMigration5},
 };
 
 // Any constant works; it only has to be the same in every Refinery process.

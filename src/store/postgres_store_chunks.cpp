@@ -66,11 +66,11 @@ constexpr const char* kStale =
 constexpr const char* kScanEmbeddings =
     "SELECT id, document_id, embedding FROM refinery.chunks"
     " WHERE id > $1 AND embedding IS NOT NULL ORDER BY id LIMIT $2";
-// Documents only: chunk_count and embedded_count are kept with the chunks,
-// so no chunk row (nor its TOASTed embedding) is read.
+// The per-shard totals the trigger keeps (schema v5): at most 16 rows per
+// stage, whatever the number of documents and chunks.
 constexpr const char* kStats =
-    "SELECT stage, COUNT(*), COALESCE(SUM(chunk_count), 0), COALESCE(SUM(embedded_count), 0)"
-    " FROM refinery.documents GROUP BY stage";
+    "SELECT stage, SUM(documents)::bigint, SUM(chunks)::bigint, SUM(embedded)::bigint"
+    " FROM refinery.stage_totals GROUP BY stage HAVING SUM(documents) > 0";
 // Search results need text and title, not the vector: the embedding is left empty.
 constexpr const char* kChunkHits = "SELECT " REFINERY_PG_CHUNK_COLUMNS
                                    ", d.title FROM refinery.chunks c"

@@ -142,12 +142,49 @@ END;
 INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild');
 )sql";
 
+// stage_totals: documents, chunks and embedded chunks per stage, kept by
+// triggers in the transaction that changes a document, so Stats() reads a
+// few rows instead of every document. SQLite has one writer at a time: no
+// shards needed (see the PostgreSQL twin).
+constexpr const char* kMigration5 = R"sql(
+CREATE TABLE stage_totals (
+  stage TEXT PRIMARY KEY,
+  documents INTEGER NOT NULL,
+  chunks INTEGER NOT NULL,
+  embedded INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER stage_totals_insert AFTER INSERT ON documents BEGIN
+  INSERT INTO stage_totals (stage, documents, chunks, embedded)
+    VALUES (new.stage, 1, new.chunk_count, new.embedded_count)
+    ON CONFLICT (stage) DO UPDATE SET documents = documents + 1,
+      chunks = chunks + excluded.chunks, embedded = embedded + excluded.embedded;
+END;
+CREATE TRIGGER stage_totals_delete AFTER DELETE ON documents BEGIN
+  UPDATE stage_totals SET documents = documents - 1, chunks = chunks - old.chunk_count,
+    embedded = embedded - old.embedded_count WHERE stage = old.stage;
+END;
+CREATE TRIGGER stage_totals_update AFTER UPDATE OF stage, chunk_count, embedded_count ON documents
+  WHEN new.stage IS NOT old.stage OR new.chunk_count IS NOT old.chunk_count
+    OR new.embedded_count IS NOT old.embedded_count
+BEGIN
+  UPDATE stage_totals SET documents = documents - 1, chunks = chunks - old.chunk_count,
+    embedded = embedded - old.embedded_count WHERE stage = old.stage;
+  INSERT INTO stage_totals (stage, documents, chunks, embedded)
+    VALUES (new.stage, 1, new.chunk_count, new.embedded_count)
+    ON CONFLICT (stage) DO UPDATE SET documents = documents + 1,
+      chunks = chunks + excluded.chunks, embedded = embedded + excluded.embedded;
+END;
+INSERT INTO stage_totals (stage, documents, chunks, embedded)
+  SELECT stage, COUNT(*), SUM(chunk_count), SUM(embedded_count) FROM documents GROUP BY stage;
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
     {2, kMigration2},
     {3, kMigration3},
     {4, kMigration4},
+    {5, kMigration5},
 };
 
 constexpr const char* kCreateMigrationsTable =

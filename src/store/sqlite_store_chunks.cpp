@@ -241,10 +241,9 @@ Result<std::vector<int64_t>> SqliteStore::StaleDocuments(const std::string& stat
 Result<StoreStats> SqliteStore::Stats() {
   StoreStats stats;
   Status s = Read([&](Connection& c) -> Status {
-    // Documents only: chunk_count and embedded_count are kept with the chunks.
+    // The totals the triggers keep (schema v5): a few rows, not every document.
     auto by_stage = c.Prepare(
-        "SELECT stage, COUNT(*), COALESCE(SUM(chunk_count), 0), COALESCE(SUM(embedded_count), 0)"
-        " FROM documents GROUP BY stage");
+        "SELECT stage, documents, chunks, embedded FROM stage_totals WHERE documents > 0");
     if (!by_stage.ok()) return by_stage.status();
     return ForEachRow(*by_stage, [&](const Statement& row) {
       stats.documents_by_stage[row.Text(0)] = row.Int(1);

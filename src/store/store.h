@@ -103,6 +103,7 @@ struct PoolStats {
   int64_t size = 0;     // open connections (including ones being opened)
   int64_t in_use = 0;   // checked out right now
   int64_t idle = 0;     // open and waiting in the pool
+  int64_t waiting = 0;  // callers queued for a connection right now (served first come, first served)
   int64_t created = 0;  // connections ever opened
   int64_t closed_dead = 0;          // closed because they were found dead
   int64_t validation_failures = 0;  // checkouts whose liveness check failed

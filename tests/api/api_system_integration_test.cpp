@@ -95,7 +95,7 @@ TEST_F(ApiTest, StatsCountsEveryStageAndQueue) {
   EXPECT_EQ(queued.body["embedding_model"], services_.embedder->Name());
   EXPECT_GE(queued.body["uptime_s"].get<double>(), 0.0);
   const json& pool = queued.body["pool"];
-  for (const char* field : {"size", "in_use", "idle", "created", "closed_dead",
+  for (const char* field : {"size", "in_use", "idle", "waiting", "created", "closed_dead",
                             "validation_failures", "retries", "rebuilds"}) {
     EXPECT_TRUE(pool[field].is_number_integer()) << "pool " << field;
   }

@@ -337,6 +337,17 @@ TEST_P(QueueConformanceTest, DepthCountsEachState) {
   EXPECT_OK(queue_->Enqueue("chunk", 2, 3600));
   EXPECT_EQ(Depth("chunk"), DepthTuple(1, 1, 1, 1));
   EXPECT_EQ(Depth("embed"), DepthTuple(0, 0, 0, 0));
+
+  // Depths answers for several stages at once, in the order asked.
+  EXPECT_OK(queue_->Enqueue("embed", 9));
+  Result<std::vector<QueueDepth>> both = queue_->Depths({"embed", "chunk"});
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  ASSERT_EQ(both->size(), 2u);
+  const QueueDepth& embed = (*both)[0];
+  const QueueDepth& chunk = (*both)[1];
+  EXPECT_EQ(DepthTuple(embed.ready, embed.in_flight, embed.delayed, embed.dead), DepthTuple(1, 0, 0, 0));
+  EXPECT_EQ(DepthTuple(chunk.ready, chunk.in_flight, chunk.delayed, chunk.dead), DepthTuple(1, 1, 1, 1));
+  EXPECT_FALSE(queue_->Depths({"chunk", ""}).ok());  // an empty stage name is refused
 }
 
 TEST_P(QueueConformanceTest, HasLiveJobTracksTheJobsLife) {

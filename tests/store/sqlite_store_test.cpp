@@ -109,16 +109,13 @@ TEST(SqliteStoreTest, MigrationTableRecordsEachVersionOnce) {
   ASSERT_STORE_OK((*fresh)->Migrate());
   auto db = RawOpen((*fresh)->path());
   auto rows = Query(db.get(), "SELECT version, applied_at FROM schema_migrations ORDER BY version");
-  ASSERT_EQ(rows.size(), 4u);
-  EXPECT_EQ(rows[0][0], "1");
-  EXPECT_EQ(rows[1][0], "2");
-  EXPECT_EQ(rows[2][0], "3");
-  EXPECT_EQ(rows[3][0], "4");
+  ASSERT_EQ(rows.size(), 5u);
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i][0], std::to_string(i + 1));
   EXPECT_NEAR(std::stod(rows[0][1]), start, 60);
   auto tables = Query(db.get(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN"
-                                " ('documents', 'chunks', 'processing_log', 'crawl_jobs', 'stage_metrics', 'chunks_fts')"
-                                " ORDER BY name");
-  EXPECT_EQ(tables.size(), 6u);
+                                " ('documents', 'chunks', 'processing_log', 'crawl_jobs', 'stage_metrics', 'chunks_fts',"
+                                " 'stage_totals') ORDER BY name");
+  EXPECT_EQ(tables.size(), 7u);
 }
 
 TEST(SqliteStoreTest, ConcurrentMigrateFromTwoStoresIsSafe) {
@@ -137,7 +134,7 @@ TEST(SqliteStoreTest, ConcurrentMigrateFromTwoStoresIsSafe) {
   EXPECT_STORE_OK(sa);
   EXPECT_STORE_OK(sb);
   auto db = RawOpen(path);
-  EXPECT_EQ(Query(db.get(), "SELECT version FROM schema_migrations").size(), 4u);
+  EXPECT_EQ(Query(db.get(), "SELECT version FROM schema_migrations").size(), 5u);
 }
 
 TEST(SqliteStoreTest, TwoStoresOnOneFileWriteConcurrentlyWithoutErrors) {
@@ -254,7 +251,7 @@ TEST(SqliteStoreTest, ReopeningKeepsData) {
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_STORE_OK(version);
-  EXPECT_EQ(*version, 4);
+  EXPECT_EQ(*version, 5);
   auto doc = store->GetDocument(id);
   ASSERT_STORE_OK(doc);
   EXPECT_EQ(doc->stage, "complete");

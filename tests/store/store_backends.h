@@ -111,6 +111,34 @@ class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
     return chunks;
   }
 
+  // Takes `count` new documents of its own through insert, chunking and, by
+  // turns: embedding (some chunks) to complete; a terminal failure; deletion;
+  // completion and a re-run back to chunking. Returns the first failure, or "".
+  std::string WalkDocumentsThroughEveryChange(int worker, int count) {
+    for (int i = 0; i < count; ++i) {
+      const std::string hash = "walk-" + std::to_string(worker) + "-" + std::to_string(i);
+      auto doc = store().InsertDocument(NewDoc(hash));
+      if (!doc.ok()) return "insert: " + doc.status().ToString();
+      const int64_t id = doc->id;
+      Status s = store().ReplaceChunks(id, MakeChunks(1 + i % 4, hash), {"chunking", "embedding"});
+      if (!s.ok()) return "replace chunks: " + s.ToString();
+      auto chunks = store().GetChunks(id);
+      if (!chunks.ok()) return "get chunks: " + chunks.status().ToString();
+      std::vector<std::pair<int64_t, std::vector<float>>> vectors;
+      for (size_t k = 0; k < chunks->size(); k += 2) vectors.emplace_back((*chunks)[k].id, std::vector<float>{1.0f});
+      switch (i % 4) {
+        case 0: s = store().SetEmbeddings(id, vectors, {"embedding", "complete"}); break;
+        case 1: s = store().RecordFailure(id, "embed", "boom", /*terminal=*/true); break;
+        case 2: s = store().DeleteDocument(id); break;
+        default:
+          s = store().SetEmbeddings(id, vectors, {"embedding", "complete"});
+          if (s.ok()) s = store().SetStage(id, {"complete", "chunking"});
+      }
+      if (!s.ok()) return "change " + std::to_string(i % 4) + ": " + s.ToString();
+    }
+    return "";
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<Store> store_;
 };

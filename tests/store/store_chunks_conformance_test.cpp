@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <thread>
 
 #include "store_backends.h"
 
@@ -202,6 +203,42 @@ TEST_P(StoreConformance, StatsChunkCountsStayExactThroughEveryChunkWrite) {
   expect_counts(3, 0, __LINE__);
   ASSERT_STORE_OK(store().DeleteDocument(b));
   expect_counts(0, 0, __LINE__);
+}
+
+// Stats() reads totals kept per stage by the store itself (schema v5).
+// Writers on many threads -- many connections, for a server -- walk their
+// own documents through every kind of change at once; the totals must end
+// exactly equal to a recount of the documents, and no write may fail (on
+// PostgreSQL a lock-order deadlock between two writers' counter rows would).
+TEST_P(StoreConformance, StatsStayExactUnderConcurrentWritersOfEveryKind) {
+  constexpr int kThreads = 6;
+  constexpr int kDocsPerThread = 12;
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { failures[t] = WalkDocumentsThroughEveryChange(t, kDocsPerThread); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const std::string& f : failures) EXPECT_EQ(f, "");
+
+  std::map<std::string, int64_t> by_stage;
+  int64_t chunks = 0, embedded = 0;
+  auto page = store().ListDocuments("", 1000, 0);
+  ASSERT_STORE_OK(page);
+  for (const Document& d : page->documents) {
+    ++by_stage[d.stage];
+    auto rows = store().GetChunks(d.id);
+    ASSERT_STORE_OK(rows);
+    chunks += static_cast<int64_t>(rows->size());
+    for (const Chunk& c : *rows) embedded += c.embedding.empty() ? 0 : 1;
+  }
+  EXPECT_EQ(by_stage, (std::map<std::string, int64_t>{{"chunking", 18}, {"complete", 18}, {"error", 18}}));
+  auto stats = store().Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->documents_by_stage, by_stage);
+  EXPECT_EQ(stats->total_documents, 54);
+  EXPECT_EQ(stats->total_chunks, chunks);
+  EXPECT_EQ(stats->chunks_with_embeddings, embedded);
 }
 
 TEST_P(StoreConformance, ScanEmbeddingsPagesByChunkIdAndSkipsUnembedded) {

@@ -1,6 +1,7 @@
 // Schema upgrades on every backend: a database left at an older version,
 // holding data, is brought to the newest schema with that data intact.
 #include <functional>
+#include <map>
 
 #include "store/pg_schema.h"
 #include "store/sqlite_db.h"
@@ -104,7 +105,7 @@ TEST_P(StoreMigration, UpgradeFromV1BackfillsChunkCountsForStats) {
   ASSERT_STORE_OK(store.Migrate());  // idempotent: nothing counted twice
   version = store.SchemaVersion();
   ASSERT_STORE_OK(version);
-  EXPECT_EQ(*version, 4);
+  EXPECT_EQ(*version, 5);
   auto stats = store.Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_documents, 3);
@@ -167,6 +168,36 @@ TEST_P(StoreMigration, UpgradeBackfillsStageCountersFromTheLogAsAppendWouldCount
   ASSERT_STORE_OK(counters);
   EXPECT_EQ((*counters)[0].count, 9);
   EXPECT_EQ((*counters)[0].buckets.front(), 3);
+}
+
+// v5 counts documents per stage in stage_totals: the upgrade backfills it
+// from the documents already stored, and triggers keep it from then on.
+TEST_P(StoreMigration, UpgradeBackfillsStageTotalsForStats) {
+  Store& store = *db_.store;
+  const int64_t a = Insert("v1-totals-a");
+  const int64_t b = Insert("v1-totals-b");
+  Insert("v1-totals-c");
+  AddV1Chunk(a, 0, true);
+  AddV1Chunk(b, 0, false);
+  ASSERT_STORE_OK(db_.exec("UPDATE " + db_.schema + "documents SET stage = 'complete' WHERE id = " +
+                           std::to_string(a)));
+  ASSERT_STORE_OK(store.Migrate());
+  auto stats = store.Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->documents_by_stage,
+            (std::map<std::string, int64_t>{{"complete", 1}, {"embedding", 2}}));
+  EXPECT_EQ(stats->total_documents, 3);
+  EXPECT_EQ(stats->total_chunks, 2);
+  EXPECT_EQ(stats->chunks_with_embeddings, 1);
+
+  ASSERT_STORE_OK(store.SetStage(b, {"embedding", "complete"}));
+  ASSERT_STORE_OK(store.DeleteDocument(a));
+  stats = store.Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->documents_by_stage,
+            (std::map<std::string, int64_t>{{"complete", 1}, {"embedding", 1}}));
+  EXPECT_EQ(stats->total_chunks, 1);
+  EXPECT_EQ(stats->chunks_with_embeddings, 0);
 }
 
 TEST_P(StoreMigration, UpgradeIndexesExistingChunksForLexicalSearch) {
