@@ -1,5 +1,6 @@
 #include "api/health.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -40,6 +41,9 @@ struct HealthMonitor::Component {
   bool finished = false;            // GUARDED_BY(mutex): the loop has exited
   bool has_result = false;          // GUARDED_BY(mutex)
   ComponentHealth last;             // GUARDED_BY(mutex)
+  ComponentHealth last_up;          // GUARDED_BY(mutex): the latest successful result
+  bool ever_up = false;             // GUARDED_BY(mutex)
+  int failure_streak = 0;           // GUARDED_BY(mutex): failed checks in a row
   bool running = false;             // GUARDED_BY(mutex): a check is in progress
   Clock::time_point started;        // GUARDED_BY(mutex): start of the latest check
   Clock::time_point created = Clock::now();
@@ -84,11 +88,18 @@ void HealthMonitor::Loop(std::shared_ptr<Component> c, HealthTiming timing) {
     lock.unlock();
     Status status = RunCheck(c->check);
     lock.lock();
-    bool was_up = !c->has_result || c->last.up;
     c->running = false;
     c->has_result = true;
     c->last = {c->name, status.ok(), MillisSince(c->started), status.ok() ? "" : status.ToString()};
-    if (was_up && !status.ok()) spdlog::warn("health: {} is down: {}", c->name, status.ToString());
+    if (status.ok()) {
+      c->last_up = c->last;
+      c->ever_up = true;
+      c->failure_streak = 0;
+    } else if (++c->failure_streak == (c->ever_up ? timing.failures_before_down : 1)) {
+      spdlog::warn("health: {} is down: {}", c->name, status.ToString());
+    } else if (c->failure_streak < timing.failures_before_down) {
+      spdlog::info("health: {} check failed ({} in a row): {}", c->name, c->failure_streak, status.ToString());
+    }
     c->changed.notify_all();
     c->changed.wait_until(lock, c->started + timing.interval, [&c] { return c->stop; });
   }
@@ -111,11 +122,15 @@ std::vector<ComponentHealth> HealthMonitor::Compute() const {
   for (const auto& c : components_) {
     std::unique_lock<std::mutex> lock(c->mutex);
     c->changed.wait_until(lock, c->created + timing_.first_result_wait, [&c] { return c->has_result; });
-    // No first answer in time, or a check running past the timeout, means
-    // the dependency hangs: down, whatever it said before.
+    // No first answer in time, or checks failing or running past the
+    // timeout `failures_before_down` times over, mean the dependency is
+    // down or hangs, whatever it said before. Fewer failures are load.
     double running_ms = MillisSince(c->has_result ? c->started : c->created);
-    bool hung = c->running && running_ms >= static_cast<double>(timing_.timeout.count());
+    const int needed = c->ever_up ? std::max(1, timing_.failures_before_down) : 1;
+    const int timeouts_left = std::max(1, needed - c->failure_streak);
+    bool hung = c->running && running_ms >= static_cast<double>(timing_.timeout.count() * timeouts_left);
     ComponentHealth health = c->last;
+    if (!health.up && c->failure_streak < needed) health = c->last_up;
     if (!c->has_result || hung) {
       health = {c->name, false, running_ms,
                 "timeout: no answer after " + std::to_string(static_cast<int64_t>(running_ms)) +

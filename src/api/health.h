@@ -37,6 +37,15 @@ struct HealthTiming {
   // can take over a second (seen: 1.4 s with wrk at 64 connections on 2
   // cores), and that is load, not an outage.
   std::chrono::milliseconds timeout{2000};
+  // A component that has been up turns down only after this many checks in
+  // a row failed (a check running past `timeout` counts as one more), like
+  // Docker's health retries. Why: 64 clients hammering /health on 2 cores
+  // made single round trips to Redis and s3rver take 1.5-2 s -- from any
+  // process, not only ours -- and one such answer flipped /health to 503
+  // with every dependency serving. An outage (refused connections) still
+  // shows within about one interval. Before its first success a component
+  // is down at its first failure.
+  int failures_before_down = 2;
   // How long shutdown waits for a checker stuck in a hung check.
   std::chrono::milliseconds shutdown_grace{1500};
 };
