@@ -117,5 +117,5 @@ for conns in 16 64; do
   run_wrk "POST /ingest" "$conns" -s "$here/bench/ingest_unique.lua" "$base/ingest" -- "c$conns-$$"
 done
 # What the API itself logged as going wrong (health changes, retries), if anything.
-grep -E '\[(warning|error)\]' "$work/api.log" | tail -20 >&2 || true
+grep -E ' (warning|error) \[' "$work/api.log" | tail -20 >&2 || true
 echo "after: $(stat_of .total_documents) documents, $(stat_of .total_chunks) chunks; pool $(curl -s "$base/stats" | jq -c .pool)" >&2

@@ -39,13 +39,14 @@ struct HealthTiming {
   std::chrono::milliseconds timeout{2000};
   // A component that has been up turns down only after this many checks in
   // a row failed (a check running past `timeout` counts as one more), like
-  // Docker's health retries. Why: 64 clients hammering /health on 2 cores
-  // made single round trips to Redis and s3rver take 1.5-2 s -- from any
-  // process, not only ours -- and one such answer flipped /health to 503
-  // with every dependency serving. An outage (refused connections) still
-  // shows within about one interval. Before its first success a component
-  // is down at its first failure.
-  int failures_before_down = 2;
+  // Docker's and Kubernetes' default of 3. Why: 64 clients hammering
+  // /health on 2 cores made round trips to Redis and s3rver take 1.5-2 s --
+  // from any process, not only ours -- one, and now and then two checks in
+  // a row, failed, and /health flipped to 503 with every dependency
+  // serving. An outage (refused connections) still shows within about a
+  // second; a hung dependency within 3 x timeout. Before its first success
+  // a component is down at its first failure.
+  int failures_before_down = 3;
   // How long shutdown waits for a checker stuck in a hung check.
   std::chrono::milliseconds shutdown_grace{1500};
 };
