@@ -212,7 +212,7 @@ Result<HttpResponse> S3BlobStore::SendOnce(const Call& call, const std::string& 
   }
   request.timeout_s = call.timeout_s;
   request.connect_timeout_s = options_.connect_timeout_s;
-  return HttpCall(request);
+  return http_->Call(request);
 }
 
 Status S3BlobStore::Failure(const Call& call, const HttpResponse& response) const {

@@ -78,6 +78,8 @@ class S3BlobStore final : public BlobStore {
   // The Status for an answer that is not the expected success.
   Status Failure(const Call& call, const HttpResponse& response) const;
   Call MakeCall(std::string method, const std::string& key, const std::string* body = nullptr) const;
+  // Kept-alive connections to the endpoint (a unique_ptr: Send is const).
+  std::unique_ptr<HttpSession> http_ = std::make_unique<HttpSession>();
   std::string Describe(const Call& call) const;
 
   const S3Options options_;

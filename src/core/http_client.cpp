@@ -6,6 +6,7 @@
 #include <cctype>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace refinery {
 namespace {
@@ -42,18 +43,13 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-}  // namespace
-
-Result<HttpResponse> HttpCall(const HttpRequest& request) {
-  EnsureCurlInitialised();
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return Status::Internal("curl_easy_init failed");
+// Runs `request` on `h`, which is fresh or reset (its connection cache survives a reset).
+Result<HttpResponse> Perform(CURL* h, const HttpRequest& request) {
   HttpResponse response;
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const auto& [name, value] : request.headers) {
     headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
   }
-  CURL* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts must not raise SIGALRM in threads
@@ -78,6 +74,49 @@ Result<HttpResponse> HttpCall(const HttpRequest& request) {
     return Status::Unavailable(request.method + " " + request.url + ": " + curl_easy_strerror(code));
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+}  // namespace
+
+Result<HttpResponse> HttpCall(const HttpRequest& request) {
+  EnsureCurlInitialised();
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return Status::Internal("curl_easy_init failed");
+  return Perform(curl.get(), request);
+}
+
+struct HttpSession::Handles {
+  std::mutex mu;
+  std::vector<std::unique_ptr<CURL, CurlDeleter>> idle;  // GUARDED_BY(mu)
+  size_t max_idle;
+};
+
+HttpSession::HttpSession(size_t max_idle) : handles_(std::make_unique<Handles>()) {
+  handles_->max_idle = max_idle;
+}
+
+HttpSession::~HttpSession() = default;  // idle handles close their connections
+
+Result<HttpResponse> HttpSession::Call(const HttpRequest& request) {
+  EnsureCurlInitialised();
+  std::unique_ptr<CURL, CurlDeleter> curl;
+  {
+    std::lock_guard lock(handles_->mu);
+    if (!handles_->idle.empty()) {
+      curl = std::move(handles_->idle.back());
+      handles_->idle.pop_back();
+    }
+  }
+  if (curl) {
+    curl_easy_reset(curl.get());  // options go, the open connection stays
+  } else {
+    curl.reset(curl_easy_init());
+    if (!curl) return Status::Internal("curl_easy_init failed");
+  }
+  Result<HttpResponse> response = Perform(curl.get(), request);
+  std::lock_guard lock(handles_->mu);
+  if (handles_->idle.size() < handles_->max_idle) handles_->idle.push_back(std::move(curl));
   return response;
 }
 
