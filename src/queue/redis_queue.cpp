@@ -130,7 +130,8 @@ Result<std::optional<Job>> RedisQueue::TryLease(const std::string& stage, int64_
   Result<Reply> reply =
       client_.Eval(redis_scripts::Lease(), Keys(stage),
                    {kGroup, consumer_, HoldIdle(visibility_ms), std::to_string(kHorizonMs),
-                    std::to_string(max_attempts_)});
+                    std::to_string(max_attempts_), std::to_string(options_.consumer_idle_limit.count()),
+                    std::to_string(std::max<int64_t>(1, options_.consumer_sweep_interval.count()))});
   if (!reply.ok()) return reply.status();
   const redisReply* r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY) {

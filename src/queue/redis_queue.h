@@ -35,6 +35,11 @@ struct RedisQueueOptions {
   // Longest single blocking read inside Lease: expired leases and due retries
   // wake no reader, so Lease re-checks for them at least this often.
   std::chrono::milliseconds block_slice{200};
+  // Consumers (one per worker process that ever leased) idle this long with
+  // nothing pending are removed, checked at most once per sweep interval per
+  // stage: killed workers would otherwise pile up in every group forever.
+  std::chrono::milliseconds consumer_idle_limit{std::chrono::hours(1)};
+  std::chrono::milliseconds consumer_sweep_interval{std::chrono::minutes(1)};
 };
 
 class RedisQueue final : public Queue {

@@ -93,6 +93,24 @@ return 1
 constexpr const char* kLease = R"lua(
 local consumer, hold, horizon, max = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 ensure_group()
+-- Every worker process is a consumer of its own name, and a killed one is
+-- never told to leave: at most once per ARGV[7] ms, forget consumers idle
+-- over ARGV[6] ms that own no pending entry. Safe: nothing of theirs is
+-- pending (checked atomically here), and a live one that was merely idle
+-- is recreated by its next read.
+if redis.call('SET', S .. ':consumers-swept', '1', 'NX', 'PX', ARGV[7]) then
+  for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', S, G)) do
+    local name, pending, idle
+    for i = 1, #info, 2 do
+      if info[i] == 'name' then name = info[i + 1]
+      elseif info[i] == 'pending' then pending = info[i + 1]
+      elseif info[i] == 'idle' then idle = info[i + 1] end
+    end
+    if name ~= consumer and pending == 0 and idle > tonumber(ARGV[6]) then
+      redis.call('XGROUP', 'DELCONSUMER', S, G, name)
+    end
+  end
+end
 for _, doc in ipairs(redis.call('ZRANGEBYSCORE', D, '-inf', now_ms(), 'LIMIT', 0, 100)) do
   redis.call('ZREM', D, doc)
   local job = get_job(doc)

@@ -24,7 +24,8 @@ namespace refinery::redis_scripts {
 
 // ARGV: group, document, delay ms. Returns 1 when it added or moved a job.
 const redis::Script& Enqueue();
-// ARGV: group, consumer, hold idle ms, horizon ms, max attempts. Returns
+// ARGV: group, consumer, hold idle ms, horizon ms, max attempts, consumer
+// idle limit ms, consumer sweep interval ms. Returns
 // {job id, document, attempt, token}, or the stream's last entry id
 // ("0-0" if empty) to wait on when nothing is deliverable.
 const redis::Script& Lease();
