@@ -120,37 +120,46 @@ Result<Pool::Lease> Pool::Checkout(bool fresh_only) {
   if (fresh_only) {  // idle connections probably died with the one that just failed
     open_ -= static_cast<int>(idle_.size());
     idle_.clear();
+    HandOffLocked();
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkout_timeout_ms);
-  while (idle_.empty() && open_ >= options_.max_connections) {
-    if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_ >= options_.max_connections) {
+  std::unique_ptr<Connection> conn;
+  // Nobody waits while something is free (HandOffLocked), so taking
+  // directly never jumps the queue.
+  if (!idle_.empty()) {
+    conn = std::move(idle_.back());
+    idle_.pop_back();
+  } else if (open_ < options_.max_connections) {
+    ++open_;  // a slot of our own: connect below
+  } else {
+    Waiter me;
+    waiters_.push_back(&me);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkout_timeout_ms);
+    if (!me.ready_cv.wait_until(lock, deadline, [&] { return me.ready; })) {
+      waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
       return Status::Unavailable("redis: no free connection (all " +
                                  std::to_string(options_.max_connections) + " in use)");
     }
+    conn = std::move(me.conn);  // null: handed a slot
   }
-  if (!idle_.empty()) {
-    std::unique_ptr<Connection> conn = std::move(idle_.back());
-    idle_.pop_back();
-    return Lease(this, std::move(conn), /*reused=*/true);
-  }
+  if (conn != nullptr) return Lease(this, std::move(conn), /*reused=*/true);
   if (std::chrono::steady_clock::now() < next_connect_) {
+    --open_;
+    HandOffLocked();
     return Status::Unavailable("redis: " + endpoint_.host + ":" + std::to_string(endpoint_.port) +
                                " unreachable, reconnect backing off");
   }
-  ++open_;
   lock.unlock();
-  Result<std::unique_ptr<Connection>> conn = Connect();
+  Result<std::unique_ptr<Connection>> fresh = Connect();
   lock.lock();
-  if (!conn.ok()) {
+  if (!fresh.ok()) {
     --open_;
     backoff_ms_ = std::min(options_.max_backoff_ms, backoff_ms_ == 0 ? 50 : backoff_ms_ * 2);
     next_connect_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
-    returned_.notify_one();
-    return conn.status();
+    HandOffLocked();
+    return fresh.status();
   }
   backoff_ms_ = 0;
-  return Lease(this, std::move(conn).value(), /*reused=*/false);
+  return Lease(this, std::move(fresh).value(), /*reused=*/false);
 }
 
 void Pool::Return(std::unique_ptr<Connection> conn) {
@@ -160,7 +169,27 @@ void Pool::Return(std::unique_ptr<Connection> conn) {
   } else {
     idle_.push_back(std::move(conn));
   }
-  returned_.notify_one();
+  HandOffLocked();
+}
+
+void Pool::HandOffLocked() {
+  while (!waiters_.empty() && (!idle_.empty() || open_ < options_.max_connections)) {
+    Waiter* next = waiters_.front();
+    waiters_.pop_front();
+    if (!idle_.empty()) {
+      next->conn = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      ++open_;  // a slot reserved for the waiter: it connects
+    }
+    next->ready = true;
+    next->ready_cv.notify_one();
+  }
+}
+
+size_t Pool::Waiting() {
+  std::lock_guard lock(mu_);
+  return waiters_.size();
 }
 
 Result<std::unique_ptr<Connection>> Pool::Connect() {

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -104,15 +105,30 @@ class Pool {
   // during the backoff that follows a failed connect).
   Result<Lease> Checkout(bool fresh_only = false);
 
+  // Callers queued in Checkout right now.
+  size_t Waiting();
+
  private:
+  // A caller queued in Checkout. Connections and free slots go to waiters
+  // first come, first served (HandOffLocked), as in the PostgreSQL pool: a
+  // caller returning a connection cannot take it straight back past them.
+  struct Waiter {
+    std::condition_variable ready_cv;
+    bool ready = false;                 // GUARDED_BY(mu_)
+    std::unique_ptr<Connection> conn;   // GUARDED_BY(mu_): handed over; null = a slot
+  };
+
   void Return(std::unique_ptr<Connection> conn);
+  // Gives idle connections, then free slots, to the oldest waiters; called
+  // after every change that frees either.
+  void HandOffLocked();
   Result<std::unique_ptr<Connection>> Connect();
   Status Handshake(Connection& conn);
 
   const Endpoint endpoint_;
   const PoolOptions options_;
   std::mutex mu_;
-  std::condition_variable returned_;
+  std::deque<Waiter*> waiters_;  // oldest first; each lives in its Checkout call
   std::vector<std::unique_ptr<Connection>> idle_;
   int open_ = 0;  // idle + checked out
   std::chrono::steady_clock::time_point next_connect_{};
