@@ -18,6 +18,7 @@
 
 #include "api/routes.h"
 #include "core/version.h"
+#include "pipeline/pipeline_stats.h"
 #include "supervisor/supervisor.h"
 
 namespace refinery::api {
@@ -61,40 +62,35 @@ void AddPool(MetricsRegistry& m, const PoolStats& pool) {
   }
 }
 
-// False when some depth could not be read (the rest is still reported).
-bool AddQueue(MetricsRegistry& m, Queue& queue) {
-  m.Declare("refinery_queue_jobs", MetricType::kGauge,
-            "Jobs per stage and state (ready, in_flight, delayed, dead = dead letters)");
-  bool ok = true;
-  for (const StageDef& stage : StageChain()) {
-    auto depth = queue.Depth(stage.name);
-    if (!depth.ok()) {
-      ok = false;
-      continue;
+// refinery_queue_jobs and the document gauges from one snapshot; false
+// for a source that could not be read (the rest is still reported).
+void AddPipeline(MetricsRegistry& m, const PipelineStats& stats) {
+  if (stats.queue_status.ok() || stats.store_status.ok()) {
+    m.Declare("refinery_queue_jobs", MetricType::kGauge,
+              "Jobs per stage and state (ready, in_flight, delayed; dead = documents given up on at the stage)");
+  }
+  for (const StageFigures& stage : stats.stages) {
+    const std::pair<const char*, int64_t> queued[] = {
+        {"ready", stage.queue.ready}, {"in_flight", stage.queue.in_flight}, {"delayed", stage.queue.delayed}};
+    for (const auto& [state, count] : queued) {
+      if (!stats.queue_status.ok()) break;
+      m.Set("refinery_queue_jobs", {{"stage", stage.stage}, {"state", state}}, static_cast<double>(count));
     }
-    const std::pair<const char*, int64_t> states[] = {
-        {"ready", depth->ready}, {"in_flight", depth->in_flight}, {"delayed", depth->delayed}, {"dead", depth->dead}};
-    for (const auto& [state, count] : states) {
-      m.Set("refinery_queue_jobs", {{"stage", stage.name}, {"state", state}}, static_cast<double>(count));
+    if (stats.store_status.ok()) {
+      m.Set("refinery_queue_jobs", {{"stage", stage.stage}, {"state", "dead"}}, static_cast<double>(stage.dead));
     }
   }
-  return ok;
-}
-
-bool AddDocuments(MetricsRegistry& m, Store& store) {
-  auto stats = store.Stats();
-  if (!stats.ok()) return false;
+  if (!stats.store_status.ok()) return;
   m.Declare("refinery_documents", MetricType::kGauge, "Documents by pipeline state");
   for (const std::string& state : AllStates()) {
-    auto it = stats->documents_by_stage.find(state);
-    double count = it == stats->documents_by_stage.end() ? 0 : static_cast<double>(it->second);
+    auto it = stats.store.documents_by_stage.find(state);
+    double count = it == stats.store.documents_by_stage.end() ? 0 : static_cast<double>(it->second);
     m.Set("refinery_documents", {{"stage", state}}, count);
   }
   m.Declare("refinery_chunks", MetricType::kGauge, "Chunks stored");
-  m.Set("refinery_chunks", {}, static_cast<double>(stats->total_chunks));
+  m.Set("refinery_chunks", {}, static_cast<double>(stats.store.total_chunks));
   m.Declare("refinery_chunks_embedded", MetricType::kGauge, "Chunks that have an embedding");
-  m.Set("refinery_chunks_embedded", {}, static_cast<double>(stats->chunks_with_embeddings));
-  return true;
+  m.Set("refinery_chunks_embedded", {}, static_cast<double>(stats.store.chunks_with_embeddings));
 }
 
 // The job outcome label of each processing-log status that ends an attempt.
@@ -170,9 +166,10 @@ std::string ScrapeGauges(ApiContext& ctx) {
   MetricsRegistry m;
   AddProcess(m, ctx);
   AddPool(m, ctx.services.store->GetPoolStats());
-  bool queue_ok = AddQueue(m, *ctx.services.queue);
-  bool store_ok = AddDocuments(m, *ctx.services.store);
-  store_ok = AddStageCounters(m, *ctx.services.store) && store_ok;
+  const PipelineStats stats = ReadPipelineStats(ctx.services);
+  AddPipeline(m, stats);
+  const bool queue_ok = stats.queue_status.ok();
+  const bool store_ok = AddStageCounters(m, *ctx.services.store) && stats.store_status.ok();
   AddSupervisor(m, ctx.services.config);
   m.Declare("refinery_metrics_scrape_error", MetricType::kGauge,
             "1 when this scrape could not read the source (its figures are missing)");

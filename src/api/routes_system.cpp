@@ -3,59 +3,31 @@
 #include <chrono>
 
 #include "api/routes.h"
+#include "api/stats_json.h"
 #include "core/version.h"
+#include "pipeline/pipeline_stats.h"
 
 namespace refinery::api {
 namespace {
 
-// Stats or depths that failed transiently say "unavailable" (503); the
-// mapping already does that, this only adds which part failed.
-Status Annotate(const Status& status, const std::string& what) {
-  return Status(status.code(), what + ": " + status.message());
-}
-
-Result<json> QueueDepths(Queue& queue) {
-  std::vector<std::string> stages;
-  for (const StageDef& stage : StageChain()) stages.push_back(stage.name);
-  auto depths = queue.Depths(stages);
-  if (!depths.ok()) return Annotate(depths.status(), "queue depths");
-  json out = json::object();
-  for (size_t i = 0; i < stages.size(); ++i) {
-    const QueueDepth& depth = (*depths)[i];
-    out[stages[i]] = {{"ready", depth.ready},
-                      {"in_flight", depth.in_flight},
-                      {"delayed", depth.delayed},
-                      {"dead", depth.dead}};
-  }
-  return out;
-}
-
 Result<Reply> Stats(ApiContext& ctx, const httplib::Request&) {
-  auto stats = ctx.services.store->Stats();
-  if (!stats.ok()) return Annotate(stats.status(), "store stats");
-  auto depths = QueueDepths(*ctx.services.queue);
-  if (!depths.ok()) return depths.status();
-  json by_stage = json::object();
-  for (const std::string& state : AllStates()) by_stage[state] = 0;
-  for (const auto& [state, count] : stats->documents_by_stage) by_stage[state] = count;
+  PipelineStats stats = ReadPipelineStats(ctx.services);
+  if (!stats.status().ok()) return stats.status();  // transient failures map to 503
+  json body = PipelineStatsJson(stats);
   double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started).count();
   const PoolStats pool = ctx.services.store->GetPoolStats();
-  return Reply{200, {{"total_documents", stats->total_documents},
-                     {"documents_by_stage", std::move(by_stage)},
-                     {"total_chunks", stats->total_chunks},
-                     {"chunks_with_embeddings", stats->chunks_with_embeddings},
-                     {"queue_depths", std::move(*depths)},
-                     {"pool", {{"size", pool.size},
-                               {"in_use", pool.in_use},
-                               {"idle", pool.idle},
-                               {"waiting", pool.waiting},
-                               {"created", pool.created},
-                               {"closed_dead", pool.closed_dead},
-                               {"validation_failures", pool.validation_failures},
-                               {"retries", pool.retries},
-                               {"rebuilds", pool.rebuilds}}},
-                     {"embedding_model", ctx.services.embedder->Name()},
-                     {"uptime_s", uptime}}};
+  body["pool"] = {{"size", pool.size},
+                  {"in_use", pool.in_use},
+                  {"idle", pool.idle},
+                  {"waiting", pool.waiting},
+                  {"created", pool.created},
+                  {"closed_dead", pool.closed_dead},
+                  {"validation_failures", pool.validation_failures},
+                  {"retries", pool.retries},
+                  {"rebuilds", pool.rebuilds}};
+  body["embedding_model"] = ctx.services.embedder->Name();
+  body["uptime_s"] = uptime;
+  return Reply{200, std::move(body)};
 }
 
 json ComponentJson(const ComponentHealth& c) {

@@ -75,8 +75,16 @@ void Configure(httplib::Server& server, const Config& config, std::atomic<int>* 
 }
 
 void AddHealthChecks(api::HealthMonitor& health, Services& s) {
-  health.Add("store", [&s] { return s.store->Ping(); });
-  health.Add("queue", [&s] { return s.queue->Ping(); });
+  // A store or queue that answers reads but cannot write (a full disk, a
+  // read-only replica) is down too: work cannot move.
+  health.Add("store", [&s] {
+    Status ping = s.store->Ping();
+    return ping.ok() ? s.store->CheckWritable() : ping;
+  });
+  health.Add("queue", [&s] {
+    Status ping = s.queue->Ping();
+    return ping.ok() ? s.queue->CheckWritable() : ping;
+  });
   health.Add("blob_store", [&s] { return s.blobs->Ping(); });
 }
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "blob/blob_key.h"
+#include "core/disk_space.h"
 
 namespace refinery {
 namespace {
@@ -222,7 +223,7 @@ Status FsBlobStore::Ping() {
   if (::access(root_.c_str(), W_OK | X_OK) != 0) {
     return ErrnoStatus("blob directory '" + root_ + "' is not writable", errno);
   }
-  return Status::Ok();
+  return CheckFreeSpace(root_, "blob store");
 }
 
 }  // namespace refinery

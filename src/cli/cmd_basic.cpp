@@ -5,9 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/stats_json.h"
 #include "cli/cli.h"
 #include "core/version.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/pipeline_stats.h"
 #include "search/search.h"
 
 
@@ -32,38 +34,26 @@ std::optional<Services> OpenOrReport(const GlobalFlags& flags, const std::string
 }
 
 int PrintStats(Services& s, bool as_json) {
-  auto stats = s.store->Stats();
-  if (!stats.ok()) {
+  const PipelineStats stats = ReadPipelineStats(s);
+  if (!stats.status().ok()) {
     std::cerr << "refinery: " << stats.status().ToString() << "\n";
     return kExitUnavailable;
   }
-  nlohmann::ordered_json out;
-  out["total_documents"] = stats->total_documents;
-  nlohmann::ordered_json by_stage;
-  for (const auto& state : AllStates()) {
-    auto it = stats->documents_by_stage.find(state);
-    by_stage[state] = it == stats->documents_by_stage.end() ? 0 : it->second;
-  }
-  out["documents_by_stage"] = by_stage;
-  out["total_chunks"] = stats->total_chunks;
-  out["chunks_with_embeddings"] = stats->chunks_with_embeddings;
-  for (const auto& stage : StageChain()) {
-    auto depth = s.queue->Depth(stage.name);
-    if (!depth.ok()) continue;
-    out["queue_depths"][stage.name] = {{"ready", depth->ready}, {"in_flight", depth->in_flight},
-                                       {"delayed", depth->delayed}, {"dead", depth->dead}};
-  }
+  const nlohmann::ordered_json out = api::PipelineStatsJson(stats);
   if (as_json) {
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << "documents: " << stats->total_documents << "\n";
-  for (const auto& [state, count] : by_stage.items()) std::cout << "  " << state << ": " << count << "\n";
-  std::cout << "chunks: " << stats->total_chunks << " (" << stats->chunks_with_embeddings << " embedded)\n";
+  std::cout << "documents: " << stats.store.total_documents << "\n";
+  for (const auto& [state, count] : out["documents_by_stage"].items()) {
+    std::cout << "  " << state << ": " << count << "\n";
+  }
+  std::cout << "chunks: " << stats.store.total_chunks << " (" << stats.store.chunks_with_embeddings
+            << " embedded)\n";
   std::cout << "queues (ready / in flight / delayed / dead):\n";
-  for (const auto& [stage, d] : out["queue_depths"].items()) {
-    std::cout << "  " << stage << ": " << d["ready"] << " / " << d["in_flight"] << " / " << d["delayed"] << " / "
-              << d["dead"] << "\n";
+  for (const StageFigures& f : stats.stages) {
+    std::cout << "  " << f.stage << ": " << f.queue.ready << " / " << f.queue.in_flight << " / " << f.queue.delayed
+              << " / " << f.dead << "\n";
   }
   return kExitOk;
 }

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "cli/doctor.h"
+#include "pipeline/pipeline_stats.h"
 #include "core/http_client.h"
 
 namespace refinery::cli {
@@ -136,20 +137,20 @@ void CheckQueue(DoctorContext& ctx, DoctorSection& section) {
                                                : "backend: Redis Streams");
   if (!NeedServices(ctx, section)) return;
   json depths = json::object();
-  for (const StageDef& stage : StageChain()) {
-    auto depth = ctx.services->queue->Depth(stage.name);
-    if (!depth.ok()) {
-      section.Add(Mark::kFail, stage.name + ": " + depth.status().ToString());
-      continue;
-    }
-    depths[stage.name] = {{"ready", depth->ready}, {"in_flight", depth->in_flight},
-                          {"delayed", depth->delayed}, {"dead", depth->dead}};
-    std::string text = stage.name + ": ready " + std::to_string(depth->ready) + ", in flight " +
-                       std::to_string(depth->in_flight) + ", delayed " + std::to_string(depth->delayed) +
-                       ", dead " + std::to_string(depth->dead);
-    if (depth->dead > 0) text += " (dead letters: their documents are in `error`; POST /documents/{id}/retry)";
-    section.Add(depth->dead > 0 ? Mark::kWarn : Mark::kOk, text);
+  const PipelineStats stats = ReadPipelineStats(*ctx.services);
+  if (!stats.status().ok()) section.Add(Mark::kFail, stats.status().ToString());
+  for (const StageFigures& f : stats.stages) {
+    if (!stats.queue_status.ok()) break;
+    const QueueDepth& d = f.queue;
+    depths[f.stage] = {{"ready", d.ready}, {"in_flight", d.in_flight}, {"delayed", d.delayed}, {"dead", f.dead}};
+    std::string text = f.stage + ": ready " + std::to_string(d.ready) + ", in flight " + std::to_string(d.in_flight) +
+                       ", delayed " + std::to_string(d.delayed) + ", dead " + std::to_string(f.dead);
+    if (f.dead > 0) text += " (dead letters: their documents are in `error`; POST /documents/{id}/retry)";
+    section.Add(f.dead > 0 ? Mark::kWarn : Mark::kOk, text);
   }
+  Status writable = ctx.services->queue->CheckWritable();
+  section.Add(writable.ok() ? Mark::kOk : Mark::kFail,
+              writable.ok() ? "takes writes" : "cannot write: " + writable.ToString());
   section.details["depths"] = std::move(depths);
 }
 

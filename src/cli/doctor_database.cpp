@@ -149,6 +149,11 @@ void CheckDatabase(DoctorContext& ctx, DoctorSection& section) {
   section.Add(ping.ok() ? Mark::kOk : Mark::kFail,
               ping.ok() ? "store answers (" + std::to_string(static_cast<int>(ms)) + " ms)"
                         : "store ping: " + ping.ToString());
+  if (!ping.ok()) return;
+  // Reads working proves little on a full disk: try a write.
+  Status writable = ctx.services->store->CheckWritable();
+  section.Add(writable.ok() ? Mark::kOk : Mark::kFail,
+              writable.ok() ? "store takes writes" : "store cannot write: " + writable.ToString());
 }
 
 }  // namespace refinery::cli

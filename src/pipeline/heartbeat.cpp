@@ -25,16 +25,29 @@ std::vector<std::atomic<double>> StartTicks(int threads) {
 
 // Replaces `path` with `text` whose mtime is `mtime`: written to a sibling
 // and renamed over, so a reader sees the old content or the new, never half.
-// A failure only makes the beat go stale, which the supervisor notices.
+// When that fails -- a full disk has no page for the new file -- the file
+// (created empty if the supervisor removed it for a new child) still gets
+// its mtime set, which needs no data page: a worker paused by a full disk
+// keeps beating and is not killed for it (its content goes stale, its
+// liveness does not). Only a file that cannot even be touched lets the beat
+// go stale, which the supervisor notices.
 void ReplaceFile(const std::string& path, const std::string& text, const timespec& mtime) {
   const std::string temp = path + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const timespec times[2] = {mtime, mtime};
-  const bool timed = ::futimens(fd, times) == 0;
-  ::close(fd);
-  if (written && timed) std::rename(temp.c_str(), path.c_str());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool replaced = false;
+  if (fd >= 0) {
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const bool timed = ::futimens(fd, times) == 0;
+    ::close(fd);
+    replaced = written && timed && std::rename(temp.c_str(), path.c_str()) == 0;
+    if (!replaced) ::unlink(temp.c_str());
+  }
+  if (replaced) return;
+  const int touched = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (touched < 0) return;
+  (void)::futimens(touched, times);
+  ::close(touched);
 }
 
 }  // namespace

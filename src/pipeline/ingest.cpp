@@ -2,16 +2,18 @@
 #include <spdlog/spdlog.h>
 
 #include "core/hash.h"
+#include "core/random.h"
 #include "core/utf8.h"
 #include "pipeline/pipeline.h"
 
 namespace refinery {
 namespace {
 
-// Content-addressed, so identical content maps to one blob and a repeated
-// ingest rewrites the same bytes.
-std::string BlobKeyFor(const std::string& hash) {
-  return "documents/" + hash.substr(0, 2) + "/" + hash + ".txt";
+// Every document owns its blob: the content hash plus a random nonce. With
+// a key per content instead, deleting a document raced an identical
+// re-ingest: the new row pointed at the blob the delete then removed.
+std::string NewBlobKey(const std::string& hash) {
+  return "documents/" + hash.substr(0, 2) + "/" + hash + "-" + RandomHex(64) + ".txt";
 }
 
 Status ValidateIngest(const IngestRequest& r) {
@@ -33,12 +35,17 @@ Result<IngestOutcome> IngestDocument(Services& services, const IngestRequest& re
   doc.source_url = request.source_url;
   doc.content_hash = Sha256Hex(request.content);
   doc.mime_type = request.mime_type;
-  doc.blob_key = BlobKeyFor(doc.content_hash);
+  doc.blob_key = NewBlobKey(doc.content_hash);
   doc.stage = first.state;
   doc.metadata_json = request.metadata_json;
   // Blob first: a document row must never point at a blob that is not there.
   REFINERY_RETURN_IF_ERROR(services.blobs->Put(doc.blob_key, request.content));
   auto inserted = services.store->InsertDocument(doc);
+  if (!inserted.ok() || !inserted->created) {
+    // Rejected, or the content was already stored: no row owns this blob.
+    Status removed = services.blobs->Delete(doc.blob_key);
+    if (!removed.ok()) spdlog::warn("blob {} left behind: {}", doc.blob_key, removed.ToString());
+  }
   if (!inserted.ok()) return inserted.status();
   if (inserted->created) {
     Status queued = services.queue->Enqueue(first.name, inserted->id);
@@ -54,7 +61,9 @@ Status DeleteDocumentEverywhere(Services& services, int64_t id) {
   auto doc = services.store->GetDocument(id);
   if (!doc.ok()) return doc.status();
   REFINERY_RETURN_IF_ERROR(services.store->DeleteDocument(id));
-  // A queued job for this document finds it gone and is acknowledged as done.
+  // A queued job for this document finds it gone and is acknowledged as
+  // done. The blob is this document's alone (NewBlobKey): no other row can
+  // point at it, so removing it after the row is safe.
   return services.blobs->Delete(doc->blob_key);
 }
 

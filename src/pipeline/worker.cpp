@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "pipeline/pipeline.h"
 
@@ -63,20 +64,6 @@ void SleepUnlessStopped(const std::atomic<bool>& stop, milliseconds duration) {
   }
 }
 
-void LogOutcome(Services& s, const Job& job, const std::string& status, const std::string& message,
-                double started) {
-  LogEntry entry;
-  entry.document_id = job.document_id;
-  entry.stage = job.stage;
-  entry.status = status;
-  entry.message = message;
-  entry.duration_ms = (NowSeconds() - started) * 1000;
-  Status logged = s.store->AppendLog(entry);
-  if (!logged.ok() && logged.code() != StatusCode::kNotFound) {
-    spdlog::warn("document {}: processing log not written: {}", job.document_id, logged.ToString());
-  }
-}
-
 // In the document's log and (through the store's counters) in /metrics'
 // refinery_reconciler_requeues_total.
 void LogRequeue(Services& s, const StageDef& stage, int64_t document_id) {
@@ -118,72 +105,88 @@ Worker::Worker(Services& services, const StageDef& stage) : services_(services),
 // Outcomes of one job, as the consumer loop needs them.
 enum class JobOutcome { kDone, kDependencyDown };
 
-static JobOutcome HandleFailure(Services& s, const StageDef& stage, const Job& job, const Status& failure,
-                                double started, JobHold& hold) {
+// Acknowledges a job that needs no more work (done, given up on, or a
+// stale wake-up); a lost lease changes nothing, the work stands.
+static JobOutcome Settle(Services& s, const Job& job, JobHold& hold) {
   hold.Settle();
-  if (failure.transient()) {
-    // A dependency outage is not the document's fault: give the job back
-    // uncounted and let the loop pause, so an outage never dead-letters work.
-    spdlog::warn("{} document {}: {}; releasing job and pausing", stage.name, job.document_id, failure.ToString());
-    (void)s.queue->Release(job);  // if even this fails, the lease expires and the job returns
-    return JobOutcome::kDependencyDown;
-  }
-  RetryPolicy policy{s.config.max_attempts, s.config.retry_base_delay_s, s.config.retry_max_delay_s};
-  auto outcome = s.queue->Fail(job, failure.ToString(), policy);
-  bool dead = outcome.ok() && outcome->dead;
-  Status recorded = s.store->RecordFailure(job.document_id, stage.name, failure.ToString(), dead);
-  if (!recorded.ok()) spdlog::warn("document {}: failure not recorded: {}", job.document_id, recorded.ToString());
-  if (dead) {
-    spdlog::error("{} document {}: attempt {} failed, giving up: {}", stage.name, job.document_id, job.attempt,
-                  failure.ToString());
-  } else {
-    spdlog::warn("{} document {}: attempt {} failed, retrying in {:.1f} s: {}", stage.name, job.document_id,
-                 job.attempt, outcome.ok() ? outcome->retry_in_s : 0.0, failure.ToString());
-  }
-  LogOutcome(s, job, dead ? kLogFailed : kLogRetried, failure.ToString(), started);
+  Status acked = s.queue->Ack(job);
+  if (!acked.ok()) spdlog::info("document {}: ack: {}", job.document_id, acked.ToString());
   return JobOutcome::kDone;
 }
 
-static Status RunStageGuarded(Services& s, const StageDef& stage, const Document& doc) {
+// Gives the job back to the queue; `delay_s` 0 means at once.
+static JobOutcome GiveBack(Services& s, const Job& job, JobHold& hold, double delay_s, JobOutcome outcome) {
+  hold.Settle();
+  (void)s.queue->Release(job, delay_s);  // if even this fails, the lease expires and the job returns
+  return outcome;
+}
+
+// The store recorded nothing for this attempt's failure, so the job must
+// come back: uncounted for an outage, after a backoff otherwise.
+static JobOutcome HandleFailure(Services& s, const StageDef& stage, const Job& job, int attempt,
+                                const Status& failure, double started, JobHold& hold) {
+  if (failure.transient()) {
+    // A dependency outage is not the document's fault: take the attempt back
+    // and let the loop pause, so an outage never uses up attempts.
+    spdlog::warn("{} document {}: {}; releasing job and pausing", stage.name, job.document_id, failure.ToString());
+    (void)s.store->ReleaseAttempt(job.document_id, stage.state);  // if the store is down too, one attempt is spent
+    return GiveBack(s, job, hold, 0, JobOutcome::kDependencyDown);
+  }
+  const bool terminal = attempt >= s.config.max_attempts;
+  const std::string message = terminal ? GaveUpMessage(attempt, failure.ToString()) : failure.ToString();
+  // Store first, queue second: a crash in between leaves a job whose next
+  // delivery finds the document already recorded (or in "error": acked).
+  Status recorded = s.store->RecordFailure(job.document_id, {stage.name, stage.state, message, terminal, started});
+  if (recorded.code() == StatusCode::kConflict || recorded.code() == StatusCode::kNotFound) return Settle(s, job, hold);
+  if (!recorded.ok()) {
+    spdlog::warn("document {}: failure not recorded: {}", job.document_id, recorded.ToString());
+    return GiveBack(s, job, hold, 0, JobOutcome::kDependencyDown);
+  }
+  if (terminal) {
+    spdlog::error("{} document {}: attempt {} failed, giving up: {}", stage.name, job.document_id, attempt,
+                  failure.ToString());
+    return Settle(s, job, hold);
+  }
+  const double retry_in_s = JitteredBackoff({s.config.retry_base_delay_s, s.config.retry_max_delay_s}, attempt);
+  spdlog::warn("{} document {}: attempt {} failed, retrying in {:.1f} s: {}", stage.name, job.document_id, attempt,
+               retry_in_s, failure.ToString());
+  return GiveBack(s, job, hold, retry_in_s, JobOutcome::kDone);
+}
+
+static Status RunStageGuarded(Services& s, const StageDef& stage, const Document& doc, double started) {
   try {
-    return stage.run(s, doc, {stage.state, NextState(stage)});
+    return stage.run(s, doc, {stage.state, NextState(stage), LogNote{stage.name, kLogCompleted, "", started}});
   } catch (const std::exception& e) {  // the job boundary: a throwing stage fails this job only
     return Status::Internal(std::string("stage threw: ") + e.what());
   }
 }
 
 static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, JobHold& hold) {
-  double started = NowSeconds();
+  const double started = NowSeconds();
   LeaseKeeper keeper(*s.queue, job, s.config.visibility_timeout_s);
-  auto doc = s.store->GetDocument(job.document_id);
-  if (!doc.ok() && doc.status().code() == StatusCode::kNotFound) {
-    hold.Settle();
-    (void)s.queue->Ack(job);  // deleted meanwhile: nothing to do
-    return JobOutcome::kDone;
+  // The store counts the attempt before any work, so a worker that dies
+  // mid-attempt still used one up; at max_attempts it gives up instead.
+  auto attempt = s.store->StartAttempt(job.document_id, stage.name, stage.state, s.config.max_attempts);
+  if (!attempt.ok()) {
+    const StatusCode code = attempt.status().code();
+    // Deleted meanwhile, or a duplicate wake-up: the document moved on.
+    if (code == StatusCode::kNotFound || code == StatusCode::kConflict) return Settle(s, job, hold);
+    spdlog::warn("{} document {}: attempt not started: {}", stage.name, job.document_id, attempt.status().ToString());
+    return GiveBack(s, job, hold, 0, JobOutcome::kDependencyDown);
   }
-  if (!doc.ok()) return HandleFailure(s, stage, job, doc.status(), started, hold);
-  if (doc->stage != stage.state) {
-    hold.Settle();
-    (void)s.queue->Ack(job);  // a duplicate wake-up: the document already moved on
-    return JobOutcome::kDone;
+  if (attempt->gave_up) {
+    spdlog::error("{} document {}: {}", stage.name, job.document_id, attempt->document.error_message);
+    return Settle(s, job, hold);
   }
-  Status result = RunStageGuarded(s, stage, *doc);
-  if (result.code() == StatusCode::kConflict) {
-    hold.Settle();
-    (void)s.queue->Ack(job);
-    return JobOutcome::kDone;
-  }
-  if (!result.ok()) return HandleFailure(s, stage, job, result, started, hold);
+  Status result = RunStageGuarded(s, stage, attempt->document, started);
+  if (result.code() == StatusCode::kConflict) return Settle(s, job, hold);
+  if (!result.ok()) return HandleFailure(s, stage, job, attempt->document.attempts, result, started, hold);
   std::string next = NextState(stage);
   if (const StageDef* next_stage = StageForState(next)) {
     Status queued = s.queue->Enqueue(next_stage->name, job.document_id);
     if (!queued.ok()) spdlog::warn("document {}: next stage not enqueued (the reconciler will): {}", job.document_id, queued.ToString());
   }
-  hold.Settle();
-  Status acked = s.queue->Ack(job);
-  if (!acked.ok()) spdlog::info("document {}: ack after commit: {}", job.document_id, acked.ToString());
-  LogOutcome(s, job, kLogCompleted, "", started);
-  return JobOutcome::kDone;
+  return Settle(s, job, hold);
 }
 
 void Worker::ProcessJob(const Job& job) {

@@ -54,7 +54,7 @@ bool IsError(const redisReply* reply, const char* prefix) {
 
 Status ErrorReplyStatus(const redisReply* reply, const std::string& what) {
   std::string message = "redis: " + what + ": " + ReplyString(reply);
-  for (const char* transient : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "READONLY", "OOM"}) {
+  for (const char* transient : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "READONLY", "OOM", "MISCONF"}) {
     if (IsError(reply, transient)) return Status::Unavailable(message);
   }
   return Status::Internal(message);

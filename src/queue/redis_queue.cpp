@@ -1,5 +1,4 @@
 #include "queue/redis_queue.h"
-#include "queue/process_rng.h"
 
 #include <unistd.h>
 
@@ -9,9 +8,10 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <utility>
 
+#include "core/clock.h"
+#include "core/random.h"
 #include "queue/redis_scripts.h"
 
 namespace refinery {
@@ -35,8 +35,8 @@ std::string NewConsumerName() {
   std::array<char, 256> host{};
   if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
   char suffix[64];
-  std::snprintf(suffix, sizeof suffix, "-%d-%016" PRIx64, static_cast<int>(getpid()), ProcessRng()());
-  return std::string(host.data()) + suffix;
+  std::snprintf(suffix, sizeof suffix, "-%d-", static_cast<int>(getpid()));
+  return std::string(host.data()) + suffix + RandomHex(64);
 }
 
 Status CheckStage(const std::string& stage) {
@@ -81,19 +81,15 @@ Result<std::unique_ptr<RedisQueue>> RedisQueue::Open(const Config& config, const
   Result<redis::Endpoint> endpoint = redis::ParseRedisUrl(config.redis_url);
   if (!endpoint.ok()) return endpoint.status();
   if (options.key_prefix.empty()) return Status::InvalidArgument("queue: Redis key prefix must not be empty");
-  return std::make_unique<RedisQueue>(PrivateTag{}, *endpoint, options, config.max_attempts);
+  return std::make_unique<RedisQueue>(PrivateTag{}, *endpoint, options);
 }
 
-RedisQueue::RedisQueue(PrivateTag, const redis::Endpoint& endpoint, const RedisQueueOptions& options,
-                       int max_attempts)
-    : client_(endpoint, options.pool),
-      options_(options),
-      max_attempts_(max_attempts),
-      consumer_(NewConsumerName()) {}
+RedisQueue::RedisQueue(PrivateTag, const redis::Endpoint& endpoint, const RedisQueueOptions& options)
+    : client_(endpoint, options.pool), options_(options), consumer_(NewConsumerName()) {}
 
 std::vector<std::string> RedisQueue::Keys(const std::string& stage) const {
   const std::string base = options_.key_prefix + stage;
-  return {base + ":stream", base + ":delayed", JobsKey(stage), base + ":dead", options_.key_prefix + "ids"};
+  return {base + ":stream", base + ":delayed", JobsKey(stage), options_.key_prefix + "ids"};
 }
 
 Status RedisQueue::Enqueue(const std::string& stage, int64_t document_id, double delay_s) {
@@ -130,7 +126,7 @@ Result<std::optional<Job>> RedisQueue::TryLease(const std::string& stage, int64_
   Result<Reply> reply =
       client_.Eval(redis_scripts::Lease(), Keys(stage),
                    {kGroup, consumer_, HoldIdle(visibility_ms), std::to_string(kHorizonMs),
-                    std::to_string(max_attempts_), std::to_string(options_.consumer_idle_limit.count()),
+                    std::to_string(options_.consumer_idle_limit.count()),
                     std::to_string(std::max<int64_t>(1, options_.consumer_sweep_interval.count()))});
   if (!reply.ok()) return reply.status();
   const redisReply* r = reply->get();
@@ -138,12 +134,11 @@ Result<std::optional<Job>> RedisQueue::TryLease(const std::string& stage, int64_
     last_id = ReplyString(r);
     return std::optional<Job>();
   }
-  if (r->elements != 4) return Status::Internal("redis: unexpected lease reply");
+  if (r->elements != 3) return Status::Internal("redis: unexpected lease reply");
   return std::optional<Job>(Job{.id = ReplyInteger(r->element[0]),
                                 .stage = stage,
                                 .document_id = ToInt64(ReplyString(r->element[1])),
-                                .attempt = static_cast<int>(ReplyInteger(r->element[2])),
-                                .lease_token = ReplyString(r->element[3])});
+                                .lease_token = ReplyString(r->element[2])});
 }
 
 Status RedisQueue::WaitForEntries(const std::string& stage, const std::string& last_id,
@@ -176,28 +171,21 @@ Status RedisQueue::Ack(const Job& job) {
   return RunLeased(job, redis_scripts::Ack(), {std::to_string(job.document_id)});
 }
 
-Status RedisQueue::Release(const Job& job) {
-  return RunLeased(job, redis_scripts::Release(), {std::to_string(job.document_id)});
-}
-
-Result<FailOutcome> RedisQueue::Fail(const Job& job, const std::string& error, const RetryPolicy& policy) {
-  FailOutcome outcome;
-  outcome.dead = job.attempt >= policy.max_attempts;
-  int64_t delay_ms = -1;  // the script's "dead-letter"
-  if (!outcome.dead) {
-    outcome.retry_in_s = BackoffDelay(policy, job.attempt, std::uniform_real_distribution<double>(0, 1)(ProcessRng()));
-    delay_ms = static_cast<int64_t>(std::ceil(outcome.retry_in_s * 1000));
+Status RedisQueue::Release(const Job& job, double delay_s) {
+  if (!(delay_s >= 0) || !std::isfinite(delay_s)) {
+    return Status::InvalidArgument("queue: delay must be a finite number >= 0");
   }
-  REFINERY_RETURN_IF_ERROR(
-      RunLeased(job, redis_scripts::Fail(), {std::to_string(job.document_id), std::to_string(delay_ms), error}));
-  return outcome;
+  const auto delay_ms = static_cast<int64_t>(std::ceil(delay_s * 1000));
+  return RunLeased(job, redis_scripts::Release(), {std::to_string(job.document_id), std::to_string(delay_ms)});
 }
 
 Result<bool> RedisQueue::HasLiveJob(const std::string& stage, int64_t document_id) {
   REFINERY_RETURN_IF_ERROR(CheckStage(stage));
   Result<Reply> reply = client_.Run({"HGET", JobsKey(stage), std::to_string(document_id)});
   if (!reply.ok()) return reply.status();
-  std::string state = ReplyString(reply->get());  // "q ..." ready/leased, "d ..." delayed, "x ..." dead
+  // "q ..." ready/leased, "d ..." delayed; "x ..." (a dead job an older
+  // version left) is no live job.
+  std::string state = ReplyString(reply->get());
   return !state.empty() && (state[0] == 'q' || state[0] == 'd');
 }
 
@@ -217,15 +205,14 @@ Result<std::vector<QueueDepth>> RedisQueue::Depths(const std::vector<std::string
   Result<Reply> reply = client_.Eval(redis_scripts::Depth(), keys, {kGroup, std::to_string(kHorizonMs)});
   if (!reply.ok()) return reply.status();
   const redisReply* r = reply->get();
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 * stages.size()) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 * stages.size()) {
     return Status::Internal("redis: unexpected depth reply");
   }
   std::vector<QueueDepth> depths;
-  for (size_t i = 0; i < r->elements; i += 4) {
+  for (size_t i = 0; i < r->elements; i += 3) {
     depths.push_back(QueueDepth{.ready = ReplyInteger(r->element[i]),
                                 .in_flight = ReplyInteger(r->element[i + 1]),
-                                .delayed = ReplyInteger(r->element[i + 2]),
-                                .dead = ReplyInteger(r->element[i + 3])});
+                                .delayed = ReplyInteger(r->element[i + 2])});
   }
   return depths;
 }
@@ -245,6 +232,14 @@ Status RedisQueue::Purge() {
     if (unlink.size() > 1) REFINERY_RETURN_IF_ERROR(client_.Run(unlink).status());
   } while (cursor != "0");
   return Status::Ok();
+}
+
+Status RedisQueue::CheckWritable() {
+  // A Redis that cannot persist (MISCONF) or is out of memory (OOM) refuses
+  // writes while still answering PING.
+  Result<Reply> reply = client_.Run({"SET", options_.key_prefix + "health-probe",
+                                     std::to_string(NowSeconds()), "PX", "60000"});
+  return reply.status();
 }
 
 Status RedisQueue::Ping() {

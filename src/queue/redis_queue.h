@@ -1,11 +1,9 @@
 // RedisQueue: the production queue on Redis 7 streams (hiredis 0.14).
 //
 // Per stage: a stream with one consumer group (ready and leased jobs), a
-// sorted set of delayed retries, a hash document -> job state that makes
-// Enqueue idempotent and answers HasLiveJob, and a dead-letter stream. Every
-// state change is one Lua script (redis_scripts.h), hence atomic across
-// processes. Attempts are the stream's delivery counts (plus the attempts of
-// the job's earlier entries, kept when a retry or release re-adds it).
+// sorted set of delayed retries, and a hash document -> job state that makes
+// Enqueue idempotent and answers HasLiveJob. Every state change is one Lua
+// script (redis_scripts.h), hence atomic across processes.
 //
 // Self-healing: connections come from a pool that reconnects with backoff; a
 // Redis that restarted empty gets its streams and groups back on first use,
@@ -51,20 +49,21 @@ class RedisQueue final : public Queue {
   // Parses config.redis_url (redis://[:password@]host[:port][/db]); does not
   // connect yet, so a process can start while Redis is still down.
   static Result<std::unique_ptr<RedisQueue>> Open(const Config& config, const RedisQueueOptions& options = {});
-  RedisQueue(PrivateTag, const redis::Endpoint& endpoint, const RedisQueueOptions& options, int max_attempts);
+  RedisQueue(PrivateTag, const redis::Endpoint& endpoint, const RedisQueueOptions& options);
 
   Status Enqueue(const std::string& stage, int64_t document_id, double delay_s = 0) override;
   Result<std::optional<Job>> Lease(const std::string& stage, double visibility_s,
                                    std::chrono::milliseconds wait) override;
   Status Heartbeat(const Job& job, double visibility_s) override;
   Status Ack(const Job& job) override;
-  Status Release(const Job& job) override;
-  Result<FailOutcome> Fail(const Job& job, const std::string& error, const RetryPolicy& policy) override;
+  Status Release(const Job& job, double delay_s = 0) override;
   Result<bool> HasLiveJob(const std::string& stage, int64_t document_id) override;
   Result<QueueDepth> Depth(const std::string& stage) override;
   Result<std::vector<QueueDepth>> Depths(const std::vector<std::string>& stages) override;
   Status Purge() override;
   Status Ping() override;
+  // A SET of a probe key that expires by itself.
+  Status CheckWritable() override;
 
  private:
   // KEYS of every script for `stage` (see redis_scripts.h).
@@ -80,7 +79,6 @@ class RedisQueue final : public Queue {
 
   redis::Client client_;
   const RedisQueueOptions options_;
-  const int max_attempts_;
   const std::string consumer_;  // this queue object's name in every consumer group
 };
 

@@ -9,7 +9,7 @@ namespace {
 // Shared helpers, prepended to every script. Document ids stay strings (Lua
 // numbers are doubles); numbers going back to Redis are formatted with %d.
 constexpr const char* kPrelude = R"lua(
-local S, D, J, X, IDS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local S, D, J, IDS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local G = ARGV[1]
 local function now_ms()
   local t = redis.call('TIME')
@@ -23,33 +23,34 @@ end
 local function get_job(doc)
   local v = redis.call('HGET', J, doc)
   if not v then return nil end
-  local state, id, base, ref = string.match(v, '^(%a) (%d+) (%d+) (%S+)$')
+  local state, id, ref = string.match(v, '^([qd]) (%d+) (%S+)$')
+  if not state then
+    -- written by a version that counted attempts ("<state> <id> <attempts> <ref>");
+    -- its dead jobs (state x) read as no job, so Enqueue starts afresh
+    state, id, ref = string.match(v, '^([qd]) (%d+) %d+ (%S+)$')
+  end
   if not state then return nil end
-  return {state = state, id = id, base = tonumber(base), ref = ref}
+  return {state = state, id = id, ref = ref}
 end
-local function put_job(doc, state, id, base, ref)
-  redis.call('HSET', J, doc, state .. ' ' .. id .. ' ' .. int(base) .. ' ' .. ref)
+local function put_job(doc, state, id, ref)
+  redis.call('HSET', J, doc, state .. ' ' .. id .. ' ' .. ref)
 end
-local function push_ready(doc, id, base)
-  local eid = redis.call('XADD', S, '*', 'doc', doc, 'job', id, 'base', int(base))
-  put_job(doc, 'q', id, base, eid)
+local function push_ready(doc, id)
+  local eid = redis.call('XADD', S, '*', 'doc', doc, 'job', id)
+  put_job(doc, 'q', id, eid)
 end
 local function remove_entry(eid)
   redis.call('XACK', S, G, eid)
   redis.call('XDEL', S, eid)
 end
-local function bury(doc, job, err)
-  local did = redis.call('XADD', X, '*', 'doc', doc, 'job', job.id, 'error', err)
-  put_job(doc, 'x', job.id, 0, did)
-end
--- The entry id, consumer and delivery count behind `token`, while it is ours.
+-- The entry id and consumer behind `token`, while it is ours.
 local function owned(token)
   local eid, n = string.match(token, '^(%d+%-%d+)/(%d+)$')
   if not eid then return nil end
   local p = redis.pcall('XPENDING', S, G, eid, eid, 1)
   if type(p) ~= 'table' or p.err or not p[1] then return nil end
   if tonumber(p[1][4]) ~= tonumber(n) then return nil end
-  return eid, p[1][2], tonumber(n)
+  return eid, p[1][2]
 end
 -- The current job of `doc` when `eid` is its stream entry.
 local function job_of(doc, eid)
@@ -59,8 +60,8 @@ local function job_of(doc, eid)
 end
 )lua";
 
-// Ready or in flight: nothing to do. Delayed: the earlier time wins. Dead or
-// unknown: a new job with attempts reset.
+// Ready or in flight: nothing to do. Delayed: the earlier time wins.
+// Unknown: a new job.
 constexpr const char* kEnqueue = R"lua(
 local doc, delay = ARGV[2], tonumber(ARGV[3])
 local now = now_ms()
@@ -73,32 +74,32 @@ if job and job.state == 'd' then
   end
   redis.call('ZREM', D, doc)
   ensure_group()
-  push_ready(doc, job.id, job.base)
+  push_ready(doc, job.id)
   return 1
 end
-if job and job.state == 'x' then redis.call('XDEL', X, job.ref) end
 local id = int(redis.call('INCR', IDS))
 if delay > 0 then
   redis.call('ZADD', D, int(now + delay), doc)
-  put_job(doc, 'd', id, 0, '-')
+  put_job(doc, 'd', id, '-')
 else
   ensure_group()
-  push_ready(doc, id, 0)
+  push_ready(doc, id)
 end
 return 1
 )lua";
 
 // Due retries into the stream; then expired leases (oldest first), then new
-// entries. Exhausted jobs are buried on the way (a bounded number per call).
+// entries. Entries of jobs that no longer exist are dropped on the way (a
+// bounded number per call).
 constexpr const char* kLease = R"lua(
-local consumer, hold, horizon, max = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local consumer, hold, horizon = ARGV[2], ARGV[3], ARGV[4]
 ensure_group()
 -- Every worker process is a consumer of its own name, and a killed one is
--- never told to leave: at most once per ARGV[7] ms, forget consumers idle
--- over ARGV[6] ms that own no pending entry. Safe: nothing of theirs is
+-- never told to leave: at most once per ARGV[6] ms, forget consumers idle
+-- over ARGV[5] ms that own no pending entry. Safe: nothing of theirs is
 -- pending (checked atomically here), and a live one that was merely idle
 -- is recreated by its next read.
-if redis.call('SET', S .. ':consumers-swept', '1', 'NX', 'PX', ARGV[7]) then
+if redis.call('SET', S .. ':consumers-swept', '1', 'NX', 'PX', ARGV[6]) then
   for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', S, G)) do
     local name, pending, idle
     for i = 1, #info, 2 do
@@ -106,7 +107,7 @@ if redis.call('SET', S .. ':consumers-swept', '1', 'NX', 'PX', ARGV[7]) then
       elseif info[i] == 'pending' then pending = info[i + 1]
       elseif info[i] == 'idle' then idle = info[i + 1] end
     end
-    if name ~= consumer and pending == 0 and idle > tonumber(ARGV[6]) then
+    if name ~= consumer and pending == 0 and idle > tonumber(ARGV[5]) then
       redis.call('XGROUP', 'DELCONSUMER', S, G, name)
     end
   end
@@ -114,7 +115,7 @@ end
 for _, doc in ipairs(redis.call('ZRANGEBYSCORE', D, '-inf', now_ms(), 'LIMIT', 0, 100)) do
   redis.call('ZREM', D, doc)
   local job = get_job(doc)
-  if job and job.state == 'd' then push_ready(doc, job.id, job.base) end
+  if job and job.state == 'd' then push_ready(doc, job.id) end
 end
 local function field(fields, name)
   for i = 1, #fields, 2 do
@@ -129,14 +130,8 @@ local function take(eid, fields, deliveries)
     remove_entry(eid)
     return nil
   end
-  local attempt = job.base + deliveries
-  if attempt > max then
-    remove_entry(eid)
-    bury(doc, job, 'exceeded max attempts (worker died or timed out repeatedly)')
-    return nil
-  end
   redis.call('XCLAIM', S, G, consumer, 0, eid, 'IDLE', hold, 'JUSTID')
-  return {job.id, doc, attempt, eid .. '/' .. deliveries}
+  return {job.id, doc, eid .. '/' .. deliveries}
 end
 for _ = 1, 64 do
   local stale = redis.call('XPENDING', S, G, 'IDLE', horizon, '-', '+', 1)[1]
@@ -168,13 +163,21 @@ if job_of(ARGV[3], eid) then redis.call('HDEL', J, ARGV[3]) end
 return 1
 )lua";
 
-// A new entry, attempts before it = the ones counted so far minus this one.
+// Back to the delayed set (a retry's backoff) or, without a delay, to the
+// stream as a new entry (a new token: the old one never matches again).
 constexpr const char* kRelease = R"lua(
-local eid, _, n = owned(ARGV[2])
+local eid = owned(ARGV[2])
 if not eid then return 0 end
 remove_entry(eid)
-local job = job_of(ARGV[3], eid)
-if job then push_ready(ARGV[3], job.id, job.base + n - 1) end
+local doc, delay = ARGV[3], tonumber(ARGV[4])
+local job = job_of(doc, eid)
+if not job then return 1 end
+if delay > 0 then
+  redis.call('ZADD', D, int(now_ms() + delay), doc)
+  put_job(doc, 'd', job.id, '-')
+else
+  push_ready(doc, job.id)
+end
 return 1
 )lua";
 
@@ -185,31 +188,15 @@ redis.call('XCLAIM', S, G, consumer, 0, eid, 'IDLE', ARGV[3], 'JUSTID')
 return 1
 )lua";
 
-constexpr const char* kFail = R"lua(
-local eid, _, n = owned(ARGV[2])
-if not eid then return 0 end
-remove_entry(eid)
-local doc, delay = ARGV[3], tonumber(ARGV[4])
-local job = job_of(doc, eid)
-if not job then return 1 end
-if delay < 0 then
-  bury(doc, job, ARGV[5])
-else
-  redis.call('ZADD', D, int(now_ms() + delay), doc)
-  put_job(doc, 'd', job.id, job.base + n, '-')
-end
-return 1
-)lua";
-
 // Every stream entry is ready or pending (entries are deleted when acked);
 // pending ones idle past the horizon have expired leases and count as ready,
-// as do retries already due. KEYS hold one stage's five keys after another
+// as do retries already due. KEYS hold one stage's four keys after another
 // (as Keys() lists them), so one call answers for every stage.
 constexpr const char* kDepth = R"lua(
 local now = now_ms()
 local out = {}
-for base = 0, #KEYS - 5, 5 do
-  local S, D, X = KEYS[base + 1], KEYS[base + 2], KEYS[base + 4]
+for base = 0, #KEYS - 4, 4 do
+  local S, D = KEYS[base + 1], KEYS[base + 2]
   local pending, stale = 0, 0
   local summary = redis.pcall('XPENDING', S, G)
   if type(summary) == 'table' and not summary.err then pending = summary[1] end
@@ -219,7 +206,7 @@ for base = 0, #KEYS - 5, 5 do
   local due = redis.call('ZCOUNT', D, '-inf', int(now))
   local later = redis.call('ZCOUNT', D, '(' .. int(now), '+inf')
   local entries = redis.call('XLEN', S)
-  for _, n in ipairs({entries - pending + stale + due, pending - stale, later, redis.call('XLEN', X)}) do
+  for _, n in ipairs({entries - pending + stale + due, pending - stale, later}) do
     out[#out + 1] = n
   end
 end
@@ -248,10 +235,6 @@ const redis::Script& Release() {
 }
 const redis::Script& Heartbeat() {
   static const redis::Script script = Make(kHeartbeat);
-  return script;
-}
-const redis::Script& Fail() {
-  static const redis::Script script = Make(kFail);
   return script;
 }
 const redis::Script& Depth() {

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/clock.h"
+
 namespace refinery::queue_db {
 
 namespace {
@@ -124,6 +126,26 @@ Status WriteTransaction::Commit() {
   REFINERY_RETURN_IF_ERROR(conn_.Exec("COMMIT"));
   open_ = false;
   return Status::Ok();
+}
+
+Status ProbeWrite(Connection& conn, const char* upsert_sql, int busy_timeout_ms) {
+  sqlite3_busy_timeout(conn.db(), 200);
+  auto probe = [&]() -> Status {
+    WriteTransaction txn(conn);
+    Status begun = txn.Begin();
+    if (!begun.ok()) {
+      const int code = sqlite3_errcode(conn.db()) & 0xff;
+      return code == SQLITE_BUSY || code == SQLITE_LOCKED ? Status::Ok() : begun;
+    }
+    Result<Statement> stmt = conn.Prepare(upsert_sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, NowSeconds());
+    REFINERY_RETURN_IF_ERROR(stmt->Run());
+    return txn.Commit();
+  };
+  Status result = probe();
+  sqlite3_busy_timeout(conn.db(), busy_timeout_ms);
+  return result;
 }
 
 PooledConnection::~PooledConnection() {

@@ -75,6 +75,7 @@ class Connection {
   Result<Statement> Prepare(std::string_view sql);
   int64_t Changes() const { return sqlite3_changes64(db_.get()); }
   bool InTransaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
+  sqlite3* db() const { return db_.get(); }
 
  private:
   std::unique_ptr<sqlite3, DbCloser> db_;
@@ -99,6 +100,11 @@ class WriteTransaction {
   Connection& conn_;
   bool open_ = false;
 };
+
+// A health probe write: runs `upsert_sql` (?1 = the time) in a write
+// transaction that waits at most a moment for the write lock; another writer
+// holding it proves the file takes writes (OK). Restores `busy_timeout_ms`.
+Status ProbeWrite(Connection& conn, const char* upsert_sql, int busy_timeout_ms);
 
 class ConnectionPool;
 

@@ -1,5 +1,4 @@
 #include "queue/sqlite_queue.h"
-#include "queue/process_rng.h"
 
 #include <unistd.h>
 
@@ -13,6 +12,8 @@
 #include <utility>
 
 #include "core/clock.h"
+#include "core/disk_space.h"
+#include "core/random.h"
 #include "queue/sqlite_db.h"
 
 namespace refinery {
@@ -23,95 +24,111 @@ using queue_db::WriteTransaction;
 
 namespace {
 
-// States at time `now`: dead; in flight = lease_expires > now; delayed =
+// States at time `now`: in flight = lease_expires > now; delayed =
 // available_at > now (not in flight); ready = otherwise. An expired lease
-// is simply ignored, so a crashed consumer's job becomes ready again.
+// is simply ignored, so a crashed consumer's job becomes ready again. No
+// attempts and no dead jobs: the store owns those (queue.h).
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY,
   stage TEXT NOT NULL,
   document_id INTEGER NOT NULL,
-  dead INTEGER NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 0,
   available_at REAL NOT NULL,
   lease_token TEXT,
   lease_expires REAL,
-  last_error TEXT,
   created_at REAL NOT NULL,
   UNIQUE (stage, document_id)
 );
-CREATE INDEX IF NOT EXISTS jobs_by_availability ON jobs (stage, dead, available_at);
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (stage, available_at);
+CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
 )sql";
 
-// Revives a dead job (attempts and error reset); for a ready or delayed one
-// the earlier time wins; an in-flight job is left alone (WHERE fails).
+// Version 2 of the file: the queue no longer counts attempts or keeps dead
+// jobs. A version-1 table is rebuilt without them; its dead jobs are dropped,
+// and their documents (still in their stage) are re-enqueued by the
+// reconciler, after which the store's attempt count decides their fate.
+constexpr int kQueueFileVersion = 2;
+constexpr const char* kUpgradeFromV1 = R"sql(
+CREATE TABLE jobs_v2 (
+  id INTEGER PRIMARY KEY,
+  stage TEXT NOT NULL,
+  document_id INTEGER NOT NULL,
+  available_at REAL NOT NULL,
+  lease_token TEXT,
+  lease_expires REAL,
+  created_at REAL NOT NULL,
+  UNIQUE (stage, document_id)
+);
+INSERT INTO jobs_v2 (id, stage, document_id, available_at, lease_token, lease_expires, created_at)
+  SELECT id, stage, document_id, available_at, lease_token, lease_expires, created_at
+  FROM jobs WHERE dead = 0;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+CREATE INDEX jobs_ready ON jobs (stage, available_at);
+)sql";
+
+// For a ready or delayed job the earlier time wins; an in-flight job is left
+// alone (WHERE fails).
 constexpr const char* kEnqueueSql = R"sql(
 INSERT INTO jobs (stage, document_id, available_at, created_at) VALUES (?1, ?2, ?3, ?4)
-ON CONFLICT (stage, document_id) DO UPDATE SET
-  available_at = CASE WHEN dead = 1 THEN excluded.available_at
-                      ELSE MIN(available_at, excluded.available_at) END,
-  attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
-  last_error = CASE WHEN dead = 1 THEN NULL ELSE last_error END,
-  dead = 0
-WHERE dead = 1 OR lease_expires IS NULL OR lease_expires <= ?4
+ON CONFLICT (stage, document_id) DO UPDATE SET available_at = MIN(available_at, excluded.available_at)
+WHERE lease_expires IS NULL OR lease_expires <= ?4
 )sql";
 
 // ?1 stage, ?2 now. Oldest first; id breaks ties in enqueue order.
 constexpr const char* kPickSql = R"sql(
-SELECT id, document_id, attempts FROM jobs
-WHERE stage = ?1 AND dead = 0 AND available_at <= ?2
+SELECT id, document_id FROM jobs
+WHERE stage = ?1 AND available_at <= ?2
   AND (lease_expires IS NULL OR lease_expires <= ?2)
 ORDER BY available_at, id LIMIT 1
 )sql";
 
-constexpr const char* kTakeLeaseSql =
-    "UPDATE jobs SET lease_token = ?2, lease_expires = ?3, attempts = attempts + 1 WHERE id = ?1";
-constexpr const char* kBurySql =
-    "UPDATE jobs SET dead = 1, last_error = ?2, lease_token = NULL, lease_expires = NULL WHERE id = ?1";
-constexpr const char* kExhaustedError = "exceeded max attempts (worker died or timed out repeatedly)";
+constexpr const char* kTakeLeaseSql = "UPDATE jobs SET lease_token = ?2, lease_expires = ?3 WHERE id = ?1";
 
-// Lease-guarded statements for UpdateLeased: ?1 id, ?2 token, ?3 a time, ?4 an error.
-constexpr const char* kHeartbeatSql =
-    "UPDATE jobs SET lease_expires = ?3 WHERE id = ?1 AND lease_token = ?2 AND dead = 0";
+// Lease-guarded statements for UpdateLeased: ?1 id, ?2 token, ?3 a time.
+constexpr const char* kHeartbeatSql = "UPDATE jobs SET lease_expires = ?3 WHERE id = ?1 AND lease_token = ?2";
 constexpr const char* kAckSql = "DELETE FROM jobs WHERE id = ?1 AND lease_token = ?2";
 constexpr const char* kReleaseSql =
-    "UPDATE jobs SET lease_token = NULL, lease_expires = NULL, attempts = MAX(attempts - 1, 0), "
-    "available_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND dead = 0";
-constexpr const char* kRetrySql =
-    "UPDATE jobs SET available_at = ?3, last_error = ?4, lease_token = NULL, lease_expires = NULL "
-    "WHERE id = ?1 AND lease_token = ?2 AND dead = 0";
-constexpr const char* kFailDeadSql =
-    "UPDATE jobs SET dead = 1, last_error = ?4, lease_token = NULL, lease_expires = NULL "
-    "WHERE id = ?1 AND lease_token = ?2 AND dead = 0";
+    "UPDATE jobs SET lease_token = NULL, lease_expires = NULL, available_at = ?3"
+    " WHERE id = ?1 AND lease_token = ?2";
 
-// 0 ready, 1 in flight, 2 delayed, 3 dead; ?1 stage, ?2 now.
+// A write a consumer never sees, proving the file takes writes.
+constexpr const char* kProbeSql =
+    "INSERT INTO health_probe (id, checked_at) VALUES (1, ?1)"
+    " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at";
+
+// 0 ready, 1 in flight, 2 delayed; ?1 stage, ?2 now.
 constexpr const char* kDepthSql = R"sql(
 SELECT state, COUNT(*) FROM (
-  SELECT CASE WHEN dead = 1 THEN 3
-              WHEN COALESCE(lease_expires, 0) > ?2 THEN 1
+  SELECT CASE WHEN COALESCE(lease_expires, 0) > ?2 THEN 1
               WHEN available_at > ?2 THEN 2
               ELSE 0 END AS state
   FROM jobs WHERE stage = ?1)
 GROUP BY state
 )sql";
 
-// Bounds the dead-lettering done by one lease call, so a backlog of
-// exhausted jobs cannot hold the write lock for long.
-constexpr int kMaxBuriedPerLease = 64;
-
-
 // 128 random bits in hex: unguessable enough that a stale holder can never
 // match a newer lease by accident.
-std::string NewLeaseToken() {
-  std::mt19937_64& rng = ProcessRng();
-  uint64_t high = rng();
-  uint64_t low = rng();
-  char buffer[33];
-  std::snprintf(buffer, sizeof buffer, "%016" PRIx64 "%016" PRIx64, high, low);
-  return buffer;
+std::string NewLeaseToken() { return RandomHex(128); }
+
+Result<int64_t> QueryInt(Connection& conn, const char* sql) {
+  Result<queue_db::Statement> stmt = conn.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->Int(0) : 0;
 }
 
-double UniformUnit() { return std::uniform_real_distribution<double>(0.0, 1.0)(ProcessRng()); }
+// Inside the schema transaction: brings a version-1 file to version 2.
+Status UpgradeFile(Connection& conn) {
+  Result<int64_t> version = QueryInt(conn, "PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version >= kQueueFileVersion) return Status::Ok();
+  Result<int64_t> has_dead = QueryInt(conn, "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'dead'");
+  if (!has_dead.ok()) return has_dead.status();
+  if (*has_dead > 0) REFINERY_RETURN_IF_ERROR(conn.Exec(kUpgradeFromV1));
+  return conn.Exec("PRAGMA user_version = 2");
+}
 
 Status CreateSchema(ConnectionPool& pool) {
   Result<queue_db::PooledConnection> pooled = pool.Checkout();
@@ -122,6 +139,7 @@ Status CreateSchema(ConnectionPool& pool) {
   WriteTransaction txn(conn);
   REFINERY_RETURN_IF_ERROR(txn.Begin());
   REFINERY_RETURN_IF_ERROR(conn.Exec(kSchema));
+  REFINERY_RETURN_IF_ERROR(UpgradeFile(conn));
   return txn.Commit();
 }
 
@@ -157,8 +175,8 @@ Status CheckStage(const std::string& stage) {
 
 }  // namespace
 
-SqliteQueue::SqliteQueue(PrivateTag, std::unique_ptr<ConnectionPool> pool, int max_attempts)
-    : pool_(std::move(pool)), max_attempts_(max_attempts) {}
+SqliteQueue::SqliteQueue(PrivateTag, std::unique_ptr<ConnectionPool> pool, std::string path, int busy_timeout_ms)
+    : pool_(std::move(pool)), path_(std::move(path)), busy_timeout_ms_(busy_timeout_ms) {}
 
 SqliteQueue::~SqliteQueue() = default;
 
@@ -170,7 +188,7 @@ Result<std::unique_ptr<SqliteQueue>> SqliteQueue::Open(const Config& config,
   auto pool = std::make_unique<ConnectionPool>(config.QueuePath(), options.pool_size,
                                                options.busy_timeout_ms);
   REFINERY_RETURN_IF_ERROR(CreateSchema(*pool));
-  return std::make_unique<SqliteQueue>(PrivateTag{}, std::move(pool), config.max_attempts);
+  return std::make_unique<SqliteQueue>(PrivateTag{}, std::move(pool), config.QueuePath(), options.busy_timeout_ms);
 }
 
 Status SqliteQueue::Enqueue(const std::string& stage, int64_t document_id, double delay_s) {
@@ -222,38 +240,25 @@ Result<std::optional<Job>> SqliteQueue::TryLease(const std::string& stage, doubl
 Result<std::optional<Job>> SqliteQueue::LeaseLocked(Connection& conn, const std::string& stage,
                                                     double visibility_s) {
   const double now = NowSeconds();
-  for (int buried = 0; buried < kMaxBuriedPerLease; ++buried) {
-    Result<queue_db::Statement> pick = conn.Prepare(kPickSql);
-    if (!pick.ok()) return pick.status();
-    pick->Bind(1, stage).Bind(2, now);
-    Result<bool> row = pick->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return std::optional<Job>();
-    Job job{.id = pick->Int(0), .stage = stage, .document_id = pick->Int(1),
-            .attempt = static_cast<int>(pick->Int(2)) + 1, .lease_token = {}};
-    bool exhausted = job.attempt > max_attempts_;
-    Result<queue_db::Statement> update = conn.Prepare(exhausted ? kBurySql : kTakeLeaseSql);
-    if (!update.ok()) return update.status();
-    update->Bind(1, job.id);
-    if (exhausted) {
-      update->Bind(2, std::string_view(kExhaustedError));
-    } else {
-      job.lease_token = NewLeaseToken();
-      update->Bind(2, job.lease_token).Bind(3, now + visibility_s);
-    }
-    REFINERY_RETURN_IF_ERROR(update->Run());
-    if (!exhausted) return std::optional<Job>(std::move(job));
-  }
-  return std::optional<Job>();  // buried a batch; the next poll continues
+  Result<queue_db::Statement> pick = conn.Prepare(kPickSql);
+  if (!pick.ok()) return pick.status();
+  pick->Bind(1, stage).Bind(2, now);
+  Result<bool> row = pick->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Job>();
+  Job job{.id = pick->Int(0), .stage = stage, .document_id = pick->Int(1), .lease_token = NewLeaseToken()};
+  Result<queue_db::Statement> take = conn.Prepare(kTakeLeaseSql);
+  if (!take.ok()) return take.status();
+  take->Bind(1, job.id).Bind(2, job.lease_token).Bind(3, now + visibility_s);
+  REFINERY_RETURN_IF_ERROR(take->Run());
+  return std::optional<Job>(std::move(job));
 }
 
-Status SqliteQueue::UpdateLeased(const Job& job, const char* sql, double real_param,
-                                 const std::string& text_param) {
+Status SqliteQueue::UpdateLeased(const Job& job, const char* sql, double time_param) {
   if (job.lease_token.empty()) return Status::LeaseLost("queue: job has no lease token");
   Result<int64_t> changed = WriteOne(*pool_, sql, [&](queue_db::Statement& stmt) {
     stmt.Bind(1, job.id).Bind(2, job.lease_token);
-    if (stmt.ParamCount() >= 3) stmt.Bind(3, real_param);
-    if (stmt.ParamCount() >= 4) stmt.Bind(4, text_param);
+    if (stmt.ParamCount() >= 3) stmt.Bind(3, time_param);
   });
   if (!changed.ok()) return changed.status();
   if (*changed == 0) {
@@ -270,28 +275,20 @@ Status SqliteQueue::Heartbeat(const Job& job, double visibility_s) {
 
 Status SqliteQueue::Ack(const Job& job) { return UpdateLeased(job, kAckSql); }
 
-Status SqliteQueue::Release(const Job& job) { return UpdateLeased(job, kReleaseSql, NowSeconds()); }
-
-Result<FailOutcome> SqliteQueue::Fail(const Job& job, const std::string& error,
-                                      const RetryPolicy& policy) {
-  FailOutcome outcome;
-  outcome.dead = job.attempt >= policy.max_attempts;
-  if (outcome.dead) {
-    REFINERY_RETURN_IF_ERROR(UpdateLeased(job, kFailDeadSql, 0, error));
-    return outcome;
+Status SqliteQueue::Release(const Job& job, double delay_s) {
+  if (!(delay_s >= 0) || !std::isfinite(delay_s)) {
+    return Status::InvalidArgument("queue: delay must be a finite number >= 0");
   }
-  outcome.retry_in_s = BackoffDelay(policy, job.attempt, UniformUnit());
-  REFINERY_RETURN_IF_ERROR(UpdateLeased(job, kRetrySql, NowSeconds() + outcome.retry_in_s, error));
-  return outcome;
+  return UpdateLeased(job, kReleaseSql, NowSeconds() + delay_s);
 }
 
 Result<bool> SqliteQueue::HasLiveJob(const std::string& stage, int64_t document_id) {
   Result<queue_db::PooledConnection> pooled = pool_->Checkout();
   if (!pooled.ok()) return pooled.status();
-  // Any row that is not dead is ready, delayed or in flight: an expired
-  // lease makes a job ready again.
+  // Every row is ready, delayed or in flight: an expired lease makes a job
+  // ready again.
   Result<queue_db::Statement> stmt = pooled.value()->Prepare(
-      "SELECT EXISTS (SELECT 1 FROM jobs WHERE stage = ?1 AND document_id = ?2 AND dead = 0)");
+      "SELECT EXISTS (SELECT 1 FROM jobs WHERE stage = ?1 AND document_id = ?2)");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, stage).Bind(2, document_id);
   Result<bool> row = stmt->Step();
@@ -307,7 +304,7 @@ Result<QueueDepth> SqliteQueue::Depth(const std::string& stage) {
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, stage).Bind(2, NowSeconds());
   QueueDepth depth;
-  int64_t* by_state[] = {&depth.ready, &depth.in_flight, &depth.delayed, &depth.dead};
+  int64_t* by_state[] = {&depth.ready, &depth.in_flight, &depth.delayed};
   while (true) {
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
@@ -324,6 +321,13 @@ Status SqliteQueue::Ping() {
   Result<queue_db::PooledConnection> pooled = pool_->Checkout();
   if (!pooled.ok()) return pooled.status();
   return pooled.value()->Exec("SELECT 1");
+}
+
+Status SqliteQueue::CheckWritable() {
+  REFINERY_RETURN_IF_ERROR(CheckFreeSpace(path_, "queue"));
+  Result<queue_db::PooledConnection> pooled = pool_->Checkout();
+  if (!pooled.ok()) return pooled.status();
+  return queue_db::ProbeWrite(*pooled.value(), kProbeSql, busy_timeout_ms_);
 }
 
 }  // namespace refinery

@@ -36,11 +36,11 @@ class SqliteQueue final : public Queue {
   };
 
  public:
-  // Creates config.data_dir and the schema if missing. Dead-letters at lease
-  // time jobs already delivered config.max_attempts times.
+  // Creates config.data_dir and the schema if missing (upgrading a file
+  // written by an older version).
   static Result<std::unique_ptr<SqliteQueue>> Open(const Config& config,
                                                    const SqliteQueueOptions& options = {});
-  SqliteQueue(PrivateTag, std::unique_ptr<queue_db::ConnectionPool> pool, int max_attempts);
+  SqliteQueue(PrivateTag, std::unique_ptr<queue_db::ConnectionPool> pool, std::string path, int busy_timeout_ms);
   ~SqliteQueue() override;
   SqliteQueue(const SqliteQueue&) = delete;
   SqliteQueue& operator=(const SqliteQueue&) = delete;
@@ -50,28 +50,28 @@ class SqliteQueue final : public Queue {
                                    std::chrono::milliseconds wait) override;
   Status Heartbeat(const Job& job, double visibility_s) override;
   Status Ack(const Job& job) override;
-  Status Release(const Job& job) override;
-  Result<FailOutcome> Fail(const Job& job, const std::string& error, const RetryPolicy& policy) override;
+  Status Release(const Job& job, double delay_s = 0) override;
   Result<bool> HasLiveJob(const std::string& stage, int64_t document_id) override;
   Result<QueueDepth> Depth(const std::string& stage) override;
   Status Purge() override;
   Status Ping() override;
+  // Free space of the file's filesystem, then a probe write.
+  Status CheckWritable() override;
 
  private:
   // One non-blocking lease attempt; nullopt when nothing is deliverable.
   Result<std::optional<Job>> TryLease(const std::string& stage, double visibility_s);
-  // Inside a write transaction: leases the oldest deliverable job,
-  // dead-lettering exhausted ones on the way.
+  // Inside a write transaction: leases the oldest deliverable job.
   Result<std::optional<Job>> LeaseLocked(queue_db::Connection& conn, const std::string& stage,
                                          double visibility_s);
   // Runs one UPDATE/DELETE guarded by the job's lease token in a write
   // transaction; LeaseLost when it matched no row. ?1 = id, ?2 = token,
-  // ?3 = `real_param`, ?4 = `text_param`.
-  Status UpdateLeased(const Job& job, const char* sql, double real_param = 0,
-                      const std::string& text_param = {});
+  // ?3 = `time_param`.
+  Status UpdateLeased(const Job& job, const char* sql, double time_param = 0);
 
   std::unique_ptr<queue_db::ConnectionPool> pool_;
-  const int max_attempts_;
+  const std::string path_;
+  const int busy_timeout_ms_;
 };
 
 }  // namespace refinery

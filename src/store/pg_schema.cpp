@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "store/store.h"
 
 namespace refinery::pg {
 namespace {
@@ -192,6 +193,52 @@ INSERT INTO refinery.stage_totals (stage, shard, documents, chunks, embedded)
   FROM refinery.documents GROUP BY stage, id % 16;
 )sql";
 
+// As SQLite's v6: stage_totals keys documents in "error" by the stage that
+// gave up on them ('error:chunk'); the trigger also watches error_stage; the
+// totals are rebuilt under the new key (DROP TRIGGER locks the table until
+// commit, so no change falls in between). health_probe is the row
+// CheckWritable rewrites.
+constexpr const char* kMigration6 = R"sql(
+CREATE OR REPLACE FUNCTION refinery.count_stage_totals() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+  s SMALLINT;
+  old_key TEXT;
+  new_key TEXT;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.stage = OLD.stage AND NEW.error_stage = OLD.error_stage
+     AND NEW.chunk_count = OLD.chunk_count AND NEW.embedded_count = OLD.embedded_count THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN s := NEW.id % 16; ELSE s := OLD.id % 16; END IF;
+  PERFORM pg_advisory_xact_lock(1919247987, s);  -- class 'refs': stage_totals shards
+  IF TG_OP <> 'INSERT' THEN
+    old_key := CASE WHEN OLD.stage = 'error' THEN 'error:' || OLD.error_stage ELSE OLD.stage END;
+    UPDATE refinery.stage_totals SET documents = documents - 1, chunks = chunks - OLD.chunk_count,
+      embedded = embedded - OLD.embedded_count
+      WHERE stage = old_key AND shard = s;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    new_key := CASE WHEN NEW.stage = 'error' THEN 'error:' || NEW.error_stage ELSE NEW.stage END;
+    INSERT INTO refinery.stage_totals AS t (stage, shard, documents, chunks, embedded)
+      VALUES (new_key, s, 1, NEW.chunk_count, NEW.embedded_count)
+      ON CONFLICT (stage, shard) DO UPDATE SET documents = t.documents + 1,
+        chunks = t.chunks + EXCLUDED.chunks, embedded = t.embedded + EXCLUDED.embedded;
+  END IF;
+  RETURN NULL;
+END
+$body$;
+DROP TRIGGER documents_stage_totals ON refinery.documents;
+CREATE TRIGGER documents_stage_totals
+  AFTER INSERT OR DELETE OR UPDATE OF stage, error_stage, chunk_count, embedded_count ON refinery.documents
+  FOR EACH ROW EXECUTE FUNCTION refinery.count_stage_totals();
+DELETE FROM refinery.stage_totals;
+INSERT INTO refinery.stage_totals (stage, shard, documents, chunks, embedded)
+  SELECT CASE WHEN stage = 'error' THEN 'error:' || error_stage ELSE stage END AS total_key,
+         id % 16 AS total_shard, COUNT(*), SUM(chunk_count), SUM(embedded_count)
+  FROM refinery.documents GROUP BY total_key, total_shard;
+CREATE TABLE refinery.health_probe (id INTEGER PRIMARY KEY, checked_at DOUBLE PRECISION NOT NULL);
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -199,7 +246,10 @@ constexpr Migration kMigrations[] = {
     {3, kMigration3},
     {4, kMigration4},
     {5, kMigration5},
+    {6, kMigration6},
 };
+
+static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);
 
 // Any constant works; it only has to be the same in every Refinery process.
 constexpr int64_t kMigrationLockKey = 0x7265666e6d6967;  // "refnmig"

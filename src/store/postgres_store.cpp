@@ -55,12 +55,20 @@ constexpr const char* kApplyTransition = REFINERY_PG_APPLY_TRANSITION;
 // The compare-and-set itself: writes only while the stage is still $6.
 constexpr const char* kCompareAndSetStage = REFINERY_PG_APPLY_TRANSITION " AND stage = $6";
 
+// $1 id, $2 message, $3 now, $4 terminal, $5 stage that ran, $6 state it must be in.
 constexpr const char* kRecordFailure =
-    "UPDATE refinery.documents SET attempts = attempts + 1, error_message = $2, updated_at = $3,"
+    "UPDATE refinery.documents SET error_message = $2, updated_at = $3,"
     " error_stage = CASE WHEN $4 THEN $5 ELSE error_stage END,"
-    " stage_changed_at = CASE WHEN $4 AND stage <> 'error' THEN $3 ELSE stage_changed_at END,"
+    " stage_changed_at = CASE WHEN $4 THEN $3 ELSE stage_changed_at END,"
     " stage = CASE WHEN $4 THEN 'error' ELSE stage END"
-    " WHERE id = $1";
+    " WHERE id = $1 AND stage = $6";
+constexpr const char* kCountAttempt =
+    "UPDATE refinery.documents SET attempts = attempts + 1, updated_at = $2 WHERE id = $1";
+constexpr const char* kUncountAttempt =
+    "UPDATE refinery.documents SET attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND stage = $2";
+constexpr const char* kProbe =
+    "INSERT INTO refinery.health_probe (id, checked_at) VALUES (1, $1)"
+    " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at";
 
 Document ReadDocument(const Rows& r, int row, int col) {
   Document d;
@@ -91,6 +99,15 @@ Status WhyNoMatch(Conn& conn, int64_t id, const std::string& from) {
                           "', not '" + from + "'");
 }
 
+Status RecordFailureIn(Conn& c, int64_t id, const FailedAttempt& failure) {
+  auto rows = c.Exec(kRecordFailure, Params(id, failure.message, NowSeconds(), failure.terminal, failure.stage,
+                                            failure.state));
+  if (!rows.ok()) return rows.status();
+  if (rows->Affected() == 0) return WhyNoMatch(c, id, failure.state);
+  return AppendNoteIn(c, id, {failure.stage, failure.terminal ? kLogFailed : kLogRetried, failure.message,
+                              failure.started_at});
+}
+
 }  // namespace
 
 namespace postgres_store_internal {
@@ -115,7 +132,9 @@ Status ApplyTransition(Conn& conn, int64_t id, const StageTransition& t,
     chunks = counts->chunks;
     embedded = counts->embedded;
   }
-  return conn.Run(kApplyTransition, Params(id, t.to, NowSeconds(), chunks, embedded));
+  REFINERY_RETURN_IF_ERROR(conn.Run(kApplyTransition, Params(id, t.to, NowSeconds(), chunks, embedded)));
+  if (!t.log) return Status::Ok();
+  return AppendNoteIn(conn, id, *t.log);
 }
 
 }  // namespace postgres_store_internal
@@ -233,21 +252,57 @@ Status PostgresStore::DeleteDocument(int64_t id) {
 }
 
 Status PostgresStore::SetStage(int64_t id, const StageTransition& t) {
-  return pool_->Run("set stage", TxMode::kNone, [&](Conn& c) -> Status {
+  // With a log entry: one transaction for both; without, one statement.
+  const TxMode mode = t.log ? TxMode::kWrite : TxMode::kNone;
+  return pool_->Run("set stage", mode, [&](Conn& c) -> Status {
     auto rows =
         c.Exec(kCompareAndSetStage, Params(id, t.to, NowSeconds(), nullptr, nullptr, t.from));
     if (!rows.ok()) return rows.status();
-    return rows->Affected() == 1 ? Status::Ok() : WhyNoMatch(c, id, t.from);
+    if (rows->Affected() != 1) return WhyNoMatch(c, id, t.from);
+    if (!t.log) return Status::Ok();
+    return AppendNoteIn(c, id, *t.log);
   });
 }
 
-Status PostgresStore::RecordFailure(int64_t id, const std::string& stage,
-                                    const std::string& message, bool terminal) {
-  return pool_->Run("record failure", TxMode::kNone, [&](Conn& c) -> Status {
-    auto rows = c.Exec(kRecordFailure, Params(id, message, NowSeconds(), terminal, stage));
+Result<AttemptStart> PostgresStore::StartAttempt(int64_t id, const std::string& stage,
+                                                 const std::string& state, int max_attempts) {
+  AttemptStart start;
+  Status s = pool_->Run("start attempt", TxMode::kWrite, [&](Conn& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(LockStage(c, id, state));
+    auto rows = c.Exec(kGetDocument, Params(id));
     if (!rows.ok()) return rows.status();
-    return rows->Affected() == 0 ? Status::NotFound(NotFoundMessage(id)) : Status::Ok();
+    start = AttemptStart{ReadDocument(*rows, 0, 0), false};
+    Document& doc = start.document;
+    if (doc.attempts < max_attempts) {
+      ++doc.attempts;
+      return c.Run(kCountAttempt, Params(id, NowSeconds()));
+    }
+    start.gave_up = true;
+    const std::string message = GaveUpMessage(doc.attempts, doc.error_message);
+    REFINERY_RETURN_IF_ERROR(RecordFailureIn(c, id, {stage, state, message, true, 0}));
+    doc.stage = "error";
+    doc.error_stage = stage;
+    doc.error_message = message;
+    return Status::Ok();
   });
+  if (!s.ok()) return s;
+  return start;
+}
+
+Status PostgresStore::ReleaseAttempt(int64_t id, const std::string& state) {
+  return pool_->Run("release attempt", TxMode::kNone, [&](Conn& c) -> Status {
+    auto rows = c.Exec(kUncountAttempt, Params(id, state));
+    if (!rows.ok()) return rows.status();
+    return rows->Affected() == 1 ? Status::Ok() : WhyNoMatch(c, id, state);
+  });
+}
+
+Status PostgresStore::RecordFailure(int64_t id, const FailedAttempt& failure) {
+  return pool_->Run("record failure", TxMode::kWrite, [&](Conn& c) { return RecordFailureIn(c, id, failure); });
+}
+
+Status PostgresStore::CheckWritable() {
+  return pool_->Run("check writable", TxMode::kNone, [](Conn& c) { return c.Run(kProbe, Params(NowSeconds())); });
 }
 
 }  // namespace refinery

@@ -30,6 +30,8 @@ class PostgresStore final : public Store {
   Status Migrate() override;
   Result<int> SchemaVersion() override;
   Status Ping() override;
+  // A probe write (a read-only replica or a database out of disk fails it).
+  Status CheckWritable() override;
 
   Result<InsertOutcome> InsertDocument(const NewDocument& doc) override;
   Result<Document> GetDocument(int64_t id) override;
@@ -44,8 +46,10 @@ class PostgresStore final : public Store {
   Status SetEmbeddings(int64_t document_id,
                        const std::vector<std::pair<int64_t, std::vector<float>>>& vectors,
                        const StageTransition& t) override;
-  Status RecordFailure(int64_t id, const std::string& stage, const std::string& message,
-                       bool terminal) override;
+  Result<AttemptStart> StartAttempt(int64_t id, const std::string& stage, const std::string& state,
+                                    int max_attempts) override;
+  Status ReleaseAttempt(int64_t id, const std::string& state) override;
+  Status RecordFailure(int64_t id, const FailedAttempt& failure) override;
 
   Status AppendLog(const LogEntry& entry) override;
   Result<std::vector<LogEntry>> GetLog(int64_t document_id) override;

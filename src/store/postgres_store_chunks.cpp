@@ -1,4 +1,5 @@
 // PostgresStore: chunks, embeddings, the processing log and read-side queries.
+#include <algorithm>
 #include <set>
 
 #include "core/clock.h"
@@ -223,15 +224,29 @@ Status PostgresStore::SetEmbeddings(
   });
 }
 
-Status PostgresStore::AppendLog(const LogEntry& entry) {
+namespace postgres_store_internal {
+
+Result<bool> AppendLogIn(Conn& c, const LogEntry& entry) {
   const double created_at = entry.created_at > 0 ? entry.created_at : NowSeconds();
-  const double le = stage_counters::BucketFor(entry.duration_ms / 1000);
+  const double duration_ms = entry.duration_ms;
+  const double le = stage_counters::BucketFor(duration_ms / 1000);
+  auto rows = c.Exec(kInsertLog, Params(entry.document_id, entry.stage, entry.status, entry.message, duration_ms,
+                                        created_at, le));
+  if (!rows.ok()) return rows.status();
+  return rows->Int(0, 0) != 0;
+}
+
+Status AppendNoteIn(Conn& c, int64_t id, const LogNote& note) {
+  return AppendLogIn(c, stage_counters::EntryFor(id, note)).status();
+}
+
+}  // namespace postgres_store_internal
+
+Status PostgresStore::AppendLog(const LogEntry& entry) {
   return pool_->Run("append log", TxMode::kNone, [&](Conn& c) -> Status {
-    auto rows = c.Exec(kInsertLog, Params(entry.document_id, entry.stage, entry.status,
-                                          entry.message, entry.duration_ms, created_at, le));
-    if (!rows.ok()) return rows.status();
-    return rows->Int(0, 0) == 0 ? Status::NotFound(NotFoundMessage(entry.document_id))
-                                : Status::Ok();
+    auto logged = AppendLogIn(c, entry);
+    if (!logged.ok()) return logged.status();
+    return *logged ? Status::Ok() : Status::NotFound(NotFoundMessage(entry.document_id));
   });
 }
 
@@ -273,10 +288,7 @@ Result<StoreStats> PostgresStore::Stats() {
     if (!rows.ok()) return rows.status();
     stats = StoreStats{};
     for (int i = 0; i < rows->size(); ++i) {
-      stats.documents_by_stage[rows->Text(i, 0)] = rows->Int(i, 1);
-      stats.total_documents += rows->Int(i, 1);
-      stats.total_chunks += rows->Int(i, 2);
-      stats.chunks_with_embeddings += rows->Int(i, 3);
+      stage_counters::AddStageTotal(stats, rows->Text(i, 0), rows->Int(i, 1), rows->Int(i, 2), rows->Int(i, 3));
     }
     return Status::Ok();
   });

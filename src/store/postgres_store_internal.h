@@ -25,8 +25,15 @@ struct ChunkCounts {
 
 // Moves the document to t.to; when the stage really changes, also stamps
 // stage_changed_at and clears attempts and the error. Sets chunk_count and
-// embedded_count when given.
+// embedded_count when given. Appends t.log, if any.
 Status ApplyTransition(pg::Conn& conn, int64_t id, const StageTransition& t,
                        std::optional<ChunkCounts> counts);
+
+// Appends `entry` to the log (unless its document is gone) and counts it in
+// stage_metrics, in one statement (inside the caller's transaction, if any).
+// Reports whether the log row was written.
+Result<bool> AppendLogIn(pg::Conn& conn, const LogEntry& entry);
+// Appends `note` for document `id` the same way, its duration measured now.
+Status AppendNoteIn(pg::Conn& conn, int64_t id, const LogNote& note);
 
 }  // namespace refinery::postgres_store_internal

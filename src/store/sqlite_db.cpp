@@ -1,5 +1,7 @@
 #include "store/sqlite_db.h"
 
+#include "core/clock.h"
+
 #include <bit>
 #include <chrono>
 #include <thread>
@@ -10,9 +12,20 @@ namespace refinery::sqlite {
 Status ErrorStatus(sqlite3* db, int rc, std::string_view what) {
   std::string message = "sqlite: " + std::string(what) + ": ";
   message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  const int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(message);
-  return Status::Internal(message);
+  // Busy/locked (after the busy timeout), a full disk, I/O errors and a file
+  // that cannot be opened are the environment, not the data: Unavailable,
+  // so work pauses and retries instead of using up a document's attempts.
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+      return Status::Unavailable(message);
+    default:
+      return Status::Internal(message);
+  }
 }
 
 std::string EncodeFloats(const std::vector<float>& values) {
@@ -214,6 +227,25 @@ Status Transaction::Commit() {
   REFINERY_RETURN_IF_ERROR(conn_->Exec("COMMIT"));
   conn_ = nullptr;
   return Status::Ok();
+}
+
+Status ProbeWrite(Connection& conn, const char* upsert_sql, int busy_timeout_ms) {
+  // The probe must not queue behind a long write for the full busy timeout.
+  sqlite3_busy_timeout(conn.db(), 200);
+  auto probe = [&]() -> Status {
+    auto txn = Transaction::Begin(conn, Transaction::Kind::kWrite);
+    if (!txn.ok()) {
+      const int code = sqlite3_errcode(conn.db()) & 0xff;
+      return code == SQLITE_BUSY || code == SQLITE_LOCKED ? Status::Ok() : txn.status();
+    }
+    auto stmt = conn.Prepare(upsert_sql);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(stmt->Bind(NowSeconds()).Run());
+    return txn->Commit();
+  };
+  Status result = probe();
+  sqlite3_busy_timeout(conn.db(), busy_timeout_ms);
+  return result;
 }
 
 Status RunInTransaction(ConnectionPool& pool, Transaction::Kind kind,

@@ -186,6 +186,12 @@ class Transaction {
   Connection* conn_;  // null once committed or moved from
 };
 
+// A health probe write: runs `upsert_sql` (one parameter, the time) in a
+// write transaction that waits at most a moment for the write lock. Another
+// writer holding the lock proves the file takes writes, so that is OK too;
+// a full disk or a read-only file is not. Restores `busy_timeout_ms` after.
+Status ProbeWrite(Connection& conn, const char* upsert_sql, int busy_timeout_ms);
+
 // Runs `body` on a pooled connection inside one transaction and commits it
 // when `body` returns OK; rolls back otherwise.
 Status RunInTransaction(ConnectionPool& pool, Transaction::Kind kind,

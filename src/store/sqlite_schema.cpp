@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "core/clock.h"
+#include "store/store.h"
 
 namespace refinery::sqlite {
 namespace {
@@ -178,6 +179,49 @@ INSERT INTO stage_totals (stage, documents, chunks, embedded)
   SELECT stage, COUNT(*), SUM(chunk_count), SUM(embedded_count) FROM documents GROUP BY stage;
 )sql";
 
+// stage_totals keys documents in "error" by the stage that gave up on them
+// ('error:chunk'), so Stats() reports each stage's dead letters from the
+// same few rows; the totals are rebuilt under the new key. health_probe is
+// the row CheckWritable rewrites. error_stage joins the columns the update
+// trigger watches.
+constexpr const char* kMigration6 = R"sql(
+DROP TRIGGER stage_totals_insert;
+DROP TRIGGER stage_totals_delete;
+DROP TRIGGER stage_totals_update;
+CREATE TRIGGER stage_totals_insert AFTER INSERT ON documents BEGIN
+  INSERT INTO stage_totals (stage, documents, chunks, embedded)
+    VALUES (CASE WHEN new.stage = 'error' THEN 'error:' || new.error_stage ELSE new.stage END,
+            1, new.chunk_count, new.embedded_count)
+    ON CONFLICT (stage) DO UPDATE SET documents = documents + 1,
+      chunks = chunks + excluded.chunks, embedded = embedded + excluded.embedded;
+END;
+CREATE TRIGGER stage_totals_delete AFTER DELETE ON documents BEGIN
+  UPDATE stage_totals SET documents = documents - 1, chunks = chunks - old.chunk_count,
+    embedded = embedded - old.embedded_count
+    WHERE stage = CASE WHEN old.stage = 'error' THEN 'error:' || old.error_stage ELSE old.stage END;
+END;
+CREATE TRIGGER stage_totals_update
+  AFTER UPDATE OF stage, error_stage, chunk_count, embedded_count ON documents
+  WHEN new.stage IS NOT old.stage OR new.error_stage IS NOT old.error_stage
+    OR new.chunk_count IS NOT old.chunk_count OR new.embedded_count IS NOT old.embedded_count
+BEGIN
+  UPDATE stage_totals SET documents = documents - 1, chunks = chunks - old.chunk_count,
+    embedded = embedded - old.embedded_count
+    WHERE stage = CASE WHEN old.stage = 'error' THEN 'error:' || old.error_stage ELSE old.stage END;
+  INSERT INTO stage_totals (stage, documents, chunks, embedded)
+    VALUES (CASE WHEN new.stage = 'error' THEN 'error:' || new.error_stage ELSE new.stage END,
+            1, new.chunk_count, new.embedded_count)
+    ON CONFLICT (stage) DO UPDATE SET documents = documents + 1,
+      chunks = chunks + excluded.chunks, embedded = embedded + excluded.embedded;
+END;
+DELETE FROM stage_totals;
+INSERT INTO stage_totals (stage, documents, chunks, embedded)
+  SELECT CASE WHEN stage = 'error' THEN 'error:' || error_stage ELSE stage END AS total_key,
+         COUNT(*), SUM(chunk_count), SUM(embedded_count)
+  FROM documents GROUP BY total_key;
+CREATE TABLE health_probe (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1},
@@ -185,7 +229,10 @@ constexpr Migration kMigrations[] = {
     {3, kMigration3},
     {4, kMigration4},
     {5, kMigration5},
+    {6, kMigration6},
 };
+
+static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);
 
 constexpr const char* kCreateMigrationsTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -4,6 +4,7 @@
 #include "store/sqlite_store_internal.h"
 
 #include "core/clock.h"
+#include "core/disk_space.h"
 #include "store/sqlite_schema.h"
 
 namespace refinery {
@@ -47,12 +48,20 @@ constexpr const char* kApplyTransition =
     " stage = ?2, updated_at = ?3"
     " WHERE id = ?1";
 
+// ?1 id, ?2 message, ?3 now, ?4 terminal, ?5 stage that ran, ?6 state it must be in.
 constexpr const char* kRecordFailure =
-    "UPDATE documents SET attempts = attempts + 1, error_message = ?2, updated_at = ?3,"
+    "UPDATE documents SET error_message = ?2, updated_at = ?3,"
     " error_stage = CASE WHEN ?4 THEN ?5 ELSE error_stage END,"
-    " stage_changed_at = CASE WHEN ?4 AND stage <> 'error' THEN ?3 ELSE stage_changed_at END,"
+    " stage_changed_at = CASE WHEN ?4 THEN ?3 ELSE stage_changed_at END,"
     " stage = CASE WHEN ?4 THEN 'error' ELSE stage END"
-    " WHERE id = ?1";
+    " WHERE id = ?1 AND stage = ?6";
+constexpr const char* kCountAttempt =
+    "UPDATE documents SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1";
+constexpr const char* kUncountAttempt =
+    "UPDATE documents SET attempts = MAX(attempts - 1, 0) WHERE id = ?1 AND stage = ?2";
+constexpr const char* kProbe =
+    "INSERT INTO health_probe (id, checked_at) VALUES (1, ?1)"
+    " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at";
 
 Document ReadDocument(const sqlite::Statement& s) {
   Document d;
@@ -141,7 +150,9 @@ Status ApplyTransition(Connection& conn, int64_t id, const StageTransition& t,
   }
   auto stmt = conn.Prepare(kApplyTransition);
   if (!stmt.ok()) return stmt.status();
-  return stmt->Bind(id, t.to, NowSeconds(), chunks, embedded).Run();
+  REFINERY_RETURN_IF_ERROR(stmt->Bind(id, t.to, NowSeconds(), chunks, embedded).Run());
+  if (!t.log) return Status::Ok();
+  return AppendNoteIn(conn, id, *t.log);
 }
 
 Status CheckExists(Connection& conn, int64_t id) {
@@ -162,8 +173,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
 }
 
 SqliteStore::SqliteStore(const std::string& path, const SqliteStoreOptions& options)
-    : pool_(path, sqlite::ConnectionOptions{options.busy_timeout_ms},
-            options.max_idle_connections) {}
+    : pool_(path, sqlite::ConnectionOptions{options.busy_timeout_ms}, options.max_idle_connections),
+      busy_timeout_ms_(options.busy_timeout_ms) {}
 
 Status SqliteStore::Write(const std::function<Status(Connection&)>& body) {
   return sqlite::RunInTransaction(pool_, Transaction::Kind::kWrite, body);
@@ -276,21 +287,72 @@ Status SqliteStore::DeleteDocument(int64_t id) {
 }
 
 Status SqliteStore::SetStage(int64_t id, const StageTransition& t) {
+  // CheckStage makes this a compare-and-set: the write lock is held from it
+  // to the update.
   return Write([&](Connection& c) -> Status {
     REFINERY_RETURN_IF_ERROR(CheckStage(c, id, t.from));
     return ApplyTransition(c, id, t, std::nullopt);
   });
 }
 
-Status SqliteStore::RecordFailure(int64_t id, const std::string& stage, const std::string& message,
-                                  bool terminal) {
-  return Write([&](Connection& c) -> Status {
-    auto stmt = c.Prepare(kRecordFailure);
-    if (!stmt.ok()) return stmt.status();
-    REFINERY_RETURN_IF_ERROR(
-        stmt->Bind(id, message, NowSeconds(), terminal ? 1 : 0, stage).Run());
-    return c.Changes() == 0 ? Status::NotFound(NotFoundMessage(id)) : Status::Ok();
+Result<AttemptStart> SqliteStore::StartAttempt(int64_t id, const std::string& stage,
+                                               const std::string& state, int max_attempts) {
+  AttemptStart start;
+  Status s = Write([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckStage(c, id, state));
+    auto get = c.Prepare(kGetDocument);
+    if (!get.ok()) return get.status();
+    auto row = get->Bind(id).Step();
+    if (!row.ok()) return row.status();
+    start.document = ReadDocument(*get);
+    Document& doc = start.document;
+    if (doc.attempts < max_attempts) {
+      auto count = c.Prepare(kCountAttempt);
+      if (!count.ok()) return count.status();
+      ++doc.attempts;
+      return count->Bind(id, NowSeconds()).Run();
+    }
+    start.gave_up = true;
+    const std::string message = GaveUpMessage(doc.attempts, doc.error_message);
+    REFINERY_RETURN_IF_ERROR(RecordFailureIn(c, id, {stage, state, message, true, 0}));
+    doc.stage = "error";
+    doc.error_stage = stage;
+    doc.error_message = message;
+    return Status::Ok();
   });
+  if (!s.ok()) return s;
+  return start;
+}
+
+Status SqliteStore::ReleaseAttempt(int64_t id, const std::string& state) {
+  return Write([&](Connection& c) -> Status {
+    auto stmt = c.Prepare(kUncountAttempt);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(stmt->Bind(id, state).Run());
+    return c.Changes() == 1 ? Status::Ok() : CheckStage(c, id, state);
+  });
+}
+
+Status SqliteStore::RecordFailure(int64_t id, const FailedAttempt& failure) {
+  return Write([&](Connection& c) { return RecordFailureIn(c, id, failure); });
+}
+
+Status SqliteStore::RecordFailureIn(Connection& c, int64_t id, const FailedAttempt& failure) {
+  auto stmt = c.Prepare(kRecordFailure);
+  if (!stmt.ok()) return stmt.status();
+  REFINERY_RETURN_IF_ERROR(stmt->Bind(id, failure.message, NowSeconds(), failure.terminal ? 1 : 0,
+                                      failure.stage, failure.state)
+                               .Run());
+  if (c.Changes() == 0) return CheckStage(c, id, failure.state);
+  return AppendNoteIn(c, id, {failure.stage, failure.terminal ? kLogFailed : kLogRetried, failure.message,
+                              failure.started_at});
+}
+
+Status SqliteStore::CheckWritable() {
+  REFINERY_RETURN_IF_ERROR(CheckFreeSpace(path(), "store"));
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return sqlite::ProbeWrite(**conn, kProbe, busy_timeout_ms_);
 }
 
 }  // namespace refinery

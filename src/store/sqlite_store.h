@@ -34,6 +34,8 @@ class SqliteStore final : public Store {
   Status Migrate() override;
   Result<int> SchemaVersion() override;
   Status Ping() override;
+  // Free space of the file's filesystem, then a probe write.
+  Status CheckWritable() override;
 
   Result<InsertOutcome> InsertDocument(const NewDocument& doc) override;
   Result<Document> GetDocument(int64_t id) override;
@@ -48,8 +50,10 @@ class SqliteStore final : public Store {
   Status SetEmbeddings(int64_t document_id,
                        const std::vector<std::pair<int64_t, std::vector<float>>>& vectors,
                        const StageTransition& t) override;
-  Status RecordFailure(int64_t id, const std::string& stage, const std::string& message,
-                       bool terminal) override;
+  Result<AttemptStart> StartAttempt(int64_t id, const std::string& stage, const std::string& state,
+                                    int max_attempts) override;
+  Status ReleaseAttempt(int64_t id, const std::string& state) override;
+  Status RecordFailure(int64_t id, const FailedAttempt& failure) override;
 
   Status AppendLog(const LogEntry& entry) override;
   Result<std::vector<LogEntry>> GetLog(int64_t document_id) override;
@@ -70,8 +74,11 @@ class SqliteStore final : public Store {
   Status Write(const std::function<Status(sqlite::Connection&)>& body);
   // Runs `body` in a read transaction: one consistent snapshot, never blocked.
   Status Read(const std::function<Status(sqlite::Connection&)>& body);
+  // RecordFailure inside the caller's write transaction.
+  static Status RecordFailureIn(sqlite::Connection& c, int64_t id, const FailedAttempt& failure);
 
   sqlite::ConnectionPool pool_;
+  const int busy_timeout_ms_;
 };
 
 }  // namespace refinery

@@ -1,6 +1,7 @@
 // SqliteStore: chunks, embeddings, the processing log and read-side queries.
 #include "store/sqlite_store.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/clock.h"
@@ -191,21 +192,36 @@ Status SqliteStore::SetEmbeddings(
   });
 }
 
-Status SqliteStore::AppendLog(const LogEntry& entry) {
+namespace sqlite_store_internal {
+
+Result<bool> AppendLogIn(Connection& c, const LogEntry& entry) {
   const double created_at = entry.created_at > 0 ? entry.created_at : NowSeconds();
+  const double duration_ms = entry.duration_ms;
+  auto insert = c.Prepare(kInsertLog);
+  if (!insert.ok()) return insert.status();
+  REFINERY_RETURN_IF_ERROR(
+      insert->Bind(entry.document_id, entry.stage, entry.status, entry.message, duration_ms, created_at).Run());
+  const bool logged = c.Changes() == 1;
+  auto count = c.Prepare(kCountLog);
+  if (!count.ok()) return count.status();
+  const double seconds = duration_ms / 1000;
+  REFINERY_RETURN_IF_ERROR(count->Bind(entry.stage, entry.status, stage_counters::BucketFor(seconds), seconds).Run());
+  return logged;
+}
+
+Status AppendNoteIn(Connection& c, int64_t id, const LogNote& note) {
+  return AppendLogIn(c, stage_counters::EntryFor(id, note)).status();
+}
+
+}  // namespace sqlite_store_internal
+
+Status SqliteStore::AppendLog(const LogEntry& entry) {
   bool logged = false;
   Status s = Write([&](Connection& c) -> Status {
-    auto insert = c.Prepare(kInsertLog);
-    if (!insert.ok()) return insert.status();
-    REFINERY_RETURN_IF_ERROR(insert->Bind(entry.document_id, entry.stage, entry.status,
-                                          entry.message, entry.duration_ms, created_at)
-                                 .Run());
-    logged = c.Changes() == 1;
-    auto count = c.Prepare(kCountLog);
-    if (!count.ok()) return count.status();
-    const double seconds = entry.duration_ms / 1000;
-    return count->Bind(entry.stage, entry.status, stage_counters::BucketFor(seconds), seconds)
-        .Run();
+    auto appended = AppendLogIn(c, entry);
+    if (!appended.ok()) return appended.status();
+    logged = *appended;
+    return Status::Ok();
   });
   if (!s.ok()) return s;
   return logged ? Status::Ok() : Status::NotFound(NotFoundMessage(entry.document_id));
@@ -246,10 +262,7 @@ Result<StoreStats> SqliteStore::Stats() {
         "SELECT stage, documents, chunks, embedded FROM stage_totals WHERE documents > 0");
     if (!by_stage.ok()) return by_stage.status();
     return ForEachRow(*by_stage, [&](const Statement& row) {
-      stats.documents_by_stage[row.Text(0)] = row.Int(1);
-      stats.total_documents += row.Int(1);
-      stats.total_chunks += row.Int(2);
-      stats.chunks_with_embeddings += row.Int(3);
+      stage_counters::AddStageTotal(stats, row.Text(0), row.Int(1), row.Int(2), row.Int(3));
     });
   });
   if (!s.ok()) return s;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/clock.h"
+
 namespace refinery {
 
 const std::vector<double>& StageDurationBuckets() {
@@ -23,6 +25,31 @@ size_t BucketIndex(double le) {
 }
 
 }  // namespace
+
+void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents, int64_t chunks,
+                   int64_t embedded) {
+  constexpr std::string_view kErrorPrefix = "error:";
+  if (key.starts_with(kErrorPrefix)) {
+    stats.documents_by_stage["error"] += documents;
+    const std::string stage = key.substr(kErrorPrefix.size());
+    if (!stage.empty() && documents > 0) stats.errors_by_stage[stage] += documents;
+  } else {
+    stats.documents_by_stage[key] += documents;
+  }
+  stats.total_documents += documents;
+  stats.total_chunks += chunks;
+  stats.chunks_with_embeddings += embedded;
+}
+
+LogEntry EntryFor(int64_t id, const LogNote& note) {
+  LogEntry entry;
+  entry.document_id = id;
+  entry.stage = note.stage;
+  entry.status = note.status;
+  entry.message = note.message;
+  if (note.started_at > 0) entry.duration_ms = std::max(0.0, (NowSeconds() - note.started_at) * 1000);
+  return entry;
+}
 
 double BucketFor(double seconds) {
   const auto& bounds = StageDurationBuckets();

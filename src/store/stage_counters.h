@@ -19,6 +19,15 @@ namespace refinery::stage_counters {
 // bound >= seconds, +infinity past the last bound.
 double BucketFor(double seconds);
 
+// Folds one stage_totals row into `stats`. Its key is a state, or
+// "error:<stage>" for the documents in "error" given up on at <stage>
+// (schema v6), which count under "error" and in errors_by_stage.
+void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents, int64_t chunks,
+                   int64_t embedded);
+
+// The log entry `note` asks for on document `id`, its duration measured now.
+LogEntry EntryFor(int64_t id, const LogNote& note);
+
 // Accumulates stored rows into StageCounters.
 class Folder {
  public:

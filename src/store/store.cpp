@@ -9,6 +9,12 @@
 
 namespace refinery {
 
+std::string GaveUpMessage(int attempts, const std::string& last_error) {
+  std::string message = "gave up after " + std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+  if (last_error.empty()) return message + " (the worker died or timed out each time)";
+  return message + "; last error: " + last_error;
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const Config& config) {
   std::string path;
   if (config.database_url.empty()) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
@@ -26,9 +27,9 @@ struct Document {
   std::string mime_type = "text/plain";
   std::string blob_key;
   std::string stage;          // a document state: pending chunking embedding ... complete error
-  std::string error_message;  // set when stage == "error"
-  std::string error_stage;    // the stage that failed, so a retry resumes there
-  int attempts = 0;           // failed attempts at the current stage
+  std::string error_message;  // the last failure: why it is in "error", or why the last attempt failed
+  std::string error_stage;    // the stage that gave up, so a retry resumes there
+  int attempts = 0;           // attempts started at the current state (StartAttempt); 0 after a move
   int chunk_count = 0;
   std::string metadata_json = "{}";  // a JSON object, stored verbatim
   double created_at = 0;   // seconds since the Unix epoch
@@ -65,7 +66,7 @@ struct Chunk {
 // Processing-log statuses the worker and the reconciler write.
 constexpr const char* kLogCompleted = "completed";  // the stage's writes committed
 constexpr const char* kLogRetried = "retried";      // the attempt failed; a retry is scheduled
-constexpr const char* kLogFailed = "failed";        // the last attempt failed: dead-lettered
+constexpr const char* kLogFailed = "failed";        // given up on (a dead letter): the document went to "error"
 constexpr const char* kLogRequeued = "requeued";    // the reconciler re-enqueued a stalled document
 
 struct LogEntry {
@@ -75,15 +76,50 @@ struct LogEntry {
   std::string status;  // one of the kLog* statuses above
   std::string message;
   double duration_ms = 0;
-  double created_at = 0;
+  double created_at = 0;  // 0 when writing: the store stamps the time of the write
 };
 
-// A compare-and-set on a document's stage: apply writes only while the
-// document is still in `from`, then move it to `to`.
+// A log entry a write appends in its own transaction. The store stamps the
+// time and measures the duration from `started_at` to its commit, so a
+// stage's duration covers its writes.
+struct LogNote {
+  std::string stage;
+  std::string status;  // one of the kLog* statuses
+  std::string message;
+  double started_at = 0;  // epoch seconds; 0: no duration
+};
+
+// A compare-and-set on a document's state: apply writes only while the
+// document is still in `from`, then move it to `to`. With `log`, the entry
+// is appended (and counted, see AppendLog) in the same transaction: nobody
+// sees the state change without its log entry.
 struct StageTransition {
+  StageTransition(std::string from_state, std::string to_state, std::optional<LogNote> note = std::nullopt)
+      : from(std::move(from_state)), to(std::move(to_state)), log(std::move(note)) {}
   std::string from;
   std::string to;
+  std::optional<LogNote> log;
 };
+
+// What StartAttempt found.
+struct AttemptStart {
+  Document document;     // as it is now: attempts includes this one, or in "error"
+  bool gave_up = false;  // the attempts had run out: moved to "error", nothing to run
+};
+
+// A failed attempt, as RecordFailure writes it.
+struct FailedAttempt {
+  std::string stage;    // the stage that ran
+  std::string state;    // the state the document must still be in
+  std::string message;  // why it failed
+  bool terminal = false;  // the last allowed attempt: move to "error"
+  double started_at = 0;  // when the attempt began, for the log entry's duration
+};
+
+// The error message of a document given up on after `attempts` attempts;
+// `last_error` is the last recorded failure, empty when every attempt ended
+// without one (the worker died or timed out).
+std::string GaveUpMessage(int attempts, const std::string& last_error);
 
 struct DocumentPage {
   std::vector<Document> documents;
@@ -92,7 +128,10 @@ struct DocumentPage {
 
 struct StoreStats {
   int64_t total_documents = 0;
-  std::map<std::string, int64_t> documents_by_stage;
+  std::map<std::string, int64_t> documents_by_stage;  // by state
+  // Documents in "error" by the stage that gave up on them (error_stage):
+  // the dead letters of each stage.
+  std::map<std::string, int64_t> errors_by_stage;
   int64_t total_chunks = 0;
   int64_t chunks_with_embeddings = 0;
 };
@@ -148,6 +187,10 @@ struct LexicalHit {
   double score = 0;
 };
 
+// The schema version Migrate() brings every backend to (their migrations
+// are numbered in step).
+inline constexpr int kSchemaVersion = 6;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -157,6 +200,9 @@ class Store {
   virtual Result<int> SchemaVersion() = 0;
   // A cheap round trip proving the store answers.
   virtual Status Ping() = 0;
+  // Proves the store can still write (a full disk or a read-only database
+  // fail it), for health checks; writes nothing a reader of documents sees.
+  virtual Status CheckWritable() = 0;
 
   // Inserts a document unless one with the same content_hash exists, in which
   // case that one's id is returned with created=false. Atomic under races.
@@ -185,10 +231,26 @@ class Store {
                                const std::vector<std::pair<int64_t, std::vector<float>>>& vectors,
                                const StageTransition& t) = 0;
 
-  // Records a failed attempt: increments attempts and stores the message.
-  // When `terminal`, moves the document to "error" with error_stage = stage.
-  virtual Status RecordFailure(int64_t id, const std::string& stage, const std::string& message,
-                               bool terminal) = 0;
+  // Starts one attempt at `stage` of a document waiting in `state`: counts
+  // it (attempts + 1) and returns the document, in one transaction. The
+  // store is the one owner of attempts, so a worker that dies mid-attempt
+  // still used one up. A document already at `max_attempts` (every earlier
+  // attempt crashed, timed out or failed) is instead moved to "error" with
+  // error_stage = stage, error_message = GaveUpMessage(...) and a kLogFailed
+  // log entry, and returned with gave_up. NotFound if absent; Conflict if
+  // not in `state` (a duplicate wake-up: the document moved on).
+  virtual Result<AttemptStart> StartAttempt(int64_t id, const std::string& stage,
+                                            const std::string& state, int max_attempts) = 0;
+  // Takes back the attempt StartAttempt counted, when it ended through no
+  // fault of the document (a dependency outage): outages never use up
+  // attempts. NotFound if absent; Conflict if not in `state`.
+  virtual Status ReleaseAttempt(int64_t id, const std::string& state) = 0;
+  // Records a failed attempt: stores failure.message and, when terminal,
+  // moves the document to "error" with error_stage = failure.stage; appends
+  // the log entry (kLogFailed when terminal, else kLogRetried) in the same
+  // transaction. NotFound if absent; Conflict (and no write) if the document
+  // is not in failure.state.
+  virtual Status RecordFailure(int64_t id, const FailedAttempt& failure) = 0;
 
   // Appends `entry` and, in the same transaction, counts it in the stage
   // counters (StageCounters). The counting happens even when the document

@@ -223,7 +223,7 @@ TEST_F(ApiTest, RetryQueuesOnlyFailedDocuments) {
   std::string path = "/documents/" + std::to_string(id) + "/retry";
   ExpectError(Call("POST", path), 409, "conflict");
 
-  ASSERT_TRUE(services_.store->RecordFailure(id, "chunk", "boom", /*terminal=*/true).ok());
+  ASSERT_TRUE(services_.store->RecordFailure(id, {"chunk", "chunking", "boom", /*terminal=*/true, 0}).ok());
   ApiReply failed = Call("GET", "/documents/" + std::to_string(id));
   EXPECT_EQ(failed.body["stage"], "error");
   EXPECT_EQ(failed.body["error_message"], "boom");

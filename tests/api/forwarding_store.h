@@ -16,6 +16,7 @@ class ForwardingStore : public Store {
   explicit ForwardingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   Status Ping() override { return inner_->Ping(); }
+  Status CheckWritable() override { return inner_->CheckWritable(); }
   Status Migrate() override { return inner_->Migrate(); }
   Result<int> SchemaVersion() override { return inner_->SchemaVersion(); }
   Result<InsertOutcome> InsertDocument(const NewDocument& d) override { return inner_->InsertDocument(d); }
@@ -33,10 +34,12 @@ class ForwardingStore : public Store {
                        const StageTransition& t) override {
     return inner_->SetEmbeddings(id, v, t);
   }
-  Status RecordFailure(int64_t id, const std::string& stage, const std::string& message,
-                       bool terminal) override {
-    return inner_->RecordFailure(id, stage, message, terminal);
+  Result<AttemptStart> StartAttempt(int64_t id, const std::string& stage, const std::string& state,
+                                    int max_attempts) override {
+    return inner_->StartAttempt(id, stage, state, max_attempts);
   }
+  Status ReleaseAttempt(int64_t id, const std::string& state) override { return inner_->ReleaseAttempt(id, state); }
+  Status RecordFailure(int64_t id, const FailedAttempt& f) override { return inner_->RecordFailure(id, f); }
   Status AppendLog(const LogEntry& e) override { return inner_->AppendLog(e); }
   Result<std::vector<LogEntry>> GetLog(int64_t id) override { return inner_->GetLog(id); }
   Result<std::vector<int64_t>> StaleDocuments(const std::string& state, double older_than,

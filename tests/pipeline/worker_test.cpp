@@ -1,6 +1,7 @@
 // The worker loop, ingest, retry and reconciler against the real embedded
 // backends (SQLite store and queue, blob directory) in a temp dir.
 #include <atomic>
+#include <utility>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -124,7 +125,14 @@ TEST_F(WorkerTest, MissingBlobRetriesThenErrorsAndRetryResumes) {
   EXPECT_EQ(failed->stage, "error");
   EXPECT_EQ(failed->error_stage, "chunk");
   EXPECT_NE(failed->error_message.find("not_found"), std::string::npos) << failed->error_message;
-  EXPECT_EQ(services_->queue->Depth("chunk")->dead, 1);
+  EXPECT_NE(failed->error_message.find("gave up after 3 attempts"), std::string::npos) << failed->error_message;
+  EXPECT_EQ(services_->store->Stats()->errors_by_stage["chunk"], 1);
+  EXPECT_FALSE(*services_->queue->HasLiveJob("chunk", id));  // acknowledged, not dead in the queue
+  auto log = services_->store->GetLog(id);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 3u);  // retried, retried, failed: each with its state change
+  EXPECT_EQ((*log)[0].status, "retried");
+  EXPECT_EQ((*log)[2].status, "failed");
 
   ASSERT_TRUE(services_->blobs->Put(doc->blob_key, text).ok());
   ASSERT_TRUE(RetryDocument(*services_, id).ok());
@@ -133,6 +141,61 @@ TEST_F(WorkerTest, MissingBlobRetriesThenErrorsAndRetryResumes) {
   Drain("embed");
   EXPECT_EQ(Stage(id), "complete");
   EXPECT_EQ(RetryDocument(*services_, id).code(), StatusCode::kConflict);
+}
+
+// A worker that dies holding the job records nothing, but its attempt was
+// counted when it took the job: after max_attempts such deaths the next
+// delivery gives up, and the reconciler never revives the document.
+TEST_F(WorkerTest, AttemptsThatDiedUseUpTheDocumentThenItEndsInErrorForGood) {
+  int64_t id = Ingest("A poison document: its worker dies every time.");
+  const StageDef& chunk = *FindStage("chunk");
+  for (int death = 1; death <= services_->config.max_attempts; ++death) {
+    auto job = services_->queue->Lease("chunk", 0.05, milliseconds(10000));
+    ASSERT_TRUE(job.ok() && job->has_value());
+    // What a worker does first; then it "dies": no ack, the lease expires.
+    auto attempt = services_->store->StartAttempt(id, chunk.name, chunk.state, services_->config.max_attempts);
+    ASSERT_TRUE(attempt.ok()) << attempt.status().ToString();
+    EXPECT_FALSE(attempt->gave_up);
+    EXPECT_EQ(attempt->document.attempts, death);
+  }
+  auto job = services_->queue->Lease("chunk", 30, milliseconds(10000));
+  ASSERT_TRUE(job.ok() && job->has_value());
+  Worker(*services_, chunk).ProcessJob(**job);
+  auto doc = services_->store->GetDocument(id);
+  EXPECT_EQ(doc->stage, "error");
+  EXPECT_EQ(doc->error_stage, "chunk");
+  EXPECT_EQ(doc->error_message, "gave up after 3 attempts (the worker died or timed out each time)");
+  EXPECT_FALSE(*services_->queue->HasLiveJob("chunk", id));
+  EXPECT_EQ(services_->store->Stats()->errors_by_stage["chunk"], 1);
+  EXPECT_EQ(services_->store->GetLog(id)->back().status, "failed");
+  services_->config.stage_timeout_s = 0;  // every document counts as stalled
+  EXPECT_EQ(*ReconcileStage(*services_, chunk), 0);
+  EXPECT_EQ(Stage(id), "error");
+}
+
+// Fails every read as an outage would.
+class UnavailableBlobs final : public BlobStore {
+ public:
+  Status Put(const std::string&, const std::string&) override { return Status::Unavailable("blobs down"); }
+  Result<std::string> Get(const std::string&) override { return Status::Unavailable("blobs down"); }
+  Status Delete(const std::string&) override { return Status::Unavailable("blobs down"); }
+  Result<bool> Exists(const std::string&) override { return Status::Unavailable("blobs down"); }
+  Status Ping() override { return Status::Unavailable("blobs down"); }
+};
+
+TEST_F(WorkerTest, AnOutageGivesTheJobBackWithoutUsingUpAnAttempt) {
+  int64_t id = Ingest("Chunked once the blob store is back.");
+  std::unique_ptr<BlobStore> real = std::exchange(services_->blobs, std::make_unique<UnavailableBlobs>());
+  for (int i = 0; i < 2 * services_->config.max_attempts; ++i) {
+    auto job = services_->queue->Lease("chunk", 30, milliseconds(0));
+    ASSERT_TRUE(job.ok() && job->has_value());
+    Worker(*services_, *FindStage("chunk")).ProcessJob(**job);
+    EXPECT_EQ(services_->store->GetDocument(id)->attempts, 0);
+    EXPECT_EQ(services_->queue->Depth("chunk")->ready, 1);  // back at once, not delayed
+  }
+  services_->blobs = std::move(real);
+  Drain("chunk");
+  EXPECT_EQ(Stage(id), "embedding");
 }
 
 TEST_F(WorkerTest, ReconcilerRequeuesDocumentsWhoseJobsWereLost) {

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -42,10 +43,9 @@ std::string TestRedisUrl() {
   if (TestRedisUrl().empty()) GTEST_SKIP() << "REFINERY_TEST_REDIS_URL is not set"
 
 // A queue on `url` whose keys belong to `dir` alone.
-std::unique_ptr<RedisQueue> OpenQueue(const std::string& url, const testing::TempDir& dir, int max_attempts = 5) {
+std::unique_ptr<RedisQueue> OpenQueue(const std::string& url, const testing::TempDir& dir) {
   Config config;
   config.redis_url = url;
-  config.max_attempts = max_attempts;
   RedisQueueOptions options;
   options.key_prefix = "refinery-test:" + dir.path() + ":";
   Result<std::unique_ptr<RedisQueue>> queue = RedisQueue::Open(config, options);
@@ -112,7 +112,7 @@ class PrivateRedis {
 };
 
 // Forks a consumer that leases one job with a short visibility and dies
-// without acking it (as a killed worker would). Returns the attempt it got.
+// without acking it (as a killed worker would). Returns 1 when it got one.
 int LeaseAndDieInChild(const std::string& url, const testing::TempDir& dir) {
   int fds[2];
   if (pipe(fds) != 0) return -1;
@@ -121,7 +121,7 @@ int LeaseAndDieInChild(const std::string& url, const testing::TempDir& dir) {
     close(fds[0]);
     std::unique_ptr<RedisQueue> queue = OpenQueue(url, dir);
     Result<std::optional<Job>> job = queue->Lease("chunk", 0.5, 5s);
-    char attempt = (job.ok() && job->has_value()) ? static_cast<char>((*job)->attempt) : 0;
+    char attempt = (job.ok() && job->has_value()) ? 1 : 0;
     if (write(fds[1], &attempt, 1) != 1) _exit(2);
     _exit(0);  // no Ack, no destructors: the lease just stops being kept
   }
@@ -147,12 +147,42 @@ TEST(RedisQueueIntegrationTest, DeadConsumersJobIsRedeliveredAfterVisibility) {
   ASSERT_TRUE(job->has_value());
   EXPECT_GE(SecondsSince(leased_at), 0.45);  // not before the dead lease expired
   EXPECT_EQ((*job)->document_id, 42);
-  EXPECT_EQ((*job)->attempt, 2);
   EXPECT_TRUE(queue->Ack(**job).ok());
   Result<QueueDepth> depth = queue->Depth("chunk");
   ASSERT_TRUE(depth.ok());
-  EXPECT_EQ(depth->ready + depth->in_flight + depth->delayed + depth->dead, 0);
+  EXPECT_EQ(depth->ready + depth->in_flight + depth->delayed, 0);
   EXPECT_TRUE(queue->Purge().ok());
+}
+
+// An upgrade meets the job hash an older version wrote ("<state> <id>
+// <attempts> <ref>"): its delayed jobs still count, and its dead ones
+// (state x, no longer a queue's business) read as no job, so Enqueue
+// starts them afresh.
+TEST(RedisQueueIntegrationTest, JobsAnOlderVersionWroteAreReadAndDeadOnesStartAfresh) {
+  SKIP_WITHOUT_REDIS();
+  testing::TempDir dir;
+  PrivateRedis server(dir.path());
+  ASSERT_TRUE(server.Start());
+  std::unique_ptr<RedisQueue> queue = OpenQueue(server.url(), dir);
+  ASSERT_NE(queue, nullptr);
+  const std::string prefix = "refinery-test:" + dir.path() + ":chunk:";
+  for (const std::string& args : {"HSET '" + prefix + "jobs' 1 'x 7 5 1-0'", "HSET '" + prefix + "jobs' 2 'd 8 1 -'",
+                                   "ZADD '" + prefix + "delayed' 9999999999999 2"}) {
+    ASSERT_EQ(std::system(("redis-cli -u " + server.url() + " " + args + " >/dev/null").c_str()), 0) << args;
+  }
+  EXPECT_FALSE(*queue->HasLiveJob("chunk", 1));
+  EXPECT_TRUE(*queue->HasLiveJob("chunk", 2));
+  EXPECT_EQ(queue->Depth("chunk")->delayed, 1);
+  ASSERT_TRUE(queue->Enqueue("chunk", 1).ok());
+  ASSERT_TRUE(queue->Enqueue("chunk", 2).ok());  // now: the earlier time wins
+  std::set<int64_t> leased;
+  for (int i = 0; i < 2; ++i) {
+    Result<std::optional<Job>> job = queue->Lease("chunk", 30, 5s);
+    ASSERT_TRUE(job.ok() && job->has_value()) << job.status().ToString();
+    leased.insert((*job)->document_id);
+    EXPECT_TRUE(queue->Ack(**job).ok());
+  }
+  EXPECT_EQ(leased, (std::set<int64_t>{1, 2}));
 }
 
 TEST(RedisQueueIntegrationTest, RedisRestartedEmptyIsHealedTransparently) {
@@ -180,11 +210,10 @@ TEST(RedisQueueIntegrationTest, RedisRestartedEmptyIsHealedTransparently) {
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   ASSERT_TRUE(after->has_value());
   EXPECT_EQ((*after)->document_id, 3);
-  EXPECT_EQ((*after)->attempt, 1);
   EXPECT_TRUE(queue->Ack(**after).ok());
   Result<QueueDepth> depth = queue->Depth("chunk");
   ASSERT_TRUE(depth.ok()) << depth.status().ToString();
-  EXPECT_EQ(depth->ready + depth->in_flight + depth->delayed + depth->dead, 0);
+  EXPECT_EQ(depth->ready + depth->in_flight + depth->delayed, 0);
 }
 
 TEST(RedisQueueIntegrationTest, OutageGivesUnavailableThenQueueReconnectsByItself) {
@@ -307,7 +336,7 @@ bool Drain(Queue& queue, std::vector<int64_t>& documents) {
     if (!job.ok()) return false;
     if (!job->has_value()) return true;
     std::this_thread::sleep_for(1ms);  // "work", so the two processes interleave
-    if ((*job)->attempt != 1 || !queue.Ack(**job).ok()) return false;
+    if (!queue.Ack(**job).ok()) return false;
     documents.push_back((*job)->document_id);
   }
   return false;

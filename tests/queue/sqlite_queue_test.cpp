@@ -1,5 +1,5 @@
-// SQLite-specific queue behaviour: files, processes, locks, stored errors;
-// plus OpenQueue and BackoffDelay.
+// SQLite-specific queue behaviour: files, processes, locks, the upgrade of
+// a file an older version wrote; plus OpenQueue.
 #include "queue/sqlite_queue.h"
 
 #include <sqlite3.h>
@@ -27,10 +27,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Config ConfigIn(const testing::TempDir& dir, int max_attempts = 5) {
+Config ConfigIn(const testing::TempDir& dir) {
   Config config;
   config.data_dir = dir.path() + "/nested/data";  // missing: Open must create it
-  config.max_attempts = max_attempts;
   return config;
 }
 
@@ -60,24 +59,6 @@ struct RawDb {
   }
   sqlite3* db = nullptr;
 };
-
-TEST(BackoffDelayTest, DoublesCapsAndJitters) {
-  RetryPolicy policy{.max_attempts = 10, .base_delay_s = 1.0, .max_delay_s = 60.0};
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 1, 0.5), 1.0);
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 2, 0.5), 2.0);
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 3, 0.5), 4.0);
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 6, 0.5), 32.0);
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 7, 0.5), 60.0);     // 64 capped
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 5000, 0.5), 60.0);  // no overflow
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 3, 0.0), 3.0);      // -25%
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 3, 1.0), 5.0);      // +25%
-  EXPECT_DOUBLE_EQ(BackoffDelay(policy, 7, 1.0), 75.0);     // jitter applies after the cap
-  for (double jitter = 0; jitter <= 1.0; jitter += 0.125) {
-    double delay = BackoffDelay(policy, 4, jitter);
-    EXPECT_GE(delay, 6.0);
-    EXPECT_LE(delay, 10.0);
-  }
-}
 
 TEST(OpenQueueTest, ChoosesSqliteUnlessRedisIsSet) {
   testing::TempDir dir;
@@ -141,31 +122,43 @@ TEST(SqliteQueueTest, HeldWriteLockIsUnavailableNotAHang) {
   EXPECT_TRUE(queue->Enqueue("chunk", 2).ok());
 }
 
-TEST(SqliteQueueTest, StoresFailureReasons) {
+// The jobs table version 1 wrote: attempts, dead jobs and their errors.
+constexpr const char* kVersion1Jobs = R"sql(
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY, stage TEXT NOT NULL, document_id INTEGER NOT NULL,
+  dead INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+  available_at REAL NOT NULL, lease_token TEXT, lease_expires REAL, last_error TEXT,
+  created_at REAL NOT NULL, UNIQUE (stage, document_id));
+CREATE INDEX jobs_by_availability ON jobs (stage, dead, available_at);
+INSERT INTO jobs (stage, document_id, dead, attempts, available_at, created_at, last_error)
+  VALUES ('chunk', 1, 0, 2, 0, 0, NULL), ('chunk', 2, 1, 5, 0, 0, 'exceeded max attempts'),
+         ('embed', 3, 0, 0, 0, 0, NULL);
+)sql";
+
+// Upgrading keeps live jobs and drops the dead ones, whose documents the
+// reconciler re-enqueues (the store decides their fate now).
+TEST(SqliteQueueTest, OpeningAVersion1FileKeepsLiveJobsAndDropsDeadOnes) {
   testing::TempDir dir;
-  Config config = ConfigIn(dir, /*max_attempts=*/1);
+  Config config = ConfigIn(dir);
+  std::filesystem::create_directories(config.data_dir);
+  {
+    RawDb old(config.QueuePath());
+    ASSERT_EQ(old.Exec(kVersion1Jobs), SQLITE_OK) << sqlite3_errmsg(old.db);
+  }
   std::unique_ptr<SqliteQueue> queue = MustOpen(config);
   ASSERT_NE(queue, nullptr);
-  ASSERT_TRUE(queue->Enqueue("chunk", 1).ok());
+  EXPECT_EQ(queue->Depth("chunk")->ready, 1);
+  EXPECT_FALSE(*queue->HasLiveJob("chunk", 2));
+  EXPECT_TRUE(*queue->HasLiveJob("embed", 3));
   Result<std::optional<Job>> job = queue->Lease("chunk", 30, 1s);
   ASSERT_TRUE(job.ok() && job->has_value());
-  ASSERT_TRUE(queue->Fail(**job, "parser exploded", RetryPolicy{.max_attempts = 1}).ok());
-
-  ASSERT_TRUE(queue->Enqueue("chunk", 2).ok());
-  job = queue->Lease("chunk", 0.1, 1s);  // the one allowed delivery, never acked
-  ASSERT_TRUE(job.ok() && job->has_value());
-  std::this_thread::sleep_for(150ms);
-  job = queue->Lease("chunk", 30, 0ms);  // finds it exhausted
-  ASSERT_TRUE(job.ok());
-  EXPECT_FALSE(job->has_value());
-
+  EXPECT_EQ((*job)->document_id, 1);
+  EXPECT_TRUE(queue->Ack(**job).ok());
   RawDb raw(config.QueuePath());
-  EXPECT_EQ(raw.QueryText("SELECT last_error FROM jobs WHERE document_id = 1 AND dead = 1"),
-            "parser exploded");
-  EXPECT_EQ(raw.QueryText("SELECT last_error FROM jobs WHERE document_id = 2 AND dead = 1"),
-            "exceeded max attempts (worker died or timed out repeatedly)");
-  ASSERT_TRUE(queue->Enqueue("chunk", 1).ok());  // revival clears the error
-  EXPECT_EQ(raw.QueryText("SELECT last_error FROM jobs WHERE document_id = 1"), "<null>");
+  EXPECT_EQ(raw.QueryText("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.QueryText("SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name IN ('dead', 'attempts')"), "0");
+  EXPECT_TRUE(MustOpen(config) != nullptr);  // reopening an upgraded file changes nothing
+  EXPECT_TRUE(*queue->HasLiveJob("embed", 3));
 }
 
 // Leases and acks until the stage stays empty for a moment. Plain code, no
@@ -177,7 +170,7 @@ bool Drain(Queue& queue, std::vector<int64_t>& documents) {
     if (!job.ok()) return false;
     if (!job->has_value()) return true;
     std::this_thread::sleep_for(1ms);  // "work", so the two processes interleave
-    if ((*job)->attempt != 1 || !queue.Ack(**job).ok()) return false;
+    if (!queue.Ack(**job).ok()) return false;
     documents.push_back((*job)->document_id);
   }
   return false;

@@ -239,10 +239,10 @@ TEST_F(PgPoolTest, ConcurrentMigrationsApplyEachVersionOnce) {
   for (const Status& s : results) EXPECT_STORE_OK(s);
   auto rows = pgtest::RawQuery(url_, "SELECT COUNT(*) FROM refinery.schema_migrations");
   ASSERT_STORE_OK(rows);
-  EXPECT_EQ(*rows, "5");
+  EXPECT_EQ(*rows, std::to_string(kSchemaVersion));
   auto version = stores[0]->SchemaVersion();
   ASSERT_STORE_OK(version);
-  EXPECT_EQ(*version, 5);
+  EXPECT_EQ(*version, kSchemaVersion);
 }
 
 // Connections go to waiters in arrival order: a caller that returns its

@@ -109,7 +109,7 @@ TEST(SqliteStoreTest, MigrationTableRecordsEachVersionOnce) {
   ASSERT_STORE_OK((*fresh)->Migrate());
   auto db = RawOpen((*fresh)->path());
   auto rows = Query(db.get(), "SELECT version, applied_at FROM schema_migrations ORDER BY version");
-  ASSERT_EQ(rows.size(), 5u);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kSchemaVersion));
   for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i][0], std::to_string(i + 1));
   EXPECT_NEAR(std::stod(rows[0][1]), start, 60);
   auto tables = Query(db.get(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN"
@@ -134,7 +134,7 @@ TEST(SqliteStoreTest, ConcurrentMigrateFromTwoStoresIsSafe) {
   EXPECT_STORE_OK(sa);
   EXPECT_STORE_OK(sb);
   auto db = RawOpen(path);
-  EXPECT_EQ(Query(db.get(), "SELECT version FROM schema_migrations").size(), 5u);
+  EXPECT_EQ(Query(db.get(), "SELECT version FROM schema_migrations").size(), static_cast<size_t>(kSchemaVersion));
 }
 
 TEST(SqliteStoreTest, TwoStoresOnOneFileWriteConcurrentlyWithoutErrors) {
@@ -162,7 +162,7 @@ TEST(SqliteStoreTest, TwoStoresOnOneFileWriteConcurrentlyWithoutErrors) {
         std::vector<Status> steps = {
             store.AppendLog({0, ins->id, "chunk", "started", "", 0, 0}),
             store.ReplaceChunks(ins->id, {c}, {"chunking", "embedding"}),
-            store.RecordFailure(ins->id, "embed", "flaky", false),
+            store.RecordFailure(ins->id, {"embed", "embedding", "flaky", false, 0}),
             store.SetStage(ins->id, {"embedding", "complete"})};
         for (const Status& s : steps) {
           if (!s.ok()) { ADD_FAILURE() << s.ToString(); ++failures; }
@@ -251,7 +251,7 @@ TEST(SqliteStoreTest, ReopeningKeepsData) {
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_STORE_OK(version);
-  EXPECT_EQ(*version, 5);
+  EXPECT_EQ(*version, kSchemaVersion);
   auto doc = store->GetDocument(id);
   ASSERT_STORE_OK(doc);
   EXPECT_EQ(doc->stage, "complete");

@@ -128,7 +128,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
       for (size_t k = 0; k < chunks->size(); k += 2) vectors.emplace_back((*chunks)[k].id, std::vector<float>{1.0f});
       switch (i % 4) {
         case 0: s = store().SetEmbeddings(id, vectors, {"embedding", "complete"}); break;
-        case 1: s = store().RecordFailure(id, "embed", "boom", /*terminal=*/true); break;
+        case 1: s = store().RecordFailure(id, {"embed", "embedding", "boom", /*terminal=*/true, 0}); break;
         case 2: s = store().DeleteDocument(id); break;
         default:
           s = store().SetEmbeddings(id, vectors, {"embedding", "complete"});

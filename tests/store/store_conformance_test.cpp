@@ -113,7 +113,9 @@ TEST_P(StoreConformance, MissingDocumentIsNotFoundEverywhere) {
   EXPECT_STORE_CODE(store().ReplaceChunks(kMissing, MakeChunks(1, "x"), {"chunking", "embedding"}),
                     kNotFound);
   EXPECT_STORE_CODE(store().SetEmbeddings(kMissing, {}, {"embedding", "complete"}), kNotFound);
-  EXPECT_STORE_CODE(store().RecordFailure(kMissing, "chunk", "boom", false), kNotFound);
+  EXPECT_STORE_CODE(store().RecordFailure(kMissing, {"chunk", "chunking", "boom", false, 0}), kNotFound);
+  EXPECT_STORE_CODE(store().StartAttempt(kMissing, "chunk", "chunking", 5), kNotFound);
+  EXPECT_STORE_CODE(store().ReleaseAttempt(kMissing, "chunking"), kNotFound);
   EXPECT_STORE_CODE(store().GetChunks(kMissing), kNotFound);
   EXPECT_STORE_CODE(store().GetLog(kMissing), kNotFound);
   LogEntry entry;
@@ -157,7 +159,8 @@ TEST_P(StoreConformance, ListIsNewestFirstWithFilterPagingAndTotal) {
 
 TEST_P(StoreConformance, SetStageMovesAndResetsAttemptsAndError) {
   const int64_t id = Insert("s");
-  ASSERT_STORE_OK(store().RecordFailure(id, "chunk", "transient", false));
+  ASSERT_STORE_OK(store().StartAttempt(id, "chunk", "chunking", 5));
+  ASSERT_STORE_OK(store().RecordFailure(id, {"chunk", "chunking", "transient", false, 0}));
   auto before = store().GetDocument(id);
   ASSERT_STORE_OK(before);
   ASSERT_EQ(before->attempts, 1);
@@ -183,17 +186,20 @@ TEST_P(StoreConformance, SetStageFromWrongStageIsConflictAndChangesNothing) {
   EXPECT_DOUBLE_EQ(after->updated_at, before->updated_at);
 }
 
-TEST_P(StoreConformance, RecordFailureCountsAttemptsAndTerminalMovesToError) {
+TEST_P(StoreConformance, RecordFailureKeepsTheLastErrorAndTerminalMovesToError) {
   const int64_t id = Insert("f", "embedding");
-  ASSERT_STORE_OK(store().RecordFailure(id, "embed", "timeout 1", false));
-  ASSERT_STORE_OK(store().RecordFailure(id, "embed", "timeout 2", false));
+  ASSERT_STORE_OK(store().StartAttempt(id, "embed", "embedding", 5));
+  ASSERT_STORE_OK(store().RecordFailure(id, {"embed", "embedding", "timeout 1", false, 0}));
+  ASSERT_STORE_OK(store().StartAttempt(id, "embed", "embedding", 5));
+  ASSERT_STORE_OK(store().RecordFailure(id, {"embed", "embedding", "timeout 2", false, 0}));
   auto retrying = store().GetDocument(id);
   ASSERT_STORE_OK(retrying);
   EXPECT_EQ(retrying->stage, "embedding");
   EXPECT_EQ(retrying->attempts, 2);
   EXPECT_EQ(retrying->error_message, "timeout 2");
 
-  ASSERT_STORE_OK(store().RecordFailure(id, "embed", "gave up", true));
+  ASSERT_STORE_OK(store().StartAttempt(id, "embed", "embedding", 5));
+  ASSERT_STORE_OK(store().RecordFailure(id, {"embed", "embedding", "gave up", true, 0}));
   auto failed = store().GetDocument(id);
   ASSERT_STORE_OK(failed);
   EXPECT_EQ(failed->stage, "error");
@@ -201,6 +207,12 @@ TEST_P(StoreConformance, RecordFailureCountsAttemptsAndTerminalMovesToError) {
   EXPECT_EQ(failed->error_message, "gave up");
   EXPECT_EQ(failed->attempts, 3);
   EXPECT_GE(failed->stage_changed_at, retrying->stage_changed_at);
+  auto log = store().GetLog(id);
+  ASSERT_STORE_OK(log);
+  ASSERT_EQ(log->size(), 3u);  // each failure with its own entry, in its transaction
+  EXPECT_EQ((*log)[0].status, kLogRetried);
+  EXPECT_EQ((*log)[2].status, kLogFailed);
+  EXPECT_EQ((*log)[2].message, "gave up");
 
   // An operator retry moves it out of error and starts afresh.
   ASSERT_STORE_OK(store().SetStage(id, {"error", "embedding"}));

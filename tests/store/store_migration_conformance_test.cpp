@@ -105,7 +105,7 @@ TEST_P(StoreMigration, UpgradeFromV1BackfillsChunkCountsForStats) {
   ASSERT_STORE_OK(store.Migrate());  // idempotent: nothing counted twice
   version = store.SchemaVersion();
   ASSERT_STORE_OK(version);
-  EXPECT_EQ(*version, 5);
+  EXPECT_EQ(*version, kSchemaVersion);
   auto stats = store.Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_documents, 3);
@@ -198,6 +198,26 @@ TEST_P(StoreMigration, UpgradeBackfillsStageTotalsForStats) {
             (std::map<std::string, int64_t>{{"complete", 1}, {"embedding", 1}}));
   EXPECT_EQ(stats->total_chunks, 1);
   EXPECT_EQ(stats->chunks_with_embeddings, 0);
+}
+
+// Version 6 counts documents in error by the stage that gave up on them.
+TEST_P(StoreMigration, UpgradeCountsExistingErrorsByTheStageThatGaveUp) {
+  Store& store = *db_.store;
+  const int64_t a = Insert("v1-error-a");
+  Insert("v1-error-b");
+  const int64_t c = Insert("v1-error-c");
+  ASSERT_STORE_OK(db_.exec("UPDATE " + db_.schema + "documents SET stage = 'error', error_stage = 'embed' WHERE id IN (" +
+                           std::to_string(a) + ", " + std::to_string(c) + ")"));
+  ASSERT_STORE_OK(store.Migrate());
+  auto stats = store.Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->documents_by_stage, (std::map<std::string, int64_t>{{"embedding", 1}, {"error", 2}}));
+  EXPECT_EQ(stats->errors_by_stage, (std::map<std::string, int64_t>{{"embed", 2}}));
+  ASSERT_STORE_OK(store.SetStage(a, {"error", "embedding"}));  // an operator's retry
+  stats = store.Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->errors_by_stage, (std::map<std::string, int64_t>{{"embed", 1}}));
+  EXPECT_EQ(stats->documents_by_stage, (std::map<std::string, int64_t>{{"embedding", 2}, {"error", 1}}));
 }
 
 TEST_P(StoreMigration, UpgradeIndexesExistingChunksForLexicalSearch) {

@@ -32,12 +32,13 @@ std::optional<HeartbeatFile> ReadHeartbeatFile(const std::string& path) {
 }
 
 WorkerKiller::WorkerKiller(pid_t supervisor, std::string run_dir, milliseconds period, milliseconds min_age,
-                           uint32_t seed)
+                           uint32_t seed, std::function<bool()> may_kill)
     : supervisor_(supervisor),
       run_dir_(std::move(run_dir)),
       period_(period),
       min_age_(min_age),
       seed_(seed),
+      may_kill_(std::move(may_kill)),
       thread_([this](const std::stop_token& stop) { Loop(stop); }) {}
 
 WorkerKiller::~WorkerKiller() { Stop(); }
@@ -110,7 +111,7 @@ void WorkerKiller::Loop(const std::stop_token& stop) {
       sleep(milliseconds(2));
       busy = Busy();
     }
-    if (busy.empty() || stop.stop_requested()) continue;
+    if (busy.empty() || stop.stop_requested() || !may_kill_()) continue;
     std::uniform_int_distribution<size_t> pick(0, busy.size() - 1);
     const auto& [path, seen] = busy[pick(rng)];
     KillOne(path, seen);

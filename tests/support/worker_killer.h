@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,9 +44,12 @@ class WorkerKiller {
   // random (seeded by `seed`); a round with none holding work kills
   // nothing. Only workers up for `min_age` are candidates: a replacement
   // killed at once, before finishing a single job, would starve the
-  // pipeline instead of testing it.
+  // pipeline instead of testing it. `may_kill`, asked right before each
+  // kill, can veto it (e.g. once a document has used up nearly all its
+  // attempts: each kill costs the jobs it hits one).
   WorkerKiller(pid_t supervisor, std::string run_dir, std::chrono::milliseconds period,
-               std::chrono::milliseconds min_age, uint32_t seed);
+               std::chrono::milliseconds min_age, uint32_t seed,
+               std::function<bool()> may_kill = [] { return true; });
   ~WorkerKiller();  // stops
   WorkerKiller(const WorkerKiller&) = delete;
   WorkerKiller& operator=(const WorkerKiller&) = delete;
@@ -65,6 +69,7 @@ class WorkerKiller {
   const std::chrono::milliseconds period_;
   const std::chrono::milliseconds min_age_;
   const uint32_t seed_;
+  const std::function<bool()> may_kill_;
   mutable std::mutex mutex_;
   std::vector<WorkerKill> kills_;  // GUARDED_BY(mutex_)
   std::jthread thread_;            // last: starts after the members it uses exist
