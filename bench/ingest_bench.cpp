@@ -46,7 +46,8 @@ std::vector<std::pair<std::string, pid_t>> Children(pid_t parent) {
     if (ppid != parent) continue;
     std::ifstream cmd(entry.path() / "cmdline");
     std::string cmdline((std::istreambuf_iterator<char>(cmd)), {});
-    for (char& c : cmdline) if (c == '\0') c = ' ';
+    for (char& c : cmdline)
+      if (c == '\0') c = ' ';
     out.emplace_back(cmdline, std::stoi(name));
   }
   return out;
@@ -61,7 +62,10 @@ int main(int argc, char** argv) {
   int port = 18000 + getpid() % 1000;
   std::map<std::string, std::string> env = {{"REFINERY_DATA_DIR", dir}, {"REFINERY_LOG_LEVEL", "warn"}};
   auto up = Subprocess::Spawn({REFINERY_BINARY, "up", "--port", std::to_string(port)}, env, dir + "/up.log");
-  if (!up.ok()) { std::cerr << up.status().ToString() << "\n"; return 1; }
+  if (!up.ok()) {
+    std::cerr << up.status().ToString() << "\n";
+    return 1;
+  }
   for (int i = 0; i < 200; ++i) {
     auto health = HttpGet("http://127.0.0.1:" + std::to_string(port) + "/health", 1);
     if (health.ok() && health->status == 200) break;
@@ -69,7 +73,10 @@ int main(int argc, char** argv) {
   }
   auto started = std::chrono::steady_clock::now();
   auto ingest = Subprocess::Spawn({REFINERY_BINARY, "ingest", corpus, "--wait"}, env);
-  if (!ingest.ok()) { std::cerr << ingest.status().ToString() << "\n"; return 1; }
+  if (!ingest.ok()) {
+    std::cerr << ingest.status().ToString() << "\n";
+    return 1;
+  }
   ExitStatus result = ingest->Wait();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   rusage usage{};
@@ -77,8 +84,8 @@ int main(int argc, char** argv) {
   std::ifstream in(corpus);
   size_t docs = 0;
   for (std::string line; std::getline(in, line);) docs += !line.empty();
-  std::printf("ingest_bench: %zu documents to complete in %.2f s = %.0f documents/s (ingest exit %s)\n", docs,
-              seconds, docs / seconds, result.ToString().c_str());
+  std::printf("ingest_bench: %zu documents to complete in %.2f s = %.0f documents/s (ingest exit %s)\n", docs, seconds,
+              docs / seconds, result.ToString().c_str());
   std::printf("peak RSS: ingest CLI %.1f MiB\n", usage.ru_maxrss / 1024.0);
   for (const auto& [cmd, pid] : Children(up->pid())) {
     std::printf("peak RSS: %.1f MiB  %s\n", PeakRssMiB(pid), cmd.c_str());

@@ -10,6 +10,7 @@
 // Store: SQLite in a fresh temp dir, or PostgreSQL when
 // REFINERY_DATABASE_URL is set (documents already there are reused, so a
 // second run only queries).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -27,10 +27,10 @@
 
 #include "core/config.h"
 #include "core/hash.h"
-#include "ingest/chunker.h"
 #include "llm/embedder.h"
 #include "search/search.h"
 #include "store/store.h"
+#include "text/chunker.h"
 
 using namespace refinery;
 
@@ -47,8 +47,8 @@ void Load(Store& store, Embedder& embedder, const ChunkerOptions& options, const
   NewDocument doc;
   doc.title = title;
   doc.content_hash = Sha256Hex(id + "\n" + text);
-  doc.stage = "chunking";
-  auto inserted = store.InsertDocument(doc);
+  doc.state = "chunking";
+  auto inserted = store.documents().Insert(doc);
   if (!inserted.ok()) Die("insert", inserted.status());
   ids[inserted->id] = id;
   if (!inserted->created) return;
@@ -64,14 +64,14 @@ void Load(Store& store, Embedder& embedder, const ChunkerOptions& options, const
     chunks.push_back(c);
     pieces.push_back(piece.content);
   }
-  Status replaced = store.ReplaceChunks(inserted->id, chunks, {"chunking", "embedding"});
+  Status replaced = store.chunks().Replace(inserted->id, chunks, {"chunking", "embedding"});
   if (!replaced.ok()) Die("chunks", replaced);
-  auto stored = store.GetChunks(inserted->id);
+  auto stored = store.chunks().Get(inserted->id);
   auto vectors = embedder.Embed(pieces);
   if (!stored.ok() || !vectors.ok()) Die("embed", stored.ok() ? vectors.status() : stored.status());
   std::vector<std::pair<int64_t, std::vector<float>>> updates;
   for (size_t i = 0; i < stored->size(); ++i) updates.emplace_back((*stored)[i].id, (*vectors)[i]);
-  Status embedded = store.SetEmbeddings(inserted->id, updates, {"embedding", "complete"});
+  Status embedded = store.chunks().SetEmbeddings(inserted->id, updates, {"embedding", "complete"});
   if (!embedded.ok()) Die("vectors", embedded);
 }
 
@@ -137,8 +137,7 @@ Quality Measure(Searcher& searcher, SearchMode mode, const std::map<int64_t, std
     for (const SearchResult& r : *results) docs.push_back(r.document_id);
     Score(docs, ids, relevant, q);
   }
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                  .count();
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   q.ndcg10 /= qrels.size();
   q.recall100 /= qrels.size();
   q.ms_per_query = ms / qrels.size();
@@ -177,9 +176,7 @@ std::vector<int64_t> Fuse(const Rankings& r, const Fusion& fusion) {
   };
   std::vector<std::pair<double, int64_t>> fused;
   for (const auto& [id, doc] : r.doc_of) {
-    fused.push_back({-fusion(get(r.vec_rank, id), get(r.lex_rank, id), get(r.vec_norm, id),
-                             get(r.lex_norm, id)),
-                     id});
+    fused.push_back({-fusion(get(r.vec_rank, id), get(r.lex_rank, id), get(r.vec_norm, id), get(r.lex_norm, id)), id});
   }
   std::sort(fused.begin(), fused.end());
   std::vector<int64_t> docs;
@@ -202,9 +199,7 @@ std::vector<std::pair<std::string, Fusion>> FusionVariants() {
   for (double a : {0.5, 0.6, 0.7, 0.8, 0.9}) {
     char name[64];
     std::snprintf(name, sizeof name, "minmax a_lex=%.1f", a);
-    variants.emplace_back(name, [a](double, double, double vn, double ln) {
-      return a * ln + (1 - a) * vn;
-    });
+    variants.emplace_back(name, [a](double, double, double vn, double ln) { return a * ln + (1 - a) * vn; });
   }
   return variants;
 }
@@ -256,21 +251,19 @@ int main(int argc, char** argv) {
          json.at("text").get<std::string>(), ids);
   }
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  auto stats = (*store)->Stats();
+  auto stats = (*store)->telemetry().Stats();
   if (!stats.ok()) Die("stats", stats.status());
   std::printf("search_quality_bench: %s store, %s dim %d, %zu docs, %lld chunks loaded in %.1f s\n",
-              config.database_url.empty() ? "sqlite" : "postgres", embedder->Name().c_str(),
-              embedder->Dimension(), ids.size(), static_cast<long long>(stats->total_chunks),
-              load_s);
+              config.database_url.empty() ? "sqlite" : "postgres", embedder->Name().c_str(), embedder->Dimension(),
+              ids.size(), static_cast<long long>(stats->total_chunks), load_s);
 
   auto qrels = LoadQrels(dir + "/qrels/test.tsv");
   auto queries = LoadQueries(dir + "/queries.jsonl");
   Searcher searcher(**store, *embedder);
   for (SearchMode mode : {SearchMode::kVector, SearchMode::kLexical, SearchMode::kHybrid}) {
     Quality q = Measure(searcher, mode, ids, qrels, queries);
-    std::printf("SciFact test (%zu queries) %-7s nDCG@10 %.3f  recall@100 %.3f  %.1f ms/query\n",
-                qrels.size(), std::string(SearchModeName(mode)).c_str(), q.ndcg10, q.recall100,
-                q.ms_per_query);
+    std::printf("SciFact test (%zu queries) %-7s nDCG@10 %.3f  recall@100 %.3f  %.1f ms/query\n", qrels.size(),
+                std::string(SearchModeName(mode)).c_str(), q.ndcg10, q.recall100, q.ms_per_query);
   }
   if (argc > 2 && std::string(argv[2]) == "--sweep") Sweep(searcher, ids, qrels, queries);
   if (config.database_url.empty()) std::filesystem::remove_all(temp);

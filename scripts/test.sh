@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`make test`):
+#  0. scripts/check-rules.sh: the architecture's rules (which module may
+#     include which, unit tests that do not sleep, one home for randomness,
+#     backoff and SQLite handles), in a second, before anything builds;
 #  1. an optimised build with -Werror runs every test (unit, conformance,
 #     integration, then e2e and timing, which need the optimised binary);
 #  2. an AddressSanitizer + UBSan build runs unit, conformance, integration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/check-rules.sh
 scripts/install-deps.sh
 jobs=${JOBS:-$(nproc)}
 # Real PostgreSQL, Redis and S3 servers on loopback for the production-backend
@@ -20,5 +24,5 @@ cmake --build build -j"$jobs"
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 \
   -DREFINERY_SANITIZE=ON -DREFINERY_WERROR=ON -DREFINERY_BENCH=OFF >/dev/null
-cmake --build build-asan -j"$jobs"
+cmake --build build-asan -j"$jobs" --target checks
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L 'unit|conformance|integration' -j"$jobs" --output-on-failure)

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/status.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/services.h"
 
 namespace refinery {
 

@@ -1,21 +1,17 @@
 #include "api/health.h"
 
-#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <utility>
 
+#include "api/health_state.h"
 #include "core/log.h"
 
 namespace refinery::api {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double MillisSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
+using Clock = HealthClock;
 
 // A check that throws is a failed check, not a dead checker thread.
 Status RunCheck(const HealthMonitor::Check& check) {
@@ -33,20 +29,16 @@ Status RunCheck(const HealthMonitor::Check& check) {
 // Shared by the monitor and the component's checker thread, so the thread
 // stays safe even if it outlives the monitor (see ~HealthMonitor).
 struct HealthMonitor::Component {
-  std::string name;
-  Check check;
+  Component(const std::string& name, Check check, const HealthTiming& timing)
+      : name(name), check(std::move(check)), state(name, timing, Clock::now()) {}
+
+  const std::string name;
+  const Check check;
   std::mutex mutex;
   std::condition_variable changed;  // a result arrived, or stop/finished was set
   bool stop = false;                // GUARDED_BY(mutex)
   bool finished = false;            // GUARDED_BY(mutex): the loop has exited
-  bool has_result = false;          // GUARDED_BY(mutex)
-  ComponentHealth last;             // GUARDED_BY(mutex)
-  ComponentHealth last_up;          // GUARDED_BY(mutex): the latest successful result
-  bool ever_up = false;             // GUARDED_BY(mutex)
-  int failure_streak = 0;           // GUARDED_BY(mutex): failed checks in a row
-  bool running = false;             // GUARDED_BY(mutex): a check is in progress
-  Clock::time_point started;        // GUARDED_BY(mutex): start of the latest check
-  Clock::time_point created = Clock::now();
+  ComponentState state;             // GUARDED_BY(mutex): results and what they mean
 };
 
 HealthMonitor::HealthMonitor(HealthTiming timing) : timing_(timing) {}
@@ -73,35 +65,30 @@ HealthMonitor::~HealthMonitor() {
 }
 
 void HealthMonitor::Add(const std::string& name, Check check) {
-  auto component = std::make_shared<Component>();
-  component->name = name;
-  component->check = std::move(check);
+  auto component = std::make_shared<Component>(name, std::move(check), timing_);
   components_.push_back(component);
-  threads_.emplace_back(&HealthMonitor::Loop, component, timing_);
+  threads_.emplace_back(&HealthMonitor::Loop, component);
 }
 
-void HealthMonitor::Loop(std::shared_ptr<Component> c, HealthTiming timing) {
+void HealthMonitor::Loop(std::shared_ptr<Component> c) {
   std::unique_lock<std::mutex> lock(c->mutex);
   while (!c->stop) {
-    c->running = true;
-    c->started = Clock::now();
+    c->state.CheckStarted(Clock::now());
     lock.unlock();
     Status status = RunCheck(c->check);
     lock.lock();
-    c->running = false;
-    c->has_result = true;
-    c->last = {c->name, status.ok(), MillisSince(c->started), status.ok() ? "" : status.ToString()};
-    if (status.ok()) {
-      c->last_up = c->last;
-      c->ever_up = true;
-      c->failure_streak = 0;
-    } else if (++c->failure_streak == (c->ever_up ? timing.failures_before_down : 1)) {
-      spdlog::warn("health: {} is down: {}", c->name, status.ToString());
-    } else if (c->failure_streak < timing.failures_before_down) {
-      spdlog::info("health: {} check failed ({} in a row): {}", c->name, c->failure_streak, status.ToString());
+    switch (c->state.CheckFinished(status, Clock::now())) {
+      case ComponentState::Change::kDown:
+        spdlog::warn("health: {} is down: {}", c->name, status.ToString());
+        break;
+      case ComponentState::Change::kTolerated:
+        spdlog::info("health: {} check failed ({} in a row): {}", c->name, c->state.failures(), status.ToString());
+        break;
+      case ComponentState::Change::kNone:
+        break;
     }
     c->changed.notify_all();
-    c->changed.wait_until(lock, c->started + timing.interval, [&c] { return c->stop; });
+    c->changed.wait_until(lock, c->state.next_check_due(), [&c] { return c->stop; });
   }
   c->finished = true;
   c->changed.notify_all();
@@ -121,22 +108,8 @@ std::vector<ComponentHealth> HealthMonitor::Compute() const {
   std::vector<ComponentHealth> result;
   for (const auto& c : components_) {
     std::unique_lock<std::mutex> lock(c->mutex);
-    c->changed.wait_until(lock, c->created + timing_.first_result_wait, [&c] { return c->has_result; });
-    // No first answer in time, or checks failing or running past the
-    // timeout `failures_before_down` times over, mean the dependency is
-    // down or hangs, whatever it said before. Fewer failures are load.
-    double running_ms = MillisSince(c->has_result ? c->started : c->created);
-    const int needed = c->ever_up ? std::max(1, timing_.failures_before_down) : 1;
-    const int timeouts_left = std::max(1, needed - c->failure_streak);
-    bool hung = c->running && running_ms >= static_cast<double>(timing_.timeout.count() * timeouts_left);
-    ComponentHealth health = c->last;
-    if (!health.up && c->failure_streak < needed) health = c->last_up;
-    if (!c->has_result || hung) {
-      health = {c->name, false, running_ms,
-                "timeout: no answer after " + std::to_string(static_cast<int64_t>(running_ms)) +
-                    " ms"};
-    }
-    result.push_back(std::move(health));
+    c->changed.wait_until(lock, c->state.first_result_due(), [&c] { return c->state.has_result(); });
+    result.push_back(c->state.Report(Clock::now()));
   }
   return result;
 }

@@ -2,7 +2,8 @@
 // slow. Each component's check (Store::Ping, Queue::Ping, BlobStore::Ping)
 // runs in a loop on its own thread, so a hung dependency blocks only its own
 // checker; request handlers read the cached results and count a check that
-// has been running too long as down ("timeout").
+// has been running too long as down ("timeout"). What the results mean is
+// pure logic of its own (api/health_state.h), tested without a clock.
 #pragma once
 
 #include <chrono>
@@ -79,7 +80,7 @@ class HealthMonitor {
 
  private:
   struct Component;
-  static void Loop(std::shared_ptr<Component> component, HealthTiming timing);
+  static void Loop(std::shared_ptr<Component> component);
   std::vector<ComponentHealth> Compute() const;
 
   mutable std::mutex memo_mutex_;

@@ -48,29 +48,32 @@ json ParseMetadata(const std::string& text) {
 
 HttpError MapStatus(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return {200, "ok"};
-    case StatusCode::kInvalidArgument: return {400, "invalid_argument"};
-    case StatusCode::kNotFound: return {404, "not_found"};
-    case StatusCode::kConflict: return {409, "conflict"};
+    case StatusCode::kOk:
+      return {200, "ok"};
+    case StatusCode::kInvalidArgument:
+      return {400, "invalid_argument"};
+    case StatusCode::kNotFound:
+      return {404, "not_found"};
+    case StatusCode::kConflict:
+      return {409, "conflict"};
     case StatusCode::kUnavailable:
-    case StatusCode::kTimeout: return {503, "unavailable"};
+    case StatusCode::kTimeout:
+      return {503, "unavailable"};
     case StatusCode::kLeaseLost:  // a worker concern; reaching the API is a bug
-    case StatusCode::kInternal: return {500, "internal"};
+    case StatusCode::kInternal:
+      return {500, "internal"};
   }
   return {500, "internal"};
 }
 
-std::string Dump(const json& body) {
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Dump(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void SendJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(Dump(body), "application/json");
 }
 
-void SendError(httplib::Response& res, int status, const std::string& code,
-               const std::string& message) {
+void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message) {
   SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
@@ -107,8 +110,7 @@ Result<std::optional<int64_t>> OptionalInteger(const json& obj, const char* fiel
   std::string must = std::string(field) + " must be an integer";
   if (!it->is_number_integer()) return Status::InvalidArgument(must);
   // An unsigned value beyond int64 is out of any range we accept.
-  if (it->is_number_unsigned() &&
-      it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return Status::InvalidArgument(must + " (too large)");
   }
   return std::optional<int64_t>(it->get<int64_t>());
@@ -129,8 +131,7 @@ Result<int64_t> ParseId(const std::string& text) {
   return *value;
 }
 
-Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback,
-                         int64_t min, int64_t max) {
+Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback, int64_t min, int64_t max) {
   if (!req.has_param(name)) return fallback;
   auto value = ParseInt(req.get_param_value(name));
   if (!value || *value < min || *value > max) {
@@ -142,14 +143,12 @@ Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t 
 std::string IsoTime(double epoch_seconds) {
   if (!std::isfinite(epoch_seconds) || epoch_seconds < 0) epoch_seconds = 0;
   auto whole = static_cast<std::time_t>(epoch_seconds);
-  int millis = std::clamp(
-      static_cast<int>((epoch_seconds - static_cast<double>(whole)) * 1000.0), 0, 999);
+  int millis = std::clamp(static_cast<int>((epoch_seconds - static_cast<double>(whole)) * 1000.0), 0, 999);
   std::tm tm{};
   gmtime_r(&whole, &tm);
   char buffer[64];  // room for any int the format could print
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                millis);
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buffer;
 }
 
@@ -159,7 +158,10 @@ json DocumentJson(const Document& doc) {
           {"source_url", NullIfEmpty(doc.source_url)},
           {"content_hash", doc.content_hash},
           {"mime_type", doc.mime_type},
-          {"stage", doc.stage},
+          // `stage` holds the state, under the Python system's name; `state`
+          // says the same under the right one.
+          {"stage", doc.state},
+          {"state", doc.state},
           {"error_message", NullIfEmpty(doc.error_message)},
           {"error_stage", NullIfEmpty(doc.error_stage)},
           {"attempts", doc.attempts},

@@ -37,8 +37,7 @@ std::string Dump(const json& body);
 
 void SendJson(httplib::Response& res, int status, const json& body);
 // {"error":{"code":..., "message":...}}
-void SendError(httplib::Response& res, int status, const std::string& code,
-               const std::string& message);
+void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message);
 void SendStatus(httplib::Response& res, const Status& status);
 
 // The request body as a JSON object; InvalidArgument naming the problem.
@@ -55,8 +54,7 @@ Result<std::string> RequiredText(const json& obj, const char* field);
 // A path id: digits only, > 0, fits int64. InvalidArgument otherwise.
 Result<int64_t> ParseId(const std::string& text);
 // A query parameter that must be an integer in [min, max]; `fallback` when absent.
-Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback,
-                         int64_t min, int64_t max);
+Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback, int64_t min, int64_t max);
 
 // Epoch seconds as ISO-8601 UTC with milliseconds: 2024-05-01T12:00:00.250Z.
 std::string IsoTime(double epoch_seconds);

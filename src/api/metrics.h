@@ -30,8 +30,7 @@ class MetricsRegistry {
 
   // Declares a family; must precede any update of `name`. Declaring twice is
   // harmless. `buckets` (sorted upper bounds, +Inf implied) only for histograms.
-  void Declare(const std::string& name, MetricType type, const std::string& help,
-               std::vector<double> buckets = {});
+  void Declare(const std::string& name, MetricType type, const std::string& help, std::vector<double> buckets = {});
 
   // Counter: adds `delta` (>= 0). Gauge: Set replaces the value.
   // Updates of an undeclared family are ignored (a bug, never a crash).
@@ -42,8 +41,8 @@ class MetricsRegistry {
   // Histogram: replaces the series with counts kept elsewhere (e.g. in the
   // store). `bucket_hits` per declared bucket, not cumulative, plus one for
   // +Inf; a size mismatch is ignored like an undeclared family.
-  void SetHistogram(const std::string& name, const MetricLabels& labels,
-                    const std::vector<uint64_t>& bucket_hits, double sum);
+  void SetHistogram(const std::string& name, const MetricLabels& labels, const std::vector<uint64_t>& bucket_hits,
+                    double sum);
 
   // Every family with # HELP and # TYPE, in declaration order; series in
   // label order. Histograms as cumulative _bucket{le=...}, _sum and _count.

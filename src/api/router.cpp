@@ -28,10 +28,18 @@ void FillHttplibError(const httplib::Request& req, httplib::Response& res) {
     case 413:
       SendError(res, 413, "payload_too_large", "request body exceeds the configured maximum size");
       break;
-    case 414: SendError(res, 414, "uri_too_long", "request URI is too long"); break;
-    case 400: SendError(res, 400, "bad_request", "malformed HTTP request"); break;
-    case 404: SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path); break;
-    default: SendError(res, res.status, "http_error", "request failed"); break;
+    case 414:
+      SendError(res, 414, "uri_too_long", "request URI is too long");
+      break;
+    case 400:
+      SendError(res, 400, "bad_request", "malformed HTTP request");
+      break;
+    case 404:
+      SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path);
+      break;
+    default:
+      SendError(res, res.status, "http_error", "request failed");
+      break;
   }
 }
 
@@ -91,21 +99,19 @@ Router::Router(httplib::Server& server, MetricsRegistry& metrics) : server_(serv
       [this](const httplib::Request& req, httplib::Response& res) { return OnError(req, res); }));
   // The handler boundary: an exception is a bug, answered as 500 JSON and
   // logged, never a dropped connection.
-  server_.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
-        spdlog::error("api: {} {} threw: {}", req.method, req.path, Describe(error));
-        res.headers.clear();
-        SendError(res, 500, "internal", "internal error");
-      });
+  server_.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+    spdlog::error("api: {} {} threw: {}", req.method, req.path, Describe(error));
+    res.headers.clear();
+    SendError(res, 500, "internal", "internal error");
+  });
 }
 
 void Router::Json(const std::string& method, const std::string& pattern, JsonHandler handler) {
-  Register(method, pattern,
-           [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-             Result<Reply> reply = handler(req);
-             if (!reply.ok()) return SendStatus(res, reply.status());
-             SendJson(res, reply->status, reply->body);
-           });
+  Register(method, pattern, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    Result<Reply> reply = handler(req);
+    if (!reply.ok()) return SendStatus(res, reply.status());
+    SendJson(res, reply->status, reply->body);
+  });
 }
 
 void Router::Raw(const std::string& method, const std::string& pattern, RawHandler handler) {
@@ -128,8 +134,7 @@ void Router::Register(const std::string& method, const std::string& pattern, Raw
 }
 
 RawHandler Router::Counted(const std::string& method, const std::string& pattern, RawHandler handler) {
-  return [this, method, pattern, handler = std::move(handler)](const httplib::Request& req,
-                                                                httplib::Response& res) {
+  return [this, method, pattern, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
     try {
       handler(req, res);
@@ -148,8 +153,7 @@ void Router::Record(const std::string& method, const std::string& route, int sta
   metrics_.Observe(kRequestSeconds, labels, seconds);
 }
 
-httplib::Server::HandlerResponse Router::OnError(const httplib::Request& req,
-                                                 httplib::Response& res) {
+httplib::Server::HandlerResponse Router::OnError(const httplib::Request& req, httplib::Response& res) {
   // A route's own error reply already has its JSON body (and was counted).
   if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
   if (res.status == 404) {
@@ -157,8 +161,7 @@ httplib::Server::HandlerResponse Router::OnError(const httplib::Request& req,
     if (!allowed.empty()) {
       res.set_header("Allow", allowed);
       SendError(res, 405, "method_not_allowed",
-                "method " + req.method + " is not allowed on " + req.path + " (allowed: " +
-                    allowed + ")");
+                "method " + req.method + " is not allowed on " + req.path + " (allowed: " + allowed + ")");
       Record(req.method, "unmatched", 405, 0);
       return httplib::Server::HandlerResponse::Handled;
     }

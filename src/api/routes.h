@@ -6,7 +6,7 @@
 #include "api/health.h"
 #include "api/metrics.h"
 #include "api/router.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/services.h"
 #include "search/search.h"
 
 namespace refinery::api {
@@ -16,8 +16,8 @@ struct ApiContext {
   explicit ApiContext(Services& s) : services(s), searcher(*s.store, *s.embedder) {}
 
   Services& services;
-  Searcher searcher;     // keeps its vector cache across requests
-  HealthMonitor health;  // checks store, queue and blob store in the background
+  Searcher searcher;        // keeps its vector cache across requests
+  HealthMonitor health;     // checks store, queue and blob store in the background
   MetricsRegistry metrics;  // this process's request counters and latencies
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

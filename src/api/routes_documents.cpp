@@ -3,6 +3,8 @@
 #include <limits>
 
 #include "api/routes.h"
+#include "pipeline/documents.h"
+#include "pipeline/stage_chain.h"
 
 namespace refinery::api {
 namespace {
@@ -45,39 +47,39 @@ Result<Reply> Ingest(ApiContext& ctx, const httplib::Request& req) {
   return Reply{200, {{"status", "exists"}, {"id", outcome->id}}};
 }
 
-Result<std::string> StageParam(const httplib::Request& req) {
-  std::string stage = req.get_param_value("stage");
-  if (stage.empty()) return stage;  // "?stage=" means no filter, like no parameter
+// The `?stage=` filter, named so for the Python system's clients: it holds
+// a state (chunking, complete, error, ...).
+Result<std::string> StateParam(const httplib::Request& req) {
+  std::string state = req.get_param_value("stage");
+  if (state.empty()) return state;  // "?stage=" means no filter, like no parameter
   auto states = AllStates();
-  if (std::find(states.begin(), states.end(), stage) != states.end()) return stage;
+  if (std::find(states.begin(), states.end(), state) != states.end()) return state;
   std::string known;
-  for (const auto& state : states) known += (known.empty() ? "" : ", ") + state;
+  for (const auto& s : states) known += (known.empty() ? "" : ", ") + s;
   return Status::InvalidArgument("stage must be one of: " + known);
 }
 
 Result<Reply> ListDocuments(ApiContext& ctx, const httplib::Request& req) {
-  auto stage = StageParam(req);
-  if (!stage.ok()) return stage.status();
+  auto state = StateParam(req);
+  if (!state.ok()) return state.status();
   auto limit = IntParam(req, "limit", 50, 1, 1000);
   if (!limit.ok()) return limit.status();
   auto offset = IntParam(req, "offset", 0, 0, std::numeric_limits<int64_t>::max());
   if (!offset.ok()) return offset.status();
-  auto page = ctx.services.store->ListDocuments(*stage, *limit, *offset);
+  auto page = ctx.services.store->documents().List(*state, *limit, *offset);
   if (!page.ok()) return page.status();
   json documents = json::array();
   for (const Document& doc : page->documents) documents.push_back(DocumentJson(doc));
-  return Reply{200, {{"documents", std::move(documents)},
-                     {"total", page->total},
-                     {"limit", *limit},
-                     {"offset", *offset}}};
+  return Reply{200,
+               {{"documents", std::move(documents)}, {"total", page->total}, {"limit", *limit}, {"offset", *offset}}};
 }
 
 Result<Reply> GetDocument(ApiContext& ctx, const httplib::Request& req) {
   auto id = PathId(req);
   if (!id.ok()) return id.status();
-  auto doc = ctx.services.store->GetDocument(*id);
+  auto doc = ctx.services.store->documents().Get(*id);
   if (!doc.ok()) return doc.status();
-  auto log = ctx.services.store->GetLog(*id);
+  auto log = ctx.services.store->telemetry().GetLog(*id);
   if (!log.ok()) return log.status();
   json body = DocumentJson(*doc);
   body["processing_log"] = json::array();
@@ -89,9 +91,9 @@ Result<Reply> GetChunks(ApiContext& ctx, const httplib::Request& req) {
   auto id = PathId(req);
   if (!id.ok()) return id.status();
   // GetChunks of an unknown document is just empty; the API says 404.
-  auto doc = ctx.services.store->GetDocument(*id);
+  auto doc = ctx.services.store->documents().Get(*id);
   if (!doc.ok()) return doc.status();
-  auto chunks = ctx.services.store->GetChunks(*id);
+  auto chunks = ctx.services.store->chunks().Get(*id);
   if (!chunks.ok()) return chunks.status();
   json list = json::array();
   for (const Chunk& chunk : *chunks) list.push_back(ChunkJson(chunk));

@@ -17,9 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/routes.h"
+#include "control/control_client.h"
 #include "core/version.h"
 #include "pipeline/pipeline_stats.h"
-#include "supervisor/supervisor.h"
+#include "pipeline/stage_chain.h"
 
 namespace refinery::api {
 namespace {
@@ -83,8 +84,8 @@ void AddPipeline(MetricsRegistry& m, const PipelineStats& stats) {
   if (!stats.store_status.ok()) return;
   m.Declare("refinery_documents", MetricType::kGauge, "Documents by pipeline state");
   for (const std::string& state : AllStates()) {
-    auto it = stats.store.documents_by_stage.find(state);
-    double count = it == stats.store.documents_by_stage.end() ? 0 : static_cast<double>(it->second);
+    auto it = stats.store.documents_by_state.find(state);
+    double count = it == stats.store.documents_by_state.end() ? 0 : static_cast<double>(it->second);
     m.Set("refinery_documents", {{"stage", state}}, count);
   }
   m.Declare("refinery_chunks", MetricType::kGauge, "Chunks stored");
@@ -109,8 +110,7 @@ void DeclareStageFamilies(MetricsRegistry& m) {
             "Job attempts of every worker that ended, by stage and outcome (completed, retried, "
             "dead_lettered)");
   m.Declare("refinery_stage_duration_seconds", MetricType::kHistogram,
-            "Time from lease to the end of a job attempt, by stage and outcome",
-            StageDurationBuckets());
+            "Time from lease to the end of a job attempt, by stage and outcome", StageDurationBuckets());
   m.Declare("refinery_reconciler_requeues_total", MetricType::kCounter,
             "Stalled documents the reconcilers re-enqueued, by stage");
 }
@@ -118,7 +118,7 @@ void DeclareStageFamilies(MetricsRegistry& m) {
 // False when the store could not be read. Every chain stage's series exists
 // from the first scrape (at 0), so rate() sees the first event.
 bool AddStageCounters(MetricsRegistry& m, Store& store) {
-  auto counters = store.StageCounters();
+  auto counters = store.telemetry().StageCounters();
   if (!counters.ok()) return false;
   DeclareStageFamilies(m);
   const std::vector<uint64_t> no_hits(StageDurationBuckets().size() + 1, 0);
@@ -147,7 +147,7 @@ bool AddStageCounters(MetricsRegistry& m, Store& store) {
 // socket (the same path as cli::ControlSocketPath); skipped when no
 // supervisor runs for this data directory.
 void AddSupervisor(MetricsRegistry& m, const Config& config) {
-  const std::string path = config.data_dir + "/run/supervisor.sock";
+  const std::string path = config.ControlSocketPath();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return;
   auto reply = ControlRequest(path, "status", 0.5);

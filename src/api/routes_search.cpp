@@ -2,13 +2,10 @@
 #include <chrono>
 
 #include "api/routes.h"
+#include "api/search_json.h"
 
 namespace refinery::api {
 namespace {
-
-json OptionalJson(const std::optional<double>& value) {
-  return value ? json(*value) : json(nullptr);
-}
 
 Result<SearchQuery> ParseSearch(const std::string& body) {
   auto obj = ParseObject(body);
@@ -40,36 +37,18 @@ Result<SearchQuery> ParseSearch(const std::string& body) {
   return query;
 }
 
-json ResultJson(const SearchResult& r) {
-  return {{"chunk_id", r.chunk_id},
-          {"document_id", r.document_id},
-          {"title", r.title},
-          {"content", r.content},
-          {"score", r.score},
-          {"similarity", OptionalJson(r.similarity)},
-          {"lexical_score", OptionalJson(r.lexical_score)},
-          {"trust_score", OptionalJson(r.trust_score)},
-          {"relevance_score", OptionalJson(r.relevance_score)}};
-}
-
 Result<Reply> Search(ApiContext& ctx, const httplib::Request& req) {
   auto start = std::chrono::steady_clock::now();
   auto query = ParseSearch(req.body);
   if (!query.ok()) return query.status();
   auto results = ctx.searcher.Search(*query);
   if (!results.ok()) return results.status();
-  json list = json::array();
-  for (const SearchResult& r : *results) list.push_back(ResultJson(r));
-  double took_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return Reply{200, {{"results", std::move(list)}, {"query", query->query},
-                    {"mode", SearchModeName(query->mode)}, {"took_ms", took_ms}}};
+  double took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return Reply{200, SearchResponseJson(*query, *results, took_ms)};
 }
 
 }  // namespace
 
-void AddSearchRoutes(Router& router, ApiContext& ctx) {
-  router.Json("POST", "/search", Bind(ctx, Search));
-}
+void AddSearchRoutes(Router& router, ApiContext& ctx) { router.Json("POST", "/search", Bind(ctx, Search)); }
 
 }  // namespace refinery::api

@@ -38,8 +38,7 @@ json ComponentJson(const ComponentHealth& c) {
 
 // Components named in `only` (all when empty); `all_up` reports whether
 // every listed one is up.
-json Components(const std::vector<ComponentHealth>& health, const std::vector<std::string>& only,
-                bool& all_up) {
+json Components(const std::vector<ComponentHealth>& health, const std::vector<std::string>& only, bool& all_up) {
   json components = json::object();
   all_up = true;
   for (const ComponentHealth& c : health) {
@@ -53,21 +52,18 @@ json Components(const std::vector<ComponentHealth>& health, const std::vector<st
 Result<Reply> Health(ApiContext& ctx, const httplib::Request&) {
   bool all_up = true;
   json components = Components(ctx.health.Snapshot(), {}, all_up);
-  return Reply{all_up ? 200 : 503, {{"status", all_up ? "running" : "degraded"},
-                                    {"components", std::move(components)},
-                                    {"version", kVersion}}};
+  return Reply{
+      all_up ? 200 : 503,
+      {{"status", all_up ? "running" : "degraded"}, {"components", std::move(components)}, {"version", kVersion}}};
 }
 
 Result<Reply> Ready(ApiContext& ctx, const httplib::Request&) {
   bool all_up = true;
   json components = Components(ctx.health.Snapshot(), {"store", "queue"}, all_up);
-  return Reply{all_up ? 200 : 503,
-               {{"status", all_up ? "ready" : "not_ready"}, {"components", std::move(components)}}};
+  return Reply{all_up ? 200 : 503, {{"status", all_up ? "ready" : "not_ready"}, {"components", std::move(components)}}};
 }
 
-Result<Reply> Live(ApiContext&, const httplib::Request&) {
-  return Reply{200, {{"status", "alive"}}};
-}
+Result<Reply> Live(ApiContext&, const httplib::Request&) { return Reply{200, {{"status", "alive"}}}; }
 
 constexpr const char* kDashboard = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Refinery</title></head>

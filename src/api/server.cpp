@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -126,8 +126,7 @@ ApiServer::~ApiServer() {
 }
 
 Status ApiServer::Bind(const std::string& host, int port) {
-  int bound = port == 0 ? impl_->server.bind_to_any_port(host)
-                        : (impl_->server.bind_to_port(host, port) ? port : -1);
+  int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     return Status::Unavailable("cannot bind " + host + ":" + std::to_string(port));
   }

@@ -1,6 +1,6 @@
 #include "api/stats_json.h"
 
-#include "pipeline/pipeline.h"
+#include "pipeline/stage_chain.h"
 
 namespace refinery::api {
 
@@ -9,18 +9,16 @@ nlohmann::ordered_json PipelineStatsJson(const PipelineStats& stats) {
   out["total_documents"] = stats.store.total_documents;
   nlohmann::ordered_json by_state = nlohmann::ordered_json::object();
   for (const std::string& state : AllStates()) {
-    auto it = stats.store.documents_by_stage.find(state);
-    by_state[state] = it == stats.store.documents_by_stage.end() ? 0 : it->second;
+    auto it = stats.store.documents_by_state.find(state);
+    by_state[state] = it == stats.store.documents_by_state.end() ? 0 : it->second;
   }
   out["documents_by_stage"] = std::move(by_state);
   out["total_chunks"] = stats.store.total_chunks;
   out["chunks_with_embeddings"] = stats.store.chunks_with_embeddings;
   nlohmann::ordered_json depths = nlohmann::ordered_json::object();
   for (const StageFigures& s : stats.stages) {
-    depths[s.stage] = {{"ready", s.queue.ready},
-                       {"in_flight", s.queue.in_flight},
-                       {"delayed", s.queue.delayed},
-                       {"dead", s.dead}};
+    depths[s.stage] = {
+        {"ready", s.queue.ready}, {"in_flight", s.queue.in_flight}, {"delayed", s.queue.delayed}, {"dead", s.dead}};
   }
   out["queue_depths"] = std::move(depths);
   return out;

@@ -4,8 +4,8 @@ namespace refinery {
 namespace {
 
 bool IsKeyChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '/' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '/' || c == '-';
 }
 
 Status Invalid(const std::string& key, const std::string& why) {
@@ -25,8 +25,7 @@ Status ValidateBlobKey(const std::string& key) {
   if (key.find("..") != std::string::npos) return Invalid(key, "'..' is not allowed");
   if (key.front() == '/' || key.back() == '/') return Invalid(key, "must not start or end with '/'");
   if (key.find("//") != std::string::npos) return Invalid(key, "empty path segment");
-  if (key == "." || key.starts_with("./") || key.ends_with("/.") ||
-      key.find("/./") != std::string::npos) {
+  if (key == "." || key.starts_with("./") || key.ends_with("/.") || key.find("/./") != std::string::npos) {
     return Invalid(key, "'.' path segment");
   }
   return Status::Ok();

@@ -58,9 +58,7 @@ Status ErrnoStatus(const std::string& what, int err) {
   return Status::Unavailable("blob store: " + what + ": " + ErrnoText(err));
 }
 
-Status NotFound(const std::string& key) {
-  return Status::NotFound("blob '" + key + "' not found");
-}
+Status NotFound(const std::string& key) { return Status::NotFound("blob '" + key + "' not found"); }
 
 bool IsAbsentErrno(int err) { return err == ENOENT || err == ENOTDIR; }
 

@@ -3,13 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
+#include <chrono>
 #include <string_view>
 #include <thread>
 #include <utility>
 
 #include "blob/blob_key.h"
 #include "blob/sigv4.h"
+#include "core/backoff.h"
 #include "core/hash.h"
 
 namespace refinery {
@@ -53,15 +54,6 @@ bool IsRetryableHttpStatus(long status) { return status >= 500 || status == 408 
 bool ShouldRetry(const Result<HttpResponse>& result) {
   if (!result.ok()) return result.status().transient();
   return IsRetryableHttpStatus(result->status);
-}
-
-// Exponential backoff before attempt `attempt` + 1, jittered by +-50% so
-// many clients hitting one recovering server do not retry in lockstep.
-std::chrono::milliseconds BackoffDelay(std::chrono::milliseconds base, int attempt) {
-  thread_local std::mt19937 rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.5, 1.5);
-  double ms = static_cast<double>(base.count()) * static_cast<double>(1 << std::min(attempt - 1, 16)) * jitter(rng);
-  return std::chrono::milliseconds(static_cast<long>(ms));
 }
 
 std::string ResultText(const Result<HttpResponse>& result) {
@@ -164,8 +156,7 @@ Status S3BlobStore::Ping() {
   return response->status == 200 || absent ? Status::Ok() : Failure(call, *response);
 }
 
-S3BlobStore::Call S3BlobStore::MakeCall(std::string method, const std::string& key,
-                                        const std::string* body) const {
+S3BlobStore::Call S3BlobStore::MakeCall(std::string method, const std::string& key, const std::string* body) const {
   return Call{std::move(method), key, body, options_.attempts, options_.request_timeout_s};
 }
 
@@ -183,10 +174,12 @@ Result<HttpResponse> S3BlobStore::Send(const Call& call) const {
       }
       return result;
     }
-    auto delay = BackoffDelay(options_.backoff, attempt);
+    // Jittered, so many clients hitting one recovering server do not retry
+    // in lockstep.
+    const double delay_s = JitteredBackoff(options_.backoff, attempt);
     spdlog::warn("{}: attempt {}/{} failed ({}); retrying in {} ms", Describe(call), attempt, call.attempts,
-                 ResultText(result), delay.count());
-    std::this_thread::sleep_for(delay);
+                 ResultText(result), static_cast<int64_t>(delay_s * 1000));
+    std::this_thread::sleep_for(std::chrono::duration<double>(delay_s));
   }
 }
 
@@ -208,7 +201,7 @@ Result<HttpResponse> S3BlobStore::SendOnce(const Call& call, const std::string& 
                      {"x-amz-content-sha256", auth.content_sha256}};
   if (call.body) {
     request.headers["Content-Type"] = "application/octet-stream";  // not curl's form default
-    request.headers["Expect"] = "";  // no 100-continue round trip before large bodies
+    request.headers["Expect"] = "";                                // no 100-continue round trip before large bodies
   }
   request.timeout_s = call.timeout_s;
   request.connect_timeout_s = options_.connect_timeout_s;

@@ -14,11 +14,11 @@
 // its own curl handle.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 
 #include "blob/blob.h"
+#include "core/backoff.h"
 #include "core/http_client.h"
 
 namespace refinery {
@@ -29,11 +29,12 @@ struct S3Options {
   std::string region = "us-east-1";
   std::string access_key;
   std::string secret_key;
-  int attempts = 3;                        // per operation, the first included
-  std::chrono::milliseconds backoff{100};  // before the 2nd attempt; doubles, +-50% jitter
-  double connect_timeout_s = 2;            // a dead host fails fast
-  double request_timeout_s = 60;           // per attempt: room for large blobs
-  double ping_timeout_s = 2;               // Ping is one attempt: health checks stay quick
+  int attempts = 3;  // per operation, the first included
+  // Before the 2nd attempt, doubling, jittered (core/backoff.h).
+  Backoff backoff{.base_s = 0.1, .max_s = 2.0};
+  double connect_timeout_s = 2;   // a dead host fails fast
+  double request_timeout_s = 60;  // per attempt: room for large blobs
+  double ping_timeout_s = 2;      // Ping is one attempt: health checks stay quick
 };
 
 class S3BlobStore final : public BlobStore {

@@ -30,8 +30,8 @@ std::string Hex(const unsigned char* data, size_t size) {
 std::string HmacSha256(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data(), &length);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), digest.data(), &length);
   return std::string(reinterpret_cast<const char*>(digest.data()), length);
 }
 
@@ -131,9 +131,8 @@ std::string SigV4CanonicalRequest(const SigV4Request& request, const std::string
   auto headers = SignedHeaderMap(request, amz_date);
   std::string canonical_headers;
   for (const auto& [name, value] : headers) canonical_headers += name + ":" + value + "\n";
-  return request.method + "\n" + SigV4UriEncode(request.path, true) + "\n" +
-         SigV4CanonicalQuery(request.query) + "\n" + canonical_headers + "\n" + SignedHeaderNames(headers) +
-         "\n" + request.payload_sha256;
+  return request.method + "\n" + SigV4UriEncode(request.path, true) + "\n" + SigV4CanonicalQuery(request.query) + "\n" +
+         canonical_headers + "\n" + SignedHeaderNames(headers) + "\n" + request.payload_sha256;
 }
 
 std::string SigV4StringToSign(const std::string& canonical_request, const std::string& amz_date,
@@ -153,8 +152,7 @@ SigV4Headers SignV4(const SigV4Request& request, const SigV4Credentials& credent
   out.authorization = std::string(kAlgorithm) + " Credential=" + credentials.access_key + "/" +
                       CredentialScope(out.amz_date, credentials) +
                       ", SignedHeaders=" + SignedHeaderNames(SignedHeaderMap(request, out.amz_date)) +
-                      ", Signature=" + Hex(reinterpret_cast<const unsigned char*>(signature.data()),
-                                           signature.size());
+                      ", Signature=" + Hex(reinterpret_cast<const unsigned char*>(signature.data()), signature.size());
   return out;
 }
 

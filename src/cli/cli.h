@@ -28,9 +28,6 @@ struct GlobalFlags {
 // line naming the setting to stderr and returns nullopt (exit kExitUsage).
 std::optional<Config> LoadEffectiveConfig(const GlobalFlags& flags, const std::string& service);
 
-// Where `refinery up` listens for status/stop/start/restart.
-inline std::string ControlSocketPath(const Config& config) { return config.data_dir + "/run/supervisor.sock"; }
-
 // One subcommand: `add` declares its options on `app` and sets a callback
 // that stores its exit code in `*exit_code`.
 struct Command {

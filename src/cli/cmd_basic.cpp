@@ -1,30 +1,30 @@
 // Small subcommands: version, migrate, stats, search.
 #include <algorithm>
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
+#include "api/search_json.h"
 #include "api/stats_json.h"
 #include "cli/cli.h"
 #include "core/version.h"
-#include "pipeline/pipeline.h"
 #include "pipeline/pipeline_stats.h"
+#include "pipeline/services.h"
 #include "search/search.h"
-
 
 namespace refinery::cli {
 namespace {
 
 // Opens the backends or prints why not; nullopt means "exit with *code".
-std::optional<Services> OpenOrReport(const GlobalFlags& flags, const std::string& service, bool migrate,
-                                     int* code) {
+std::optional<Services> OpenOrReport(const GlobalFlags& flags, const std::string& service, OpenMode mode, int* code) {
   auto config = LoadEffectiveConfig(flags, service);
   if (!config) {
     *code = kExitUsage;
     return std::nullopt;
   }
-  auto services = OpenServices(*config, migrate);
+  auto services = OpenServices(*config, mode);
   if (!services.ok()) {
     std::cerr << "refinery: " << services.status().message() << "\n";
     *code = services.status().transient() ? kExitUnavailable : kExitUsage;
@@ -48,14 +48,23 @@ int PrintStats(Services& s, bool as_json) {
   for (const auto& [state, count] : out["documents_by_stage"].items()) {
     std::cout << "  " << state << ": " << count << "\n";
   }
-  std::cout << "chunks: " << stats.store.total_chunks << " (" << stats.store.chunks_with_embeddings
-            << " embedded)\n";
+  std::cout << "chunks: " << stats.store.total_chunks << " (" << stats.store.chunks_with_embeddings << " embedded)\n";
   std::cout << "queues (ready / in flight / delayed / dead):\n";
   for (const StageFigures& f : stats.stages) {
     std::cout << "  " << f.stage << ": " << f.queue.ready << " / " << f.queue.in_flight << " / " << f.queue.delayed
               << " / " << f.dead << "\n";
   }
   return kExitOk;
+}
+
+void PrintResults(const std::vector<SearchResult>& results) {
+  for (const auto& r : results) {
+    std::string snippet = r.content.substr(0, 160);
+    std::replace_if(
+        snippet.begin(), snippet.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+    std::cout << std::fixed << std::setprecision(3) << r.score << "  [" << r.document_id << "] " << r.title
+              << "\n      " << snippet << (r.content.size() > 160 ? "..." : "") << "\n";
+  }
 }
 
 }  // namespace
@@ -71,7 +80,7 @@ void AddVersion(CLI::App& app, const GlobalFlags&, int* code) {
 void AddMigrate(CLI::App& app, const GlobalFlags& flags, int* code) {
   auto* cmd = app.add_subcommand("migrate", "Create or upgrade the database schema");
   cmd->callback([&flags, code] {
-    auto services = OpenOrReport(flags, "migrate", true, code);
+    auto services = OpenOrReport(flags, "migrate", OpenMode::kServe, code);
     if (!services) return;
     auto version = services->store->SchemaVersion();
     std::cout << "schema at version " << (version.ok() ? *version : 0) << "\n";
@@ -84,7 +93,7 @@ void AddStats(CLI::App& app, const GlobalFlags& flags, int* code) {
   auto as_json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *as_json, "Print JSON (the shape of GET /stats)");
   cmd->callback([&flags, code, as_json] {
-    auto services = OpenOrReport(flags, "stats", true, code);
+    auto services = OpenOrReport(flags, "stats", OpenMode::kReadOnly, code);
     if (services) *code = PrintStats(*services, *as_json);
   });
 }
@@ -100,31 +109,24 @@ void AddSearch(CLI::App& app, const GlobalFlags& flags, int* code) {
   auto as_json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *as_json, "Print JSON (the shape of POST /search)");
   cmd->callback([&flags, code, query, mode, as_json] {
-    auto services = OpenOrReport(flags, "search", true, code);
+    auto services = OpenOrReport(flags, "search", OpenMode::kReadOnly, code);
     if (!services) return;
     query->mode = ParseSearchMode(*mode).value_or(SearchMode::kLexical);  // checked by IsMember
     Searcher searcher(*services->store, *services->embedder);
+    const auto started = std::chrono::steady_clock::now();
     auto results = searcher.Search(*query);
     if (!results.ok()) {
       std::cerr << "refinery: " << results.status().message() << "\n";
       *code = results.status().transient() ? kExitUnavailable : kExitUsage;
       return;
     }
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : *results) {
-      if (*as_json) {
-        out.push_back({{"chunk_id", r.chunk_id}, {"document_id", r.document_id}, {"title", r.title},
-                       {"content", r.content}, {"score", r.score},
-                       {"similarity", r.similarity ? nlohmann::json(*r.similarity) : nullptr},
-                       {"lexical_score", r.lexical_score ? nlohmann::json(*r.lexical_score) : nullptr}});
-      } else {
-        std::string snippet = r.content.substr(0, 160);
-        std::replace_if(snippet.begin(), snippet.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
-        std::cout << std::fixed << std::setprecision(3) << r.score << "  [" << r.document_id << "] " << r.title
-                  << "\n      " << snippet << (r.content.size() > 160 ? "..." : "") << "\n";
-      }
+    if (*as_json) {
+      const double took_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      std::cout << api::SearchResponseJson(*query, *results, took_ms).dump(2) << "\n";
+    } else {
+      PrintResults(*results);
     }
-    if (*as_json) std::cout << nlohmann::json{{"results", out}}.dump(2) << "\n";
     *code = kExitOk;
   });
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "control/control_client.h"
 #include "supervisor/supervisor.h"
 
 namespace refinery::cli {
@@ -13,7 +14,7 @@ namespace {
 
 int RunControl(const Config& config, const std::string& verb, const std::string& service) {
   // Longer than the supervisor's own wait, so its error (not ours) is shown.
-  auto reply = ControlRequest(ControlSocketPath(config), verb + " " + service, 40);
+  auto reply = ControlRequest(config.ControlSocketPath(), verb + " " + service, 40);
   if (!reply.ok()) {
     std::cerr << "refinery: " << reply.status().message() << "\n";
     return kExitUnavailable;
@@ -35,7 +36,10 @@ void AddControl(CLI::App& app, const GlobalFlags& flags, int* code, const std::s
   cmd->add_option("service", *service, "api or worker-STAGE (see `refinery status`)")->required();
   cmd->callback([&flags, code, service, verb] {
     auto config = LoadEffectiveConfig(flags, verb);
-    if (!config) { *code = kExitUsage; return; }
+    if (!config) {
+      *code = kExitUsage;
+      return;
+    }
     *code = RunControl(*config, verb, *service);
   });
 }

@@ -24,7 +24,7 @@ void OpenBackends(DoctorContext& ctx) {
     ctx.open_error = "no database at " + c.SqlitePath();
     return;
   }
-  auto services = OpenServices(c, /*migrate=*/false);
+  auto services = OpenServices(c, OpenMode::kReadOnly);
   if (!services.ok()) {
     ctx.open_error = services.status().ToString();
     return;

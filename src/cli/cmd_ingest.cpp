@@ -13,7 +13,9 @@
 
 #include "cli/cli.h"
 #include "core/clock.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/documents.h"
+#include "pipeline/services.h"
+#include "pipeline/stage_chain.h"
 
 namespace refinery::cli {
 namespace {
@@ -35,8 +37,8 @@ class Progress {
     if (!enabled_ || total == 0) return;
     const int width = 30;
     int filled = static_cast<int>(width * done / total);
-    std::cerr << "\r" << label_ << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] "
-              << done << "/" << total << std::flush;
+    std::cerr << "\r" << label_ << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << done
+              << "/" << total << std::flush;
   }
   void Finish() {
     if (enabled_) std::cerr << "\n";
@@ -158,16 +160,28 @@ WaitSummary WaitForDocuments(Services& s, std::vector<int64_t> pending, double t
   while (!pending.empty()) {
     std::vector<int64_t> still;
     for (int64_t id : pending) {
-      auto doc = s.store->GetDocument(id);
-      if (!doc.ok() && doc.status().code() == StatusCode::kNotFound) { ++summary.failed; continue; }
-      if (doc.ok() && doc->stage == kStateComplete) { ++summary.complete; continue; }
-      if (doc.ok() && doc->stage == kStateError) { ++summary.failed; continue; }
+      auto doc = s.store->documents().Get(id);
+      if (!doc.ok() && doc.status().code() == StatusCode::kNotFound) {
+        ++summary.failed;
+        continue;
+      }
+      if (doc.ok() && doc->state == kStateComplete) {
+        ++summary.complete;
+        continue;
+      }
+      if (doc.ok() && doc->state == kStateError) {
+        ++summary.failed;
+        continue;
+      }
       still.push_back(id);
     }
     pending.swap(still);
     progress.Show(total - pending.size(), total);
     if (pending.empty()) break;
-    if (deadline > 0 && NowSeconds() > deadline) { summary.timed_out = true; break; }
+    if (deadline > 0 && NowSeconds() > deadline) {
+      summary.timed_out = true;
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   progress.Finish();
@@ -178,9 +192,15 @@ int RunIngest(const GlobalFlags& global, const IngestFlags& flags) {
   auto config = LoadEffectiveConfig(global, "ingest");
   if (!config) return kExitUsage;
   auto requests = ReadRequests(flags);
-  if (!requests.ok()) { std::cerr << "refinery: " << requests.status().message() << "\n"; return kExitUsage; }
-  auto services = OpenServices(*config, true);
-  if (!services.ok()) { std::cerr << "refinery: " << services.status().message() << "\n"; return kExitUnavailable; }
+  if (!requests.ok()) {
+    std::cerr << "refinery: " << requests.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto services = OpenServices(*config, OpenMode::kServe);
+  if (!services.ok()) {
+    std::cerr << "refinery: " << services.status().message() << "\n";
+    return kExitUnavailable;
+  }
   double started = NowSeconds();
   std::vector<int64_t> ids;
   size_t created = 0, rejected = 0;

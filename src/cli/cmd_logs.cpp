@@ -4,8 +4,8 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "cli/cli.h"
@@ -53,7 +53,7 @@ void Follow(const std::string& path, std::streamoff offset) {
 std::string KnownLogs(const Config& config) {
   std::set<std::string> names;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(config.data_dir + "/logs", ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(config.LogDir(), ec)) {
     const std::string file = entry.path().filename().string();
     if (file.size() > 4 && file.ends_with(".log")) names.insert(file.substr(0, file.size() - 4));
   }
@@ -63,7 +63,7 @@ std::string KnownLogs(const Config& config) {
 }
 
 int RunLogs(const Config& config, const std::string& service, bool follow, int tail) {
-  const std::string path = config.data_dir + "/logs/" + service + ".log";
+  const std::string path = config.LogPath(service);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::cerr << "refinery: no log for service '" << service << "' (" << path << ")" << KnownLogs(config) << "\n";
@@ -86,7 +86,10 @@ void AddLogs(CLI::App& app, const GlobalFlags& flags, int* code) {
   cmd->add_option("-n,--tail", *tail, "Only the last N lines (default: all)")->check(CLI::Range(0, 100000000));
   cmd->callback([&flags, code, service, follow, tail] {
     auto config = LoadEffectiveConfig(flags, "logs");
-    if (!config) { *code = kExitUsage; return; }
+    if (!config) {
+      *code = kExitUsage;
+      return;
+    }
     *code = RunLogs(*config, *service, *follow, *tail);
   });
 }

@@ -11,7 +11,9 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cli/up_services.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/services.h"
+#include "pipeline/stage_chain.h"
+#include "pipeline/worker.h"
 #include "supervisor/supervisor.h"
 
 namespace refinery::cli {
@@ -32,7 +34,7 @@ struct ListenFlags {
 };
 
 std::optional<Services> OpenServing(const Config& config, int* code) {
-  auto services = OpenServices(config, true);
+  auto services = OpenServices(config, OpenMode::kServe);
   if (!services.ok()) {
     std::cerr << "refinery: " << services.status().message() << "\n";
     *code = services.status().transient() ? kExitUnavailable : kExitUsage;
@@ -101,7 +103,7 @@ std::string SelfExecutable() {
 // waited for; bad configuration fails at once.
 bool PrepareBackends(const Config& config, const std::atomic<bool>& stop, int* code) {
   for (int attempt = 1;; ++attempt) {
-    auto services = OpenServices(config, true);
+    auto services = OpenServices(config, OpenMode::kServe);
     if (services.ok()) return true;
     if (!services.status().transient()) {
       std::cerr << "refinery: " << services.status().message() << "\n";
@@ -130,10 +132,10 @@ int RunUp(const Config& config) {
   int code = kExitOk;
   if (!PrepareBackends(config, stop, &code)) return code;
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir + "/run", ec);
-  std::filesystem::create_directories(config.data_dir + "/logs", ec);
+  std::filesystem::create_directories(config.RunDir(), ec);
+  std::filesystem::create_directories(config.LogDir(), ec);
   Supervisor supervisor(std::move(specs).value(), UpSupervisorOptions(config));
-  auto control = ControlServer::Listen(supervisor, ControlSocketPath(config));
+  auto control = ControlServer::Listen(supervisor, config.ControlSocketPath());
   if (!control.ok()) {
     std::cerr << "refinery: " << control.status().message() << "\n";
     return kExitUnavailable;
@@ -151,7 +153,10 @@ void AddApi(CLI::App& app, const GlobalFlags& flags, int* code) {
   listen->Add(cmd);
   cmd->callback([&flags, code, listen] {
     auto config = LoadEffectiveConfig(flags, "api");
-    if (!config) { *code = kExitUsage; return; }
+    if (!config) {
+      *code = kExitUsage;
+      return;
+    }
     listen->Apply(*config);
     *code = RunApi(*config);
   });
@@ -168,7 +173,10 @@ void AddWorker(CLI::App& app, const GlobalFlags& flags, int* code) {
       ->check(CLI::Range(1, 256));
   cmd->callback([&flags, code, stage, concurrency, heartbeat] {
     auto config = LoadEffectiveConfig(flags, "worker-" + *stage);
-    if (!config) { *code = kExitUsage; return; }
+    if (!config) {
+      *code = kExitUsage;
+      return;
+    }
     if (*concurrency) config->worker_concurrency = **concurrency;
     *code = RunWorker(*config, *stage, *heartbeat);
   });
@@ -180,7 +188,10 @@ void AddUp(CLI::App& app, const GlobalFlags& flags, int* code) {
   listen->Add(cmd);
   cmd->callback([&flags, code, listen] {
     auto config = LoadEffectiveConfig(flags, "up");
-    if (!config) { *code = kExitUsage; return; }
+    if (!config) {
+      *code = kExitUsage;
+      return;
+    }
     listen->Apply(*config);
     *code = RunUp(*config);
   });

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "control/control_client.h"
 #include "supervisor/supervisor.h"
 
 namespace refinery::cli {
@@ -36,7 +37,7 @@ void PrintTable(const nlohmann::json& services) {
 }
 
 int RunStatus(const Config& config, bool as_json) {
-  auto reply = ControlRequest(ControlSocketPath(config), "status", 5);
+  auto reply = ControlRequest(config.ControlSocketPath(), "status", 5);
   if (!reply.ok()) {
     std::cerr << "refinery: " << reply.status().message() << "\n";
     return kExitUnavailable;
@@ -62,7 +63,10 @@ void AddStatus(CLI::App& app, const GlobalFlags& flags, int* code) {
   cmd->add_flag("--json", *as_json, "Print the supervisor's JSON reply");
   cmd->callback([&flags, code, as_json] {
     auto config = LoadEffectiveConfig(flags, "status");
-    if (!config) { *code = kExitUsage; return; }
+    if (!config) {
+      *code = kExitUsage;
+      return;
+    }
     *code = RunStatus(*config, *as_json);
   });
 }

@@ -7,20 +7,28 @@ namespace refinery::cli {
 
 const char* MarkName(Mark mark) {
   switch (mark) {
-    case Mark::kOk: return "ok";
-    case Mark::kInfo: return "info";
-    case Mark::kWarn: return "warn";
-    case Mark::kFail: return "fail";
+    case Mark::kOk:
+      return "ok";
+    case Mark::kInfo:
+      return "info";
+    case Mark::kWarn:
+      return "warn";
+    case Mark::kFail:
+      return "fail";
   }
   return "fail";
 }
 
 const char* MarkLabel(Mark mark) {
   switch (mark) {
-    case Mark::kOk: return "[ OK ]";
-    case Mark::kInfo: return "[INFO]";
-    case Mark::kWarn: return "[WARN]";
-    case Mark::kFail: return "[FAIL]";
+    case Mark::kOk:
+      return "[ OK ]";
+    case Mark::kInfo:
+      return "[INFO]";
+    case Mark::kWarn:
+      return "[WARN]";
+    case Mark::kFail:
+      return "[FAIL]";
   }
   return "[FAIL]";
 }
@@ -35,12 +43,9 @@ Mark DoctorSection::Worst() const {
 
 const std::vector<DoctorCheck>& DoctorSections() {
   static const std::vector<DoctorCheck> kSections = {
-      {"services", "Services", CheckServices},
-      {"api", "API", CheckApi},
-      {"database", "Database", CheckDatabase},
-      {"queue", "Queue", CheckQueue},
-      {"llm", "LLM services", CheckLlm},
-      {"pipeline", "Pipeline", CheckPipeline},
+      {"services", "Services", CheckServices}, {"api", "API", CheckApi},
+      {"database", "Database", CheckDatabase}, {"queue", "Queue", CheckQueue},
+      {"llm", "LLM services", CheckLlm},       {"pipeline", "Pipeline", CheckPipeline},
   };
   return kSections;
 }

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/services.h"
 
 namespace refinery::cli {
 

@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "api/stats_json.h"
 #include "cli/doctor.h"
-#include "pipeline/pipeline_stats.h"
 #include "core/http_client.h"
+#include "pipeline/pipeline_stats.h"
+#include "pipeline/stage_chain.h"
 
 namespace refinery::cli {
 namespace {
@@ -69,16 +71,14 @@ bool NeedServices(DoctorContext& ctx, DoctorSection& section) {
   return false;
 }
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 // Documents that reached "complete" in the last `window_s`, judged by
 // updated_at among the newest `scan` completed documents (newest first by
 // creation, so a document created long ago that completed just now may be
 // missed once more than `scan` are complete).
 void ReportThroughput(Store& store, DoctorSection& section, double window_s, int64_t scan) {
-  auto page = store.ListDocuments(kStateComplete, scan, 0);
+  auto page = store.documents().List(kStateComplete, scan, 0);
   if (!page.ok()) return;  // omitted, the rest of the section says what failed
   double since = Now() - window_s;
   int64_t recent = 0;
@@ -91,7 +91,7 @@ void ReportThroughput(Store& store, DoctorSection& section, double window_s, int
 }
 
 void ReportRecentErrors(Store& store, DoctorSection& section) {
-  auto page = store.ListDocuments(kStateError, 5, 0);
+  auto page = store.documents().List(kStateError, 5, 0);
   if (!page.ok()) {
     section.Add(Mark::kFail, "recent errors: " + page.status().ToString());
     return;
@@ -126,15 +126,15 @@ void CheckApi(DoctorContext& ctx, DoctorSection& section) {
   json body = json::parse(health.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_object() && body.contains("components")) section.details["components"] = body["components"];
   std::string status = body.is_object() ? body.value("status", "?") : "unparseable body";
-  section.Add(health.status == 200 ? Mark::kOk : Mark::kFail,
-              "GET /health: " + std::to_string(health.status) + " " + status + " in " + Ms(health.latency_ms) +
-                  " (" + ComponentSummary(body) + ")");
+  section.Add(health.status == 200 ? Mark::kOk : Mark::kFail, "GET /health: " + std::to_string(health.status) + " " +
+                                                                  status + " in " + Ms(health.latency_ms) + " (" +
+                                                                  ComponentSummary(body) + ")");
 }
 
 void CheckQueue(DoctorContext& ctx, DoctorSection& section) {
   const Config& c = ctx.config;
-  section.Add(Mark::kInfo, c.redis_url.empty() ? "backend: SQLite job table " + c.QueuePath()
-                                               : "backend: Redis Streams");
+  section.Add(Mark::kInfo,
+              c.redis_url.empty() ? "backend: SQLite job table " + c.QueuePath() : "backend: Redis Streams");
   if (!NeedServices(ctx, section)) return;
   json depths = json::object();
   const PipelineStats stats = ReadPipelineStats(*ctx.services);
@@ -167,27 +167,23 @@ void CheckLlm(DoctorContext& ctx, DoctorSection& section) {
 
 void CheckPipeline(DoctorContext& ctx, DoctorSection& section) {
   if (!NeedServices(ctx, section)) return;
-  Store& store = *ctx.services->store;
-  auto stats = store.Stats();
-  if (!stats.ok()) {
-    section.Add(Mark::kFail, "store stats: " + stats.status().ToString());
+  const PipelineStats stats = ReadPipelineStats(*ctx.services);  // the snapshot GET /stats shows
+  if (!stats.store_status.ok()) {
+    section.Add(Mark::kFail, stats.store_status.ToString());
     return;
   }
-  json by_stage = json::object();
+  const json figures = json(api::PipelineStatsJson(stats));
   std::string summary;
-  for (const std::string& state : AllStates()) {
-    auto it = stats->documents_by_stage.find(state);
-    int64_t count = it == stats->documents_by_stage.end() ? 0 : it->second;
-    by_stage[state] = count;
-    summary += (summary.empty() ? "" : ", ") + state + " " + std::to_string(count);
+  for (const auto& [state, count] : figures["documents_by_stage"].items()) {
+    summary += (summary.empty() ? "" : ", ") + state + " " + std::to_string(count.get<int64_t>());
   }
-  section.details["total_documents"] = stats->total_documents;
-  section.details["documents_by_stage"] = by_stage;
-  section.details["total_chunks"] = stats->total_chunks;
-  section.details["chunks_with_embeddings"] = stats->chunks_with_embeddings;
-  section.Add(Mark::kInfo, std::to_string(stats->total_documents) + " documents: " + summary);
-  section.Add(Mark::kInfo, std::to_string(stats->total_chunks) + " chunks, " +
-                               std::to_string(stats->chunks_with_embeddings) + " embedded");
+  for (const char* key : {"total_documents", "documents_by_stage", "total_chunks", "chunks_with_embeddings"}) {
+    section.details[key] = figures[key];
+  }
+  section.Add(Mark::kInfo, std::to_string(stats.store.total_documents) + " documents: " + summary);
+  section.Add(Mark::kInfo, std::to_string(stats.store.total_chunks) + " chunks, " +
+                               std::to_string(stats.store.chunks_with_embeddings) + " embedded");
+  Store& store = *ctx.services->store;
   ReportRecentErrors(store, section);
   ReportThroughput(store, section, 300, 1000);
 }

@@ -3,13 +3,13 @@
 // by state from pg_stat_activity over a libpq connection of its own (the
 // Store interface has no such query, and the doctor must not need one).
 #include <libpq-fe.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
 
 #include "cli/doctor.h"
+#include "core/sqlite.h"
 
 namespace refinery::cli {
 namespace {
@@ -28,25 +28,22 @@ int64_t FileSize(const std::string& path) {
   return ec ? -1 : static_cast<int64_t>(size);
 }
 
-std::string SqlitePragma(const std::string& path, const std::string& pragma) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
-  if (rc != SQLITE_OK) return "";
-  sqlite3_busy_timeout(db.get(), 1000);
-  sqlite3_stmt* raw_stmt = nullptr;
-  if (sqlite3_prepare_v2(db.get(), ("PRAGMA " + pragma).c_str(), -1, &raw_stmt, nullptr) != SQLITE_OK) return "";
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw_stmt, sqlite3_finalize);
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return "";
-  const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
-  return text == nullptr ? "" : reinterpret_cast<const char*>(text);
+// The value of `pragma_sql` ("PRAGMA journal_mode"), read over a read-only
+// connection of the doctor's own; "" when unreadable.
+std::string SqlitePragma(const std::string& path, const char* pragma_sql) {
+  auto conn = sqlite::Connection::Open(path, {.busy_timeout_ms = 1000, .read_only = true});
+  if (!conn.ok()) return "";
+  auto stmt = (*conn)->Prepare(pragma_sql);
+  if (!stmt.ok()) return "";
+  auto row = stmt->Step();
+  return row.ok() && *row ? stmt->Text(0) : "";
 }
 
 void CheckSqlite(DoctorContext& ctx, DoctorSection& section) {
   const std::string path = SqlitePathOf(ctx.config);
   int64_t size = FileSize(path);
   int64_t wal = FileSize(path + "-wal");
-  std::string mode = size >= 0 ? SqlitePragma(path, "journal_mode") : "";
+  std::string mode = size >= 0 ? SqlitePragma(path, "PRAGMA journal_mode") : "";
   section.details["backend"] = "sqlite";
   section.details["path"] = path;
   section.details["size_bytes"] = size;
@@ -99,8 +96,8 @@ void CheckPostgres(DoctorContext& ctx, DoctorSection& section) {
   PgConn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1), PQfinish);
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    section.Add(Mark::kFail, "cannot connect to " + Redact(ctx.config.database_url) + ": " +
-                                 OneLine(PQerrorMessage(conn.get())));
+    section.Add(Mark::kFail,
+                "cannot connect to " + Redact(ctx.config.database_url) + ": " + OneLine(PQerrorMessage(conn.get())));
     return;
   }
   section.details["connect_ms"] = ms;
@@ -119,8 +116,8 @@ void CheckPostgres(DoctorContext& ctx, DoctorSection& section) {
     int64_t count = std::stoll(PQgetvalue(states.get(), row, 1));
     by_state[PQgetvalue(states.get(), row, 0)] = count;
     total += count;
-    summary += (summary.empty() ? "" : ", ") + std::string(PQgetvalue(states.get(), row, 0)) + " " +
-               std::to_string(count);
+    summary +=
+        (summary.empty() ? "" : ", ") + std::string(PQgetvalue(states.get(), row, 0)) + " " + std::to_string(count);
   }
   int64_t limit = std::stoll(PQgetvalue(max.get(), 0, 0));
   section.details["connections"] = total;
@@ -146,9 +143,9 @@ void CheckDatabase(DoctorContext& ctx, DoctorSection& section) {
   Status ping = ctx.services->store->Ping();
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   section.details["store_ping_ms"] = ms;
-  section.Add(ping.ok() ? Mark::kOk : Mark::kFail,
-              ping.ok() ? "store answers (" + std::to_string(static_cast<int>(ms)) + " ms)"
-                        : "store ping: " + ping.ToString());
+  section.Add(
+      ping.ok() ? Mark::kOk : Mark::kFail,
+      ping.ok() ? "store answers (" + std::to_string(static_cast<int>(ms)) + " ms)" : "store ping: " + ping.ToString());
   if (!ping.ok()) return;
   // Reads working proves little on a full disk: try a write.
   Status writable = ctx.services->store->CheckWritable();

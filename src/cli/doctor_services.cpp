@@ -14,6 +14,8 @@
 
 #include "cli/cli.h"
 #include "cli/doctor.h"
+#include "control/control_client.h"
+#include "pipeline/stage_chain.h"
 #include "supervisor/supervisor.h"
 
 namespace refinery::cli {
@@ -26,7 +28,7 @@ struct FoundProcess {
   std::string role;   // up | api | worker
   std::string stage;  // for workers
   std::string data_dir;
-  char state = '?';   // /proc/<pid>/stat: R S D T t Z ...
+  char state = '?';  // /proc/<pid>/stat: R S D T t Z ...
   double uptime_s = 0;
 };
 
@@ -120,7 +122,9 @@ std::string Describe(const FoundProcess& p) {
 }
 
 // A stopped (SIGSTOP) or zombie process does not serve, however alive it looks.
-Mark ProcessMark(const FoundProcess& p) { return (p.state == 'T' || p.state == 't' || p.state == 'Z') ? Mark::kFail : Mark::kOk; }
+Mark ProcessMark(const FoundProcess& p) {
+  return (p.state == 'T' || p.state == 't' || p.state == 'Z') ? Mark::kFail : Mark::kOk;
+}
 
 std::string StateNote(const FoundProcess& p) {
   if (p.state == 'T' || p.state == 't') return " (stopped)";
@@ -180,7 +184,7 @@ std::string ServiceText(const nlohmann::json& s) {
 
 // False when no supervisor answers (the caller falls back to the scan).
 bool ReportSupervisor(DoctorContext& ctx, DoctorSection& section, const std::vector<FoundProcess>& found) {
-  const std::string path = ControlSocketPath(ctx.config);
+  const std::string path = ctx.config.ControlSocketPath();
   if (!fs::exists(path)) return false;
   auto reply = ControlRequest(path, "status", ctx.timeout_s);
   if (!reply.ok()) return false;
@@ -209,8 +213,11 @@ void CheckServices(DoctorContext& ctx, DoctorSection& section) {
   if (!ReportSupervisor(ctx, section, found)) ReportScan(section, found);
   nlohmann::ordered_json processes = nlohmann::ordered_json::array();
   for (const FoundProcess& p : found) {
-    processes.push_back({{"pid", p.pid}, {"role", p.role}, {"stage", p.stage},
-                         {"state", std::string(1, p.state)}, {"uptime_s", p.uptime_s},
+    processes.push_back({{"pid", p.pid},
+                         {"role", p.role},
+                         {"stage", p.stage},
+                         {"state", std::string(1, p.state)},
+                         {"uptime_s", p.uptime_s},
                          {"status", MarkName(ProcessMark(p))}});
   }
   section.details["processes"] = std::move(processes);

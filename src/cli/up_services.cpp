@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "pipeline/pipeline.h"
+#include "pipeline/stage_chain.h"
 
 namespace refinery::cli {
 namespace {
@@ -25,7 +25,7 @@ ServiceSpec BaseSpec(const Config& config, const std::string& name) {
   spec.backoff_max_s = 10;
   spec.stable_after_s = 10;
   spec.start_period_s = 5;
-  spec.log_path = config.data_dir + "/logs/" + name + ".log";
+  spec.log_path = config.LogPath(name);
   return spec;
 }
 
@@ -101,11 +101,11 @@ Status AddWorkers(const Config& config, const std::string& exe, const std::vecto
   const int concurrency = settings.concurrency.value_or(config.worker_concurrency);
   for (int n = 1; n <= replicas; ++n) {
     ServiceSpec worker = BaseSpec(config, replicas == 1 ? group : group + "." + std::to_string(n));
-    const std::string beat = config.data_dir + "/run/" + worker.name + ".heartbeat";
+    const std::string beat = config.HeartbeatPath(worker.name);
     worker.argv = {exe};
     worker.argv.insert(worker.argv.end(), common.begin(), common.end());
-    worker.argv.insert(worker.argv.end(), {"worker", stage.name, "--heartbeat-file", beat, "--concurrency",
-                                           std::to_string(concurrency)});
+    worker.argv.insert(worker.argv.end(),
+                       {"worker", stage.name, "--heartbeat-file", beat, "--concurrency", std::to_string(concurrency)});
     worker.health = {HealthCheckSpec::Kind::kHeartbeat, beat, 0.5, 1.5, 3};
     worker.depends_on = {"api"};
     if (settings.depends_on) worker.depends_on = *settings.depends_on;
@@ -153,7 +153,7 @@ Result<std::vector<ServiceSpec>> UpServiceSpecs(const Config& config, const std:
 
 SupervisorOptions UpSupervisorOptions(const Config& config) {
   SupervisorOptions options;
-  options.stopped_file = config.data_dir + "/run/stopped.json";
+  options.stopped_file = config.StoppedServicesPath();
   options.stop_grace_s = config.stop_grace_s;
   options.log_max_bytes = config.log_max_bytes;
   options.log_keep = config.log_keep;

@@ -14,8 +14,8 @@ double BackoffDelay(const Backoff& backoff, int attempt, double jitter_unit) {
   return capped * (0.75 + 0.5 * std::clamp(jitter_unit, 0.0, 1.0));
 }
 
-double JitteredBackoff(const Backoff& backoff, int attempt) {
-  return BackoffDelay(backoff, attempt, UniformUnit());
-}
+double PlainBackoff(const Backoff& backoff, int attempt) { return BackoffDelay(backoff, attempt, 0.5); }
+
+double JitteredBackoff(const Backoff& backoff, int attempt) { return BackoffDelay(backoff, attempt, UniformUnit()); }
 
 }  // namespace refinery

@@ -23,13 +23,12 @@ struct Setting {
   Setter apply;
 };
 
-Status ParseInt(const std::string& name, const std::string& value, int64_t lo, int64_t hi,
-                int64_t& out) {
+Status ParseInt(const std::string& name, const std::string& value, int64_t lo, int64_t hi, int64_t& out) {
   int64_t parsed = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
   if (ec != std::errc() || end != value.data() + value.size() || parsed < lo || parsed > hi) {
-    return Status::InvalidArgument(name + ": expected an integer in " + std::to_string(lo) + ".." +
-                                   std::to_string(hi) + ", got '" + value + "'");
+    return Status::InvalidArgument(name + ": expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                   ", got '" + value + "'");
   }
   out = parsed;
   return Status::Ok();
@@ -39,8 +38,8 @@ Status ParseSeconds(const std::string& name, const std::string& value, double lo
   char* end = nullptr;
   double parsed = std::strtod(value.c_str(), &end);
   if (value.empty() || end != value.c_str() + value.size() || !(parsed >= lo) || parsed > 86400 * 7) {
-    return Status::InvalidArgument(name + ": expected a number of seconds >= " + std::to_string(lo) +
-                                   ", got '" + value + "'");
+    return Status::InvalidArgument(name + ": expected a number of seconds >= " + std::to_string(lo) + ", got '" +
+                                   value + "'");
   }
   out = parsed;
   return Status::Ok();
@@ -68,7 +67,10 @@ Status StringSetter(Config& c, const std::string&, const std::string& value) {
 Status LogLevelSetter(Config& c, const std::string& name, const std::string& value) {
   static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   for (const auto& level : kLevels) {
-    if (value == level) { c.log_level = value; return Status::Ok(); }
+    if (value == level) {
+      c.log_level = value;
+      return Status::Ok();
+    }
   }
   return Status::InvalidArgument(name + ": expected one of trace|debug|info|warn|error|off, got '" + value + "'");
 }
@@ -92,7 +94,8 @@ const std::vector<Setting>& Settings() {
       {"database.pool_min", "REFINERY_DB_POOL_MIN", IntSetter<0, 1000, &Config::db_pool_min>},
       {"database.pool_max", "REFINERY_DB_POOL_MAX", IntSetter<1, 1000, &Config::db_pool_max>},
       {"database.checkout_timeout_s", "REFINERY_DB_CHECKOUT_TIMEOUT_S", SecondsSetter<&Config::db_checkout_timeout_s>},
-      {"database.statement_timeout_s", "REFINERY_DB_STATEMENT_TIMEOUT_S", SecondsSetter<&Config::db_statement_timeout_s>},
+      {"database.statement_timeout_s", "REFINERY_DB_STATEMENT_TIMEOUT_S",
+       SecondsSetter<&Config::db_statement_timeout_s>},
       {"database.retries", "REFINERY_DB_RETRIES", IntSetter<0, 20, &Config::db_retries>},
       {"database.retry_base_delay_s", "REFINERY_DB_RETRY_BASE_DELAY_S", SecondsSetter<&Config::db_retry_base_delay_s>},
       {"database.max_lifetime_s", "REFINERY_DB_MAX_LIFETIME_S", SecondsSetter<&Config::db_max_lifetime_s>},
@@ -105,8 +108,10 @@ const std::vector<Setting>& Settings() {
       {"api.threads", "REFINERY_HTTP_THREADS", IntSetter<1, 1024, &Config::http_threads>},
       {"api.thread_nice", "REFINERY_HTTP_THREAD_NICE", IntSetter<0, 19, &Config::http_thread_nice>},
       {"api.max_body_bytes", "REFINERY_MAX_BODY_BYTES", IntSetter<1024, kMaxInt, &Config::max_body_bytes>},
-      {"pipeline.chunk_target_chars", "REFINERY_CHUNK_TARGET_CHARS", IntSetter<50, 100000, &Config::chunk_target_chars>},
-      {"pipeline.chunk_overlap_chars", "REFINERY_CHUNK_OVERLAP_CHARS", IntSetter<0, 50000, &Config::chunk_overlap_chars>},
+      {"pipeline.chunk_target_chars", "REFINERY_CHUNK_TARGET_CHARS",
+       IntSetter<50, 100000, &Config::chunk_target_chars>},
+      {"pipeline.chunk_overlap_chars", "REFINERY_CHUNK_OVERLAP_CHARS",
+       IntSetter<0, 50000, &Config::chunk_overlap_chars>},
       {"pipeline.embedding_dim", "REFINERY_EMBEDDING_DIM", IntSetter<8, 8192, &Config::embedding_dim>},
       {"pipeline.max_attempts", "REFINERY_MAX_ATTEMPTS", IntSetter<1, 100, &Config::max_attempts>},
       {"pipeline.visibility_timeout_s", "REFINERY_VISIBILITY_TIMEOUT_S", SecondsSetter<&Config::visibility_timeout_s>},
@@ -115,7 +120,8 @@ const std::vector<Setting>& Settings() {
       {"pipeline.stage_timeout_s", "REFINERY_STAGE_TIMEOUT_S", SecondsSetter<&Config::stage_timeout_s>},
       {"pipeline.reconcile_interval_s", "REFINERY_RECONCILE_INTERVAL_S", SecondsSetter<&Config::reconcile_interval_s>},
       {"pipeline.worker_concurrency", "REFINERY_WORKER_CONCURRENCY", IntSetter<1, 256, &Config::worker_concurrency>},
-      {"pipeline.test_stage_delay_ms", "REFINERY_TEST_STAGE_DELAY_MS", IntSetter<0, 600000, &Config::test_stage_delay_ms>},
+      {"pipeline.test_stage_delay_ms", "REFINERY_TEST_STAGE_DELAY_MS",
+       IntSetter<0, 600000, &Config::test_stage_delay_ms>},
       {"supervisor.stop_grace_s", "REFINERY_STOP_GRACE_S", SecondsSetter<&Config::stop_grace_s>},
       {"supervisor.log_max_bytes", "REFINERY_LOG_MAX_BYTES", IntSetter<4096, kMaxInt, &Config::log_max_bytes>},
       {"supervisor.log_keep", "REFINERY_LOG_KEEP", IntSetter<0, 100, &Config::log_keep>},
@@ -212,8 +218,7 @@ EnvLookup ProcessEnv() {
 Result<Config> LoadConfig(const EnvLookup& env) {
   Config config;
   auto explicit_path = env("REFINERY_CONFIG");
-  REFINERY_RETURN_IF_ERROR(
-      ApplyToml(config, explicit_path.value_or("refinery.toml"), explicit_path.has_value()));
+  REFINERY_RETURN_IF_ERROR(ApplyToml(config, explicit_path.value_or("refinery.toml"), explicit_path.has_value()));
   REFINERY_RETURN_IF_ERROR(ApplyLegacyEnv(config, env));
   for (const auto& setting : Settings()) {
     if (auto value = env(setting.env)) {

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,16 +74,16 @@ struct Config {
   int64_t max_body_bytes = 16 * 1024 * 1024;
 
   // Pipeline.
-  int chunk_target_chars = 1000;  // aim for chunks about this long
-  int chunk_overlap_chars = 150;  // trailing sentences repeated at the next chunk's head
-  int embedding_dim = 1024;  // hashing needs room: nDCG@10 on SciFact 0.36 at 384, 0.50 at 1024
-  int max_attempts = 5;               // deliveries before a job is dead-lettered
-  double visibility_timeout_s = 30;   // a lease not heartbeated for this long is lost
-  double retry_base_delay_s = 1.0;    // first retry delay; doubles each attempt, with jitter
+  int chunk_target_chars = 1000;     // aim for chunks about this long
+  int chunk_overlap_chars = 150;     // trailing sentences repeated at the next chunk's head
+  int embedding_dim = 1024;          // hashing needs room: nDCG@10 on SciFact 0.36 at 384, 0.50 at 1024
+  int max_attempts = 5;              // deliveries before a job is dead-lettered
+  double visibility_timeout_s = 30;  // a lease not heartbeated for this long is lost
+  double retry_base_delay_s = 1.0;   // first retry delay; doubles each attempt, with jitter
   double retry_max_delay_s = 60.0;
-  double stage_timeout_s = 60;        // reconciler re-enqueues a document idle this long
+  double stage_timeout_s = 60;  // reconciler re-enqueues a document idle this long
   double reconcile_interval_s = 5;
-  int worker_concurrency = 2;         // jobs one worker process runs at once
+  int worker_concurrency = 2;  // jobs one worker process runs at once
 
   // Test-only: sleep this long inside every stage to widen kill windows.
   int test_stage_delay_ms = 0;
@@ -98,10 +98,17 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";  // text | json
 
-  // The store's SQLite file, the queue's SQLite file, the blob directory.
-  std::string SqlitePath() const { return data_dir + "/refinery.db"; }
-  std::string QueuePath() const { return data_dir + "/queue.db"; }
-  std::string BlobDir() const { return data_dir + "/blobs"; }
+  // Every path under the data directory, named here once.
+  std::string SqlitePath() const { return data_dir + "/refinery.db"; }  // the embedded store
+  std::string QueuePath() const { return data_dir + "/queue.db"; }      // the embedded queue
+  std::string BlobDir() const { return data_dir + "/blobs"; }           // the blob directory
+  std::string LogDir() const { return data_dir + "/logs"; }             // `up`'s per-service logs
+  std::string LogPath(const std::string& service) const { return LogDir() + "/" + service + ".log"; }
+  std::string RunDir() const { return data_dir + "/run"; }  // `up`'s socket, heartbeats, stopped services
+  std::string ControlSocketPath() const { return RunDir() + "/supervisor.sock"; }
+  std::string StoppedServicesPath() const { return RunDir() + "/stopped.json"; }
+  // A worker's liveness file (format: pipeline/heartbeat.h; scripts read it).
+  std::string HeartbeatPath(const std::string& service) const { return RunDir() + "/" + service + ".heartbeat"; }
 };
 
 // Reads a variable; injectable so tests need not touch the real environment.

@@ -116,8 +116,8 @@ Status ApplyServicesToml(Config& config, const toml::table& services, const std:
   for (const auto& [key, node] : services) {
     const std::string where = path + ": services." + std::string(key.str());
     const toml::table* table = node.as_table();
-    if (table == nullptr) return Status::InvalidArgument(where + ": expected a table ([services." +
-                                                         std::string(key.str()) + "])");
+    if (table == nullptr)
+      return Status::InvalidArgument(where + ": expected a table ([services." + std::string(key.str()) + "])");
     REFINERY_RETURN_IF_ERROR(ReadService(config.services[std::string(key.str())], *table, where));
   }
   return Status::Ok();

@@ -92,9 +92,7 @@ struct HttpSession::Handles {
   size_t max_idle;
 };
 
-HttpSession::HttpSession(size_t max_idle) : handles_(std::make_unique<Handles>()) {
-  handles_->max_idle = max_idle;
-}
+HttpSession::HttpSession(size_t max_idle) : handles_(std::make_unique<Handles>()) { handles_->max_idle = max_idle; }
 
 HttpSession::~HttpSession() = default;  // idle handles close their connections
 

@@ -58,7 +58,6 @@ class HttpSession {
 
 // Shorthands.
 Result<HttpResponse> HttpGet(const std::string& url, double timeout_s = 10);
-Result<HttpResponse> HttpPostJson(const std::string& url, const std::string& json,
-                                  double timeout_s = 10);
+Result<HttpResponse> HttpPostJson(const std::string& url, const std::string& json, double timeout_s = 10);
 
 }  // namespace refinery

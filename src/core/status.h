@@ -56,7 +56,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return value_.has_value(); }
@@ -78,8 +78,8 @@ class [[nodiscard]] Result {
 }  // namespace refinery
 
 // Propagates a non-OK Status from an expression returning Status.
-#define REFINERY_RETURN_IF_ERROR(expr)            \
-  do {                                            \
-    ::refinery::Status refinery_status_ = (expr); \
+#define REFINERY_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    ::refinery::Status refinery_status_ = (expr);        \
     if (!refinery_status_.ok()) return refinery_status_; \
   } while (0)

@@ -10,13 +10,23 @@ bool IsValidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < n) {
     unsigned char c = p[i];
-    if (c < 0x80) { ++i; continue; }
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
     int length = 0;
     uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) { length = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { length = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { length = 4; cp = c & 0x07; }
-    else return false;
+    if ((c & 0xE0) == 0xC0) {
+      length = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      length = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      length = 4;
+      cp = c & 0x07;
+    } else
+      return false;
     if (i + length > n) return false;
     for (int k = 1; k < length; ++k) {
       if ((p[i + k] & 0xC0) != 0x80) return false;

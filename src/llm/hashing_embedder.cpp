@@ -15,7 +15,8 @@ namespace refinery {
 namespace {
 
 constexpr float kBigramWeight = 0.25f;
-constexpr float kCharGramWeight = 2.0f;  // all n-grams of one word together, in L2 terms; tuned on SciFact (docs/benchmarks.md)
+constexpr float kCharGramWeight =
+    2.0f;  // all n-grams of one word together, in L2 terms; tuned on SciFact (docs/benchmarks.md)
 constexpr size_t kMinGram = 3;
 constexpr size_t kMaxGram = 5;
 // Distinguishes the feature kinds, so the word "abc" and the 3-gram "abc" differ.
@@ -44,16 +45,14 @@ constexpr uint64_t Mix(uint64_t z) {
 
 // Function words that make every English text look alike.
 constexpr std::string_view kStopWords[] = {
-    "a",     "about", "after", "all",   "also",  "an",    "and",   "any",   "are",   "as",
-    "at",    "be",    "been",  "being", "both",  "but",   "by",    "can",   "could", "did",
-    "do",    "does",  "during", "each", "for",   "from",  "had",   "has",   "have",  "he",
-    "her",   "his",   "how",   "i",     "if",    "in",    "into",  "is",    "it",    "its",
-    "may",   "might", "more",  "most",  "much",  "must",  "no",    "not",   "of",    "on",
-    "or",    "other", "our",   "over",  "she",   "should", "so",   "some",  "such",  "than",
-    "that",  "the",   "their", "them",  "then",  "there", "these", "they",  "this",  "those",
-    "to",    "under", "up",    "upon",  "us",    "very",  "was",   "we",    "were",  "what",
-    "when",  "where", "whether", "which", "while", "who",  "whom",  "why",   "will",  "with",
-    "within", "without", "would", "you", "your"};
+    "a",     "about", "after", "all",   "also", "an",    "and",    "any",     "are",   "as",    "at",      "be",
+    "been",  "being", "both",  "but",   "by",   "can",   "could",  "did",     "do",    "does",  "during",  "each",
+    "for",   "from",  "had",   "has",   "have", "he",    "her",    "his",     "how",   "i",     "if",      "in",
+    "into",  "is",    "it",    "its",   "may",  "might", "more",   "most",    "much",  "must",  "no",      "not",
+    "of",    "on",    "or",    "other", "our",  "over",  "she",    "should",  "so",    "some",  "such",    "than",
+    "that",  "the",   "their", "them",  "then", "there", "these",  "they",    "this",  "those", "to",      "under",
+    "up",    "upon",  "us",    "very",  "was",  "we",    "were",   "what",    "when",  "where", "whether", "which",
+    "while", "who",   "whom",  "why",   "will", "with",  "within", "without", "would", "you",   "your"};
 
 const std::vector<uint64_t>& StopWordHashes() {
   static const std::vector<uint64_t> hashes = [] {
@@ -71,9 +70,7 @@ bool IsStopWord(uint64_t word_hash) {
 }
 
 // Letters, digits, and every byte of a non-ASCII code point.
-bool IsTokenByte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
-}
+bool IsTokenByte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80; }
 
 struct Word {
   uint64_t hash;
@@ -160,15 +157,17 @@ void EmbedOne(std::string_view text, Scratch& scratch, std::vector<float>& out) 
   }
   auto& words = scratch.words;
   std::sort(words.begin(), words.end(), [](const Word& a, const Word& b) { return a.hash < b.hash; });
-  ForEachSublinear(words.begin(), words.end(), [](const Word& w) { return w.hash; },
-                   [&](const Word& w, float weight) {
-                     acc.Add(Mix(w.hash ^ kUnigramSeed), weight);
-                     AddCharGrams(w.text, kCharGramWeight * weight, scratch, acc);
-                   });
+  ForEachSublinear(
+      words.begin(), words.end(), [](const Word& w) { return w.hash; },
+      [&](const Word& w, float weight) {
+        acc.Add(Mix(w.hash ^ kUnigramSeed), weight);
+        AddCharGrams(w.text, kCharGramWeight * weight, scratch, acc);
+      });
   auto& bigrams = scratch.bigrams;
   std::sort(bigrams.begin(), bigrams.end());
-  ForEachSublinear(bigrams.begin(), bigrams.end(), [](uint64_t b) { return b; },
-                   [&](uint64_t b, float weight) { acc.Add(b, kBigramWeight * weight); });
+  ForEachSublinear(
+      bigrams.begin(), bigrams.end(), [](uint64_t b) { return b; },
+      [&](uint64_t b, float weight) { acc.Add(b, kBigramWeight * weight); });
   double norm = 0;
   for (float v : out) norm += static_cast<double>(v) * v;
   if (norm == 0) return;
@@ -205,8 +204,7 @@ class HashingEmbedder final : public Embedder {
 
 std::unique_ptr<Embedder> MakeHashingEmbedder(int dimension) {
   if (dimension <= 0) {
-    throw std::invalid_argument("hashing embedder: dimension must be positive, got " +
-                                std::to_string(dimension));
+    throw std::invalid_argument("hashing embedder: dimension must be positive, got " + std::to_string(dimension));
   }
   return std::make_unique<HashingEmbedder>(dimension);
 }

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/clock.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/heartbeat.h"
 
 namespace refinery {
 

@@ -1,6 +1,7 @@
 #include "pipeline/pipeline_stats.h"
 
-#include "pipeline/pipeline.h"
+#include "pipeline/services.h"
+#include "pipeline/stage_chain.h"
 
 namespace refinery {
 namespace {
@@ -20,7 +21,7 @@ PipelineStats ReadPipelineStats(Services& services) {
     names.push_back(stage.name);
     stats.stages.push_back({stage.name, {}, 0});
   }
-  auto store = services.store->Stats();
+  auto store = services.store->telemetry().Stats();
   stats.store_status = Annotate(store.status(), "store stats");
   if (store.ok()) {
     stats.store = std::move(*store);

@@ -27,7 +27,7 @@ struct StageFigures {
 struct PipelineStats {
   Status store_status;  // OK when `store` was read
   StoreStats store;
-  Status queue_status;  // OK when the queue depths were read
+  Status queue_status;               // OK when the queue depths were read
   std::vector<StageFigures> stages;  // every stage of the chain, in order
 
   // The first failure, annotated with what failed ("store stats: ...").

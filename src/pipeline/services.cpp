@@ -1,23 +1,52 @@
-#include "pipeline/pipeline.h"
+#include "pipeline/services.h"
 
 #include <filesystem>
 #include <system_error>
 
 namespace refinery {
+namespace {
 
-Result<Services> OpenServices(const Config& config, bool migrate) {
+// Read-only commands work on what `up` or `migrate` made, and say so
+// instead of creating an empty data directory or migrating a database
+// another version of Refinery is serving.
+Status CheckSchemaCurrent(Store& store) {
+  auto version = store.SchemaVersion();
+  if (!version.ok()) return version.status();
+  if (*version == kSchemaVersion) return Status::Ok();
+  if (*version == 0) {
+    return Status::InvalidArgument("the database holds no Refinery data yet: run `refinery migrate` (or `up`)");
+  }
+  if (*version < kSchemaVersion) {
+    return Status::InvalidArgument("the database schema is at version " + std::to_string(*version) +
+                                   ", this refinery needs " + std::to_string(kSchemaVersion) +
+                                   ": run `refinery migrate`");
+  }
+  return Status::InvalidArgument("the database schema is at version " + std::to_string(*version) +
+                                 ", newer than this refinery (" + std::to_string(kSchemaVersion) +
+                                 "): use the newer binary");
+}
+
+}  // namespace
+
+Result<Services> OpenServices(const Config& config, OpenMode mode) {
+  const bool serve = mode == OpenMode::kServe;
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) {
-    return Status::InvalidArgument("REFINERY_DATA_DIR: cannot create '" + config.data_dir + "': " + ec.message());
+  if (serve) {
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+      return Status::InvalidArgument("REFINERY_DATA_DIR: cannot create '" + config.data_dir + "': " + ec.message());
+    }
+  } else if (!std::filesystem::is_directory(config.data_dir, ec)) {
+    return Status::InvalidArgument("no data directory '" + config.data_dir +
+                                   "' (REFINERY_DATA_DIR): run `refinery up` or `refinery migrate` first");
   }
   Services services;
   services.config = config;
-  auto store = OpenStore(config);
+  auto store = OpenStore(config, serve);
   if (!store.ok()) return store.status();
   services.store = std::move(store).value();
-  if (migrate) REFINERY_RETURN_IF_ERROR(services.store->Migrate());
-  auto queue = OpenQueue(config);
+  REFINERY_RETURN_IF_ERROR(serve ? services.store->Migrate() : CheckSchemaCurrent(*services.store));
+  auto queue = OpenQueue(config, serve);
   if (!queue.ok()) return queue.status();
   services.queue = std::move(queue).value();
   auto blobs = OpenBlobStore(config);

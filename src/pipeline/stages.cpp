@@ -2,8 +2,9 @@
 #include <chrono>
 #include <thread>
 
-#include "ingest/chunker.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/services.h"
+#include "pipeline/stage_chain.h"
+#include "text/chunker.h"
 
 namespace refinery {
 namespace {
@@ -15,7 +16,7 @@ void TestDelay(const Config& config) {
   }
 }
 
-Status RunChunk(Services& s, const Document& doc, const StageTransition& t) {
+Status RunChunk(Services& s, const Document& doc, const StateTransition& t) {
   auto text = s.blobs->Get(doc.blob_key);
   if (!text.ok()) return text.status();
   TestDelay(s.config);
@@ -31,11 +32,11 @@ Status RunChunk(Services& s, const Document& doc, const StageTransition& t) {
     chunk.token_count = piece.token_count;
     chunks.push_back(std::move(chunk));
   }
-  return s.store->ReplaceChunks(doc.id, chunks, t);
+  return s.store->chunks().Replace(doc.id, chunks, t);
 }
 
-Status RunEmbed(Services& s, const Document& doc, const StageTransition& t) {
-  auto chunks = s.store->GetChunks(doc.id);
+Status RunEmbed(Services& s, const Document& doc, const StateTransition& t) {
+  auto chunks = s.store->chunks().Get(doc.id);
   if (!chunks.ok()) return chunks.status();
   TestDelay(s.config);
   std::vector<std::string> texts;
@@ -43,20 +44,20 @@ Status RunEmbed(Services& s, const Document& doc, const StageTransition& t) {
   for (const auto& chunk : *chunks) texts.push_back(chunk.content);
   auto vectors = s.embedder->Embed(texts);
   if (!vectors.ok()) return vectors.status();
-  std::vector<std::pair<int64_t, std::vector<float>>> updates;
+  ChunkEmbeddings updates;
   updates.reserve(chunks->size());
   for (size_t i = 0; i < chunks->size(); ++i) updates.emplace_back((*chunks)[i].id, std::move((*vectors)[i]));
-  return s.store->SetEmbeddings(doc.id, updates, t);
+  return s.store->chunks().SetEmbeddings(doc.id, updates, t);
 }
 
 }  // namespace
 
 const std::vector<StageDef>& StageChain() {
   // Later issues insert crawl (state "pending") before chunk, and evaluate,
-  // extract, resolve after embed; nothing else needs to change.
+  // extract, resolve after embed: rows here, nothing else.
   static const std::vector<StageDef> kChain = {
-      {"chunk", "chunking", RunChunk},
-      {"embed", "embedding", RunEmbed},
+      {"chunk", "chunking", "embedding", "embed", RunChunk},
+      {"embed", "embedding", kStateComplete, "", RunEmbed},
   };
   return kChain;
 }
@@ -68,27 +69,18 @@ const StageDef* FindStage(const std::string& name) {
   return nullptr;
 }
 
-const StageDef* StageForState(const std::string& state) {
-  for (const auto& stage : StageChain()) {
-    if (stage.state == state) return &stage;
-  }
-  return nullptr;
-}
-
-std::string NextState(const StageDef& stage) {
-  const auto& chain = StageChain();
-  for (size_t i = 0; i + 1 < chain.size(); ++i) {
-    if (chain[i].name == stage.name) return chain[i + 1].state;
-  }
-  return kStateComplete;
-}
-
 std::vector<std::string> AllStates() {
   std::vector<std::string> states;
   for (const auto& stage : StageChain()) states.push_back(stage.state);
   states.push_back(kStateComplete);
   states.push_back(kStateError);
   return states;
+}
+
+std::string StageNames() {
+  std::string names;
+  for (const auto& stage : StageChain()) names += (names.empty() ? "" : ", ") + stage.name;
+  return names;
 }
 
 }  // namespace refinery

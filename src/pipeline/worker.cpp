@@ -11,9 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include "pipeline/worker.h"
+
 #include "core/backoff.h"
 #include "core/clock.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/heartbeat.h"
+#include "pipeline/reconciler.h"
 
 namespace refinery {
 namespace {
@@ -52,7 +55,7 @@ class LeaseKeeper {
   const double visibility_s_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool done_ = false;  // GUARDED_BY(mutex_)
+  bool done_ = false;   // GUARDED_BY(mutex_)
   std::thread thread_;  // last: starts after the members it uses exist
 };
 
@@ -61,20 +64,6 @@ void SleepUnlessStopped(const std::atomic<bool>& stop, milliseconds duration) {
   auto deadline = std::chrono::steady_clock::now() + duration;
   while (!stop.load() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::min(milliseconds(50), duration));
-  }
-}
-
-// In the document's log and (through the store's counters) in /metrics'
-// refinery_reconciler_requeues_total.
-void LogRequeue(Services& s, const StageDef& stage, int64_t document_id) {
-  LogEntry entry;
-  entry.document_id = document_id;
-  entry.stage = stage.name;
-  entry.status = kLogRequeued;
-  entry.message = fmt::format("reconciler: unchanged for over {:g} s and no live job", s.config.stage_timeout_s);
-  Status logged = s.store->AppendLog(entry);
-  if (!logged.ok() && logged.code() != StatusCode::kNotFound) {
-    spdlog::warn("document {}: re-enqueue not logged: {}", document_id, logged.ToString());
   }
 }
 
@@ -123,20 +112,22 @@ static JobOutcome GiveBack(Services& s, const Job& job, JobHold& hold, double de
 
 // The store recorded nothing for this attempt's failure, so the job must
 // come back: uncounted for an outage, after a backoff otherwise.
-static JobOutcome HandleFailure(Services& s, const StageDef& stage, const Job& job, int attempt,
-                                const Status& failure, double started, JobHold& hold) {
+static JobOutcome HandleFailure(Services& s, const StageDef& stage, const Job& job, int attempt, const Status& failure,
+                                double started, JobHold& hold) {
   if (failure.transient()) {
     // A dependency outage is not the document's fault: take the attempt back
     // and let the loop pause, so an outage never uses up attempts.
     spdlog::warn("{} document {}: {}; releasing job and pausing", stage.name, job.document_id, failure.ToString());
-    (void)s.store->ReleaseAttempt(job.document_id, stage.state);  // if the store is down too, one attempt is spent
+    (void)s.store->documents().ReleaseAttempt(job.document_id,
+                                              stage.state);  // if the store is down too, one attempt is spent
     return GiveBack(s, job, hold, 0, JobOutcome::kDependencyDown);
   }
   const bool terminal = attempt >= s.config.max_attempts;
   const std::string message = terminal ? GaveUpMessage(attempt, failure.ToString()) : failure.ToString();
   // Store first, queue second: a crash in between leaves a job whose next
   // delivery finds the document already recorded (or in "error": acked).
-  Status recorded = s.store->RecordFailure(job.document_id, {stage.name, stage.state, message, terminal, started});
+  Status recorded =
+      s.store->documents().RecordFailure(job.document_id, {stage.name, stage.state, message, terminal, started});
   if (recorded.code() == StatusCode::kConflict || recorded.code() == StatusCode::kNotFound) return Settle(s, job, hold);
   if (!recorded.ok()) {
     spdlog::warn("document {}: failure not recorded: {}", job.document_id, recorded.ToString());
@@ -155,7 +146,7 @@ static JobOutcome HandleFailure(Services& s, const StageDef& stage, const Job& j
 
 static Status RunStageGuarded(Services& s, const StageDef& stage, const Document& doc, double started) {
   try {
-    return stage.run(s, doc, {stage.state, NextState(stage), LogNote{stage.name, kLogCompleted, "", started}});
+    return stage.run(s, doc, {stage.state, stage.next_state, LogNote{stage.name, kLogCompleted, "", started}});
   } catch (const std::exception& e) {  // the job boundary: a throwing stage fails this job only
     return Status::Internal(std::string("stage threw: ") + e.what());
   }
@@ -166,7 +157,7 @@ static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, Jo
   LeaseKeeper keeper(*s.queue, job, s.config.visibility_timeout_s);
   // The store counts the attempt before any work, so a worker that dies
   // mid-attempt still used one up; at max_attempts it gives up instead.
-  auto attempt = s.store->StartAttempt(job.document_id, stage.name, stage.state, s.config.max_attempts);
+  auto attempt = s.store->documents().StartAttempt(job.document_id, stage.name, stage.state, s.config.max_attempts);
   if (!attempt.ok()) {
     const StatusCode code = attempt.status().code();
     // Deleted meanwhile, or a duplicate wake-up: the document moved on.
@@ -181,10 +172,12 @@ static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, Jo
   Status result = RunStageGuarded(s, stage, attempt->document, started);
   if (result.code() == StatusCode::kConflict) return Settle(s, job, hold);
   if (!result.ok()) return HandleFailure(s, stage, job, attempt->document.attempts, result, started, hold);
-  std::string next = NextState(stage);
-  if (const StageDef* next_stage = StageForState(next)) {
-    Status queued = s.queue->Enqueue(next_stage->name, job.document_id);
-    if (!queued.ok()) spdlog::warn("document {}: next stage not enqueued (the reconciler will): {}", job.document_id, queued.ToString());
+  if (!stage.next_stage.empty()) {
+    Status queued = s.queue->Enqueue(stage.next_stage, job.document_id);
+    if (!queued.ok()) {
+      spdlog::warn("document {}: next stage not enqueued (the reconciler will): {}", job.document_id,
+                   queued.ToString());
+    }
   }
   return Settle(s, job, hold);
 }
@@ -204,7 +197,7 @@ void Worker::Run(const std::atomic<bool>& stop) {
     heartbeat.emplace(heartbeat_path_, threads, std::max(30.0, 2 * services_.config.stage_timeout_s));
   }
   auto consume = [&](int index) {
-    milliseconds pause(0);
+    int outages = 0;  // dependency failures in a row
     while (!stop.load()) {
       if (heartbeat) heartbeat->Tick(index);
       auto leased = services_.queue->Lease(stage_.name, services_.config.visibility_timeout_s, milliseconds(500));
@@ -216,10 +209,14 @@ void Worker::Run(const std::atomic<bool>& stop) {
         JobHold hold(heartbeat ? &*heartbeat : nullptr);
         outcome = Process(services_, stage_, **leased, hold);
       }
-      // Back off exponentially while a dependency is down; resume at full speed after.
-      pause = outcome == JobOutcome::kDependencyDown ? std::clamp(pause * 2, milliseconds(250), milliseconds(10000))
-                                                     : milliseconds(0);
-      if (pause.count() > 0) SleepUnlessStopped(stop, pause);
+      // Back off while a dependency is down (0.25 s doubling to 10 s, with
+      // jitter so the consumers of many workers do not retry in step);
+      // resume at full speed after.
+      outages = outcome == JobOutcome::kDependencyDown ? outages + 1 : 0;
+      if (outages > 0) {
+        const double pause_s = JitteredBackoff({.base_s = 0.25, .max_s = 10}, outages);
+        SleepUnlessStopped(stop, milliseconds(static_cast<int64_t>(pause_s * 1000)));
+      }
     }
   };
   auto reconcile = [&] {
@@ -227,7 +224,7 @@ void Worker::Run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
       SleepUnlessStopped(stop, interval);
       if (stop.load()) break;
-      auto requeued = ReconcileStage(services_, stage_);
+      auto requeued = ReconcileStage(services_, stage_, NowSeconds());
       if (!requeued.ok()) spdlog::warn("{}: reconciler: {}", stage_.name, requeued.status().ToString());
     }
   };
@@ -236,22 +233,5 @@ void Worker::Run(const std::atomic<bool>& stop) {
   workers.emplace_back(reconcile);
   spdlog::info("worker {} running with {} consumer threads", stage_.name, threads);
 }  // jthreads join here, after `stop` ends every loop
-
-Result<int> ReconcileStage(Services& services, const StageDef& stage) {
-  double older_than = NowSeconds() - services.config.stage_timeout_s;
-  auto stale = services.store->StaleDocuments(stage.state, older_than, 1000);
-  if (!stale.ok()) return stale.status();
-  int requeued = 0;
-  for (int64_t id : *stale) {
-    auto live = services.queue->HasLiveJob(stage.name, id);
-    if (!live.ok()) return live.status();
-    if (*live) continue;
-    REFINERY_RETURN_IF_ERROR(services.queue->Enqueue(stage.name, id));
-    ++requeued;
-    LogRequeue(services, stage, id);
-  }
-  if (requeued > 0) spdlog::info("reconciler: re-enqueued {} stalled {} document(s)", requeued, stage.name);
-  return requeued;
-}
 
 }  // namespace refinery

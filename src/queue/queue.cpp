@@ -5,13 +5,15 @@
 
 namespace refinery {
 
-Result<std::unique_ptr<Queue>> OpenQueue(const Config& config) {
+Result<std::unique_ptr<Queue>> OpenQueue(const Config& config, bool create) {
   if (!config.redis_url.empty()) {
     Result<std::unique_ptr<RedisQueue>> redis = RedisQueue::Open(config);
     if (!redis.ok()) return redis.status();
     return std::unique_ptr<Queue>(std::move(redis).value());
   }
-  Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(config);
+  SqliteQueueOptions options;
+  options.create = create;
+  Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(config, options);
   if (!queue.ok()) return queue.status();
   return std::unique_ptr<Queue>(std::move(queue).value());
 }

@@ -82,7 +82,10 @@ class Queue {
 };
 
 // Chooses the implementation from config: the SQLite job table in data_dir
-// unless redis_url is set. Creates its schema if needed.
-Result<std::unique_ptr<Queue>> OpenQueue(const Config& config);
+// unless redis_url is set. With `create`, creates (or upgrades) its schema
+// as needed; without, a SQLite queue file that is missing or from an older
+// version is an InvalidArgument naming `refinery migrate`, and nothing is
+// written.
+Result<std::unique_ptr<Queue>> OpenQueue(const Config& config, bool create = true);
 
 }  // namespace refinery

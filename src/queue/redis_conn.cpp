@@ -30,8 +30,7 @@ Status BadUrl(const std::string& url, const std::string& why) {
 
 std::string ReplyString(const redisReply* reply) {
   if (reply == nullptr) return {};
-  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
-      reply->type == REDIS_REPLY_ERROR) {
+  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_ERROR) {
     return std::string(reply->str, reply->len);
   }
   if (reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
@@ -107,89 +106,41 @@ Result<Reply> Connection::Command(const std::vector<std::string>& args) {
 }
 
 Pool::Pool(Endpoint endpoint, PoolOptions options)
-    : endpoint_(std::move(endpoint)), options_(options) {}
+    : endpoint_(std::move(endpoint)),
+      options_(options),
+      pool_("redis", {.max_size = options.max_connections},
+            {.open = [this](FcfsPool<Connection>::Deadline) { return Open(); },
+             .validate = nullptr,  // a dead one shows on use; Client retries on a fresh one
+             .discard = [](Connection& conn) { return conn.broken(); }}) {}
 
 Pool::~Pool() = default;
 
-Pool::Lease::~Lease() {
-  if (conn_ != nullptr) pool_->Return(std::move(conn_));
-}
-
 Result<Pool::Lease> Pool::Checkout(bool fresh_only) {
-  std::unique_lock lock(mu_);
-  if (fresh_only) {  // idle connections probably died with the one that just failed
-    open_ -= static_cast<int>(idle_.size());
-    idle_.clear();
-    HandOffLocked();
-  }
-  std::unique_ptr<Connection> conn;
-  // Nobody waits while something is free (HandOffLocked), so taking
-  // directly never jumps the queue.
-  if (!idle_.empty()) {
-    conn = std::move(idle_.back());
-    idle_.pop_back();
-  } else if (open_ < options_.max_connections) {
-    ++open_;  // a slot of our own: connect below
-  } else {
-    Waiter me;
-    waiters_.push_back(&me);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkout_timeout_ms);
-    if (!me.ready_cv.wait_until(lock, deadline, [&] { return me.ready; })) {
-      waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
-      return Status::Unavailable("redis: no free connection (all " +
-                                 std::to_string(options_.max_connections) + " in use)");
+  if (fresh_only) pool_.DiscardIdle();
+  return pool_.Checkout(std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkout_timeout_ms));
+}
+
+size_t Pool::Waiting() const { return static_cast<size_t>(pool_.counts().waiting); }
+
+Result<std::unique_ptr<Connection>> Pool::Open() {
+  {
+    std::lock_guard lock(backoff_mu_);
+    if (std::chrono::steady_clock::now() < next_connect_) {
+      return Status::Unavailable("redis: " + endpoint_.host + ":" + std::to_string(endpoint_.port) +
+                                 " unreachable, reconnect backing off");
     }
-    conn = std::move(me.conn);  // null: handed a slot
   }
-  if (conn != nullptr) return Lease(this, std::move(conn), /*reused=*/true);
-  if (std::chrono::steady_clock::now() < next_connect_) {
-    --open_;
-    HandOffLocked();
-    return Status::Unavailable("redis: " + endpoint_.host + ":" + std::to_string(endpoint_.port) +
-                               " unreachable, reconnect backing off");
-  }
-  lock.unlock();
   Result<std::unique_ptr<Connection>> fresh = Connect();
-  lock.lock();
-  if (!fresh.ok()) {
-    --open_;
-    backoff_ms_ = std::min(options_.max_backoff_ms, backoff_ms_ == 0 ? 50 : backoff_ms_ * 2);
-    next_connect_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
-    HandOffLocked();
-    return fresh.status();
+  std::lock_guard lock(backoff_mu_);
+  if (fresh.ok()) {
+    failed_connects_ = 0;
+    return fresh;
   }
-  backoff_ms_ = 0;
-  return Lease(this, std::move(fresh).value(), /*reused=*/false);
-}
-
-void Pool::Return(std::unique_ptr<Connection> conn) {
-  std::lock_guard lock(mu_);
-  if (conn->broken()) {
-    --open_;
-  } else {
-    idle_.push_back(std::move(conn));
-  }
-  HandOffLocked();
-}
-
-void Pool::HandOffLocked() {
-  while (!waiters_.empty() && (!idle_.empty() || open_ < options_.max_connections)) {
-    Waiter* next = waiters_.front();
-    waiters_.pop_front();
-    if (!idle_.empty()) {
-      next->conn = std::move(idle_.back());
-      idle_.pop_back();
-    } else {
-      ++open_;  // a slot reserved for the waiter: it connects
-    }
-    next->ready = true;
-    next->ready_cv.notify_one();
-  }
-}
-
-size_t Pool::Waiting() {
-  std::lock_guard lock(mu_);
-  return waiters_.size();
+  failed_connects_ = std::min(failed_connects_ + 1, 64);  // the cap is reached long before
+  const std::chrono::duration<double> backoff(JitteredBackoff(options_.reconnect, failed_connects_));
+  next_connect_ =
+      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(backoff);
+  return fresh;
 }
 
 Result<std::unique_ptr<Connection>> Pool::Connect() {

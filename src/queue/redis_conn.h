@@ -10,14 +10,14 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/backoff.h"
+#include "core/pool.h"
 #include "core/status.h"
 
 namespace refinery::redis {
@@ -48,7 +48,10 @@ struct PoolOptions {
   int connect_timeout_ms = 1000;   // one connect attempt
   int command_timeout_ms = 1500;   // a reply must come within this (plus any BLOCK)
   int checkout_timeout_ms = 1000;  // wait for a free connection, then Unavailable
-  int max_backoff_ms = 1000;       // cap of the reconnect backoff while Redis is down
+  // Between connect attempts while Redis is down: doubling per failed
+  // attempt up to max_s, jittered so every worker does not reconnect at the
+  // same instant after a Redis restart (core/backoff.h).
+  Backoff reconnect{.base_s = 0.05, .max_s = 1.0};
 };
 
 // One connection. Broken after any I/O error or timeout: the stream may hold
@@ -74,6 +77,9 @@ class Connection {
   bool timed_out_ = false;
 };
 
+// Core's first-come-first-served pool (core/pool.h) plus Redis's policy:
+// connect with AUTH/SELECT, throw away broken connections, and back off
+// between connect attempts while Redis is down.
 class Pool {
  public:
   Pool(Endpoint endpoint, PoolOptions options);
@@ -82,57 +88,32 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   // RAII checkout: returns the connection to the pool on destruction, or
-  // closes it when broken. `reused` tells a stale pooled connection (worth
+  // closes it when broken. `reused()` tells a stale pooled connection (worth
   // one retry on a fresh one) from a freshly made one.
-  class Lease {
-   public:
-    Lease(Pool* pool, std::unique_ptr<Connection> conn, bool reused)
-        : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
-    Lease(Lease&&) = default;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
-    Connection* operator->() { return conn_.get(); }
-    bool reused() const { return reused_; }
-
-   private:
-    Pool* pool_;
-    std::unique_ptr<Connection> conn_;
-    bool reused_;
-  };
+  using Lease = FcfsPool<Connection>::Lease;
 
   // An idle connection, else a new one (if under max), else waits up to the
   // checkout timeout. Unavailable when Redis cannot be reached (fails fast
-  // during the backoff that follows a failed connect).
+  // during the backoff that follows a failed connect). `fresh_only` first
+  // closes the idle connections: they probably died with the one that just
+  // failed.
   Result<Lease> Checkout(bool fresh_only = false);
 
   // Callers queued in Checkout right now.
-  size_t Waiting();
+  size_t Waiting() const;
 
  private:
-  // A caller queued in Checkout. Connections and free slots go to waiters
-  // first come, first served (HandOffLocked), as in the PostgreSQL pool: a
-  // caller returning a connection cannot take it straight back past them.
-  struct Waiter {
-    std::condition_variable ready_cv;
-    bool ready = false;                 // GUARDED_BY(mu_)
-    std::unique_ptr<Connection> conn;   // GUARDED_BY(mu_): handed over; null = a slot
-  };
-
-  void Return(std::unique_ptr<Connection> conn);
-  // Gives idle connections, then free slots, to the oldest waiters; called
-  // after every change that frees either.
-  void HandOffLocked();
+  // The open hook of pool_: Connect, unless backing off.
+  Result<std::unique_ptr<Connection>> Open();
   Result<std::unique_ptr<Connection>> Connect();
   Status Handshake(Connection& conn);
 
   const Endpoint endpoint_;
   const PoolOptions options_;
-  std::mutex mu_;
-  std::deque<Waiter*> waiters_;  // oldest first; each lives in its Checkout call
-  std::vector<std::unique_ptr<Connection>> idle_;
-  int open_ = 0;  // idle + checked out
-  std::chrono::steady_clock::time_point next_connect_{};
-  int backoff_ms_ = 0;
+  FcfsPool<Connection> pool_;
+  std::mutex backoff_mu_;
+  std::chrono::steady_clock::time_point next_connect_{};  // GUARDED_BY(backoff_mu_)
+  int failed_connects_ = 0;  // GUARDED_BY(backoff_mu_): in a row; 0 once a connect succeeds
 };
 
 // A Lua script with its SHA1, run by EVALSHA (EVAL after a NOSCRIPT, e.g.
@@ -153,8 +134,7 @@ class Client {
 
   // Both turn error replies into a Status (ErrorReplyStatus).
   Result<Reply> Run(const std::vector<std::string>& args);
-  Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
-                     const std::vector<std::string>& args);
+  Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys, const std::vector<std::string>& args);
 
  private:
   // One command with the stale-connection retry; error replies stay replies.

@@ -28,7 +28,6 @@ constexpr const char* kGroup = "refinery";
 // (redis_scripts.h), so no lease may be longer: about 11.5 days.
 constexpr int64_t kHorizonMs = 1'000'000'000;
 
-
 // Unique per queue object: host, pid and randomness (pids repeat across hosts
 // and restarts).
 std::string NewConsumerName() {
@@ -71,8 +70,8 @@ std::string GlobLiteral(const std::string& text) {
 }
 
 Status LeaseLost(const Job& job) {
-  return Status::LeaseLost("queue: lease on " + job.stage + " job for document " +
-                           std::to_string(job.document_id) + " is gone");
+  return Status::LeaseLost("queue: lease on " + job.stage + " job for document " + std::to_string(job.document_id) +
+                           " is gone");
 }
 
 }  // namespace
@@ -121,13 +120,11 @@ Result<std::optional<Job>> RedisQueue::Lease(const std::string& stage, double vi
   }
 }
 
-Result<std::optional<Job>> RedisQueue::TryLease(const std::string& stage, int64_t visibility_ms,
-                                                std::string& last_id) {
-  Result<Reply> reply =
-      client_.Eval(redis_scripts::Lease(), Keys(stage),
-                   {kGroup, consumer_, HoldIdle(visibility_ms), std::to_string(kHorizonMs),
-                    std::to_string(options_.consumer_idle_limit.count()),
-                    std::to_string(std::max<int64_t>(1, options_.consumer_sweep_interval.count()))});
+Result<std::optional<Job>> RedisQueue::TryLease(const std::string& stage, int64_t visibility_ms, std::string& last_id) {
+  Result<Reply> reply = client_.Eval(redis_scripts::Lease(), Keys(stage),
+                                     {kGroup, consumer_, HoldIdle(visibility_ms), std::to_string(kHorizonMs),
+                                      std::to_string(options_.consumer_idle_limit.count()),
+                                      std::to_string(std::max<int64_t>(1, options_.consumer_sweep_interval.count()))});
   if (!reply.ok()) return reply.status();
   const redisReply* r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY) {
@@ -147,8 +144,8 @@ Status RedisQueue::WaitForEntries(const std::string& stage, const std::string& l
   // consumer dying right after its blocking read can never strand a job.
   // BLOCK 0 would mean forever, hence at least 1 ms.
   std::string block_ms = std::to_string(std::max<int64_t>(1, slice.count()));
-  Result<Reply> reply = client_.Run({"XREAD", "COUNT", "1", "BLOCK", block_ms, "STREAMS",
-                                     Keys(stage)[0], last_id.empty() ? "0-0" : last_id});
+  Result<Reply> reply = client_.Run(
+      {"XREAD", "COUNT", "1", "BLOCK", block_ms, "STREAMS", Keys(stage)[0], last_id.empty() ? "0-0" : last_id});
   return reply.status();
 }
 
@@ -237,8 +234,8 @@ Status RedisQueue::Purge() {
 Status RedisQueue::CheckWritable() {
   // A Redis that cannot persist (MISCONF) or is out of memory (OOM) refuses
   // writes while still answering PING.
-  Result<Reply> reply = client_.Run({"SET", options_.key_prefix + "health-probe",
-                                     std::to_string(NowSeconds()), "PX", "60000"});
+  Result<Reply> reply =
+      client_.Run({"SET", options_.key_prefix + "health-probe", std::to_string(NowSeconds()), "PX", "60000"});
   return reply.status();
 }
 

@@ -72,8 +72,7 @@ class RedisQueue final : public Queue {
   // One lease script run: the job, or (in `last_id`) where to wait for new entries.
   Result<std::optional<Job>> TryLease(const std::string& stage, int64_t visibility_ms, std::string& last_id);
   // Blocks until `stage`'s stream grows past `last_id` or `slice` passes.
-  Status WaitForEntries(const std::string& stage, const std::string& last_id,
-                        std::chrono::milliseconds slice);
+  Status WaitForEntries(const std::string& stage, const std::string& last_id, std::chrono::milliseconds slice);
   // Runs a lease-guarded script; LeaseLost when it answered 0.
   Status RunLeased(const Job& job, const redis::Script& script, std::vector<std::string> extra_args);
 

@@ -11,16 +11,17 @@
 #include <thread>
 #include <utility>
 
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/disk_space.h"
 #include "core/random.h"
-#include "queue/sqlite_db.h"
+#include "core/sqlite.h"
 
 namespace refinery {
 
-using queue_db::Connection;
-using queue_db::ConnectionPool;
-using queue_db::WriteTransaction;
+using sqlite::Connection;
+using sqlite::ConnectionPool;
+using sqlite::Transaction;
 
 namespace {
 
@@ -112,7 +113,7 @@ GROUP BY state
 std::string NewLeaseToken() { return RandomHex(128); }
 
 Result<int64_t> QueryInt(Connection& conn, const char* sql) {
-  Result<queue_db::Statement> stmt = conn.Prepare(sql);
+  Result<sqlite::Statement> stmt = conn.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
   Result<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
@@ -131,41 +132,32 @@ Status UpgradeFile(Connection& conn) {
 }
 
 Status CreateSchema(ConnectionPool& pool) {
-  Result<queue_db::PooledConnection> pooled = pool.Checkout();
-  if (!pooled.ok()) return pooled.status();
-  Connection& conn = *pooled.value();
-  // Persistent in the file; concurrent readers and one writer across processes.
-  REFINERY_RETURN_IF_ERROR(conn.Exec("PRAGMA journal_mode=WAL"));
-  WriteTransaction txn(conn);
-  REFINERY_RETURN_IF_ERROR(txn.Begin());
-  REFINERY_RETURN_IF_ERROR(conn.Exec(kSchema));
-  REFINERY_RETURN_IF_ERROR(UpgradeFile(conn));
-  return txn.Commit();
+  return sqlite::RunInTransaction(pool, Transaction::Kind::kWrite, [](Connection& conn) -> Status {
+    REFINERY_RETURN_IF_ERROR(conn.Exec(kSchema));
+    return UpgradeFile(conn);
+  });
 }
 
-// Runs `sql` in its own write transaction; reports the rows it changed.
-template <typename BindFn>
-Result<int64_t> WriteOne(ConnectionPool& pool, const char* sql, BindFn bind) {
-  Result<queue_db::PooledConnection> pooled = pool.Checkout();
-  if (!pooled.ok()) return pooled.status();
-  Connection& conn = *pooled.value();
-  WriteTransaction txn(conn);
-  REFINERY_RETURN_IF_ERROR(txn.Begin());
-  Result<queue_db::Statement> stmt = conn.Prepare(sql);
-  if (!stmt.ok()) return stmt.status();
-  bind(stmt.value());
-  REFINERY_RETURN_IF_ERROR(stmt->Run());
-  int64_t changed = conn.Changes();
-  REFINERY_RETURN_IF_ERROR(txn.Commit());
+// Runs `sql` with `args` in its own write transaction; reports the rows it changed.
+template <typename... Args>
+Result<int64_t> WriteOne(ConnectionPool& pool, const char* sql, const Args&... args) {
+  int64_t changed = 0;
+  Status s = sqlite::RunInTransaction(pool, Transaction::Kind::kWrite, [&](Connection& conn) -> Status {
+    Result<sqlite::Statement> stmt = conn.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(stmt->Bind(args...).Run());
+    changed = conn.Changes();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
   return changed;
 }
 
 // Whether kPickSql finds a job, as a plain read (no write lock).
 Result<bool> AnyDeliverable(Connection& conn, const std::string& stage, double now) {
-  Result<queue_db::Statement> stmt = conn.Prepare(kPickSql);
+  Result<sqlite::Statement> stmt = conn.Prepare(kPickSql);
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, stage).Bind(2, now);
-  return stmt->Step();
+  return stmt->Bind(stage, now).Step();
 }
 
 Status CheckStage(const std::string& stage) {
@@ -173,97 +165,113 @@ Status CheckStage(const std::string& stage) {
   return Status::Ok();
 }
 
+Status CheckDelay(double delay_s) {
+  if (!(delay_s >= 0) || !std::isfinite(delay_s)) {
+    return Status::InvalidArgument("queue: delay must be a finite number >= 0");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-SqliteQueue::SqliteQueue(PrivateTag, std::unique_ptr<ConnectionPool> pool, std::string path, int busy_timeout_ms)
-    : pool_(std::move(pool)), path_(std::move(path)), busy_timeout_ms_(busy_timeout_ms) {}
+SqliteQueue::SqliteQueue(PrivateTag, const std::string& path, const SqliteQueueOptions& options)
+    : pool_(std::make_unique<ConnectionPool>(path, sqlite::ConnectionOptions{options.busy_timeout_ms},
+                                             static_cast<size_t>(options.pool_size),
+                                             static_cast<size_t>(options.pool_size))),
+      busy_timeout_ms_(options.busy_timeout_ms) {}
 
 SqliteQueue::~SqliteQueue() = default;
 
-Result<std::unique_ptr<SqliteQueue>> SqliteQueue::Open(const Config& config,
-                                                       const SqliteQueueOptions& options) {
+Result<std::unique_ptr<SqliteQueue>> SqliteQueue::Open(const Config& config, const SqliteQueueOptions& options) {
   std::error_code ec;
+  if (!options.create) {
+    if (!std::filesystem::exists(config.QueuePath(), ec)) {
+      return Status::InvalidArgument("no queue at " + config.QueuePath() + ": run `refinery migrate` (or `up`) first");
+    }
+    auto queue = std::make_unique<SqliteQueue>(PrivateTag{}, config.QueuePath(), options);
+    REFINERY_RETURN_IF_ERROR(queue->CheckFileCurrent());
+    return queue;
+  }
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Status::Unavailable("queue: cannot create " + config.data_dir + ": " + ec.message());
-  auto pool = std::make_unique<ConnectionPool>(config.QueuePath(), options.pool_size,
-                                               options.busy_timeout_ms);
-  REFINERY_RETURN_IF_ERROR(CreateSchema(*pool));
-  return std::make_unique<SqliteQueue>(PrivateTag{}, std::move(pool), config.QueuePath(), options.busy_timeout_ms);
+  auto queue = std::make_unique<SqliteQueue>(PrivateTag{}, config.QueuePath(), options);
+  REFINERY_RETURN_IF_ERROR(CreateSchema(*queue->pool_));
+  return queue;
+}
+
+Status SqliteQueue::CheckFileCurrent() {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  Result<int64_t> version = QueryInt(**conn, "PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version >= kQueueFileVersion) return Status::Ok();
+  return Status::InvalidArgument("the queue at " + pool_->path() +
+                                 " is from an older Refinery: run `refinery migrate`");
 }
 
 Status SqliteQueue::Enqueue(const std::string& stage, int64_t document_id, double delay_s) {
   REFINERY_RETURN_IF_ERROR(CheckStage(stage));
-  if (!(delay_s >= 0) || !std::isfinite(delay_s)) {
-    return Status::InvalidArgument("queue: delay must be a finite number >= 0");
-  }
-  double now = NowSeconds();
-  Result<int64_t> changed = WriteOne(*pool_, kEnqueueSql, [&](queue_db::Statement& stmt) {
-    stmt.Bind(1, stage).Bind(2, document_id).Bind(3, now + delay_s).Bind(4, now);
-  });
-  return changed.status();
+  REFINERY_RETURN_IF_ERROR(CheckDelay(delay_s));
+  const double now = NowSeconds();
+  return WriteOne(*pool_, kEnqueueSql, stage, document_id, now + delay_s, now).status();
 }
 
 Result<std::optional<Job>> SqliteQueue::Lease(const std::string& stage, double visibility_s,
                                               std::chrono::milliseconds wait) {
   REFINERY_RETURN_IF_ERROR(CheckStage(stage));
   if (!(visibility_s > 0)) return Status::InvalidArgument("queue: visibility must be > 0");
-  using namespace std::chrono_literals;
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  std::chrono::steady_clock::duration pause = 5ms;  // grows to 50 ms: quick pickup, cheap idling
-  while (true) {
+  // Polls 5 ms apart at first, growing to 50 ms: quick pickup, cheap idling.
+  const Backoff poll{.base_s = 0.005, .max_s = 0.05};
+  for (int polls = 1;; ++polls) {
     Result<std::optional<Job>> job = TryLease(stage, visibility_s);
     if (!job.ok() || job->has_value()) return job;
-    auto now = std::chrono::steady_clock::now();
+    const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return job;
-    std::this_thread::sleep_for(std::min(pause, deadline - now));
-    pause = std::min<std::chrono::steady_clock::duration>(pause * 2, 50ms);
+    const auto pause = std::chrono::duration<double>(JitteredBackoff(poll, polls));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(pause), deadline - now));
   }
 }
 
 Result<std::optional<Job>> SqliteQueue::TryLease(const std::string& stage, double visibility_s) {
-  Result<queue_db::PooledConnection> pooled = pool_->Checkout();
-  if (!pooled.ok()) return pooled.status();
-  Connection& conn = *pooled.value();
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
   // Read first: idle consumers polling an empty stage must not take turns
   // on the write lock that producers and other consumers need.
-  Result<bool> any = AnyDeliverable(conn, stage, NowSeconds());
+  Result<bool> any = AnyDeliverable(**conn, stage, NowSeconds());
   if (!any.ok()) return any.status();
   if (!*any) return std::optional<Job>();
-  WriteTransaction txn(conn);
-  REFINERY_RETURN_IF_ERROR(txn.Begin());
-  Result<std::optional<Job>> job = LeaseLocked(conn, stage, visibility_s);
+  auto txn = Transaction::Begin(**conn, Transaction::Kind::kWrite);
+  if (!txn.ok()) return txn.status();
+  Result<std::optional<Job>> job = LeaseLocked(**conn, stage, visibility_s);
   if (!job.ok()) return job;
-  REFINERY_RETURN_IF_ERROR(txn.Commit());
+  REFINERY_RETURN_IF_ERROR(txn->Commit());
   return job;
 }
 
-Result<std::optional<Job>> SqliteQueue::LeaseLocked(Connection& conn, const std::string& stage,
-                                                    double visibility_s) {
+Result<std::optional<Job>> SqliteQueue::LeaseLocked(Connection& conn, const std::string& stage, double visibility_s) {
   const double now = NowSeconds();
-  Result<queue_db::Statement> pick = conn.Prepare(kPickSql);
+  Result<sqlite::Statement> pick = conn.Prepare(kPickSql);
   if (!pick.ok()) return pick.status();
-  pick->Bind(1, stage).Bind(2, now);
-  Result<bool> row = pick->Step();
+  Result<bool> row = pick->Bind(stage, now).Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<Job>();
   Job job{.id = pick->Int(0), .stage = stage, .document_id = pick->Int(1), .lease_token = NewLeaseToken()};
-  Result<queue_db::Statement> take = conn.Prepare(kTakeLeaseSql);
+  Result<sqlite::Statement> take = conn.Prepare(kTakeLeaseSql);
   if (!take.ok()) return take.status();
-  take->Bind(1, job.id).Bind(2, job.lease_token).Bind(3, now + visibility_s);
-  REFINERY_RETURN_IF_ERROR(take->Run());
+  REFINERY_RETURN_IF_ERROR(take->Bind(job.id, job.lease_token, now + visibility_s).Run());
   return std::optional<Job>(std::move(job));
 }
 
-Status SqliteQueue::UpdateLeased(const Job& job, const char* sql, double time_param) {
+Status SqliteQueue::UpdateLeased(const Job& job, const char* sql, std::optional<double> time_param) {
   if (job.lease_token.empty()) return Status::LeaseLost("queue: job has no lease token");
-  Result<int64_t> changed = WriteOne(*pool_, sql, [&](queue_db::Statement& stmt) {
-    stmt.Bind(1, job.id).Bind(2, job.lease_token);
-    if (stmt.ParamCount() >= 3) stmt.Bind(3, time_param);
-  });
+  Result<int64_t> changed = time_param ? WriteOne(*pool_, sql, job.id, job.lease_token, *time_param)
+                                       : WriteOne(*pool_, sql, job.id, job.lease_token);
   if (!changed.ok()) return changed.status();
   if (*changed == 0) {
-    return Status::LeaseLost("queue: lease on " + job.stage + " job for document " +
-                             std::to_string(job.document_id) + " is gone");
+    return Status::LeaseLost("queue: lease on " + job.stage + " job for document " + std::to_string(job.document_id) +
+                             " is gone");
   }
   return Status::Ok();
 }
@@ -273,36 +281,33 @@ Status SqliteQueue::Heartbeat(const Job& job, double visibility_s) {
   return UpdateLeased(job, kHeartbeatSql, NowSeconds() + visibility_s);
 }
 
-Status SqliteQueue::Ack(const Job& job) { return UpdateLeased(job, kAckSql); }
+Status SqliteQueue::Ack(const Job& job) { return UpdateLeased(job, kAckSql, std::nullopt); }
 
 Status SqliteQueue::Release(const Job& job, double delay_s) {
-  if (!(delay_s >= 0) || !std::isfinite(delay_s)) {
-    return Status::InvalidArgument("queue: delay must be a finite number >= 0");
-  }
+  REFINERY_RETURN_IF_ERROR(CheckDelay(delay_s));
   return UpdateLeased(job, kReleaseSql, NowSeconds() + delay_s);
 }
 
 Result<bool> SqliteQueue::HasLiveJob(const std::string& stage, int64_t document_id) {
-  Result<queue_db::PooledConnection> pooled = pool_->Checkout();
-  if (!pooled.ok()) return pooled.status();
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
   // Every row is ready, delayed or in flight: an expired lease makes a job
   // ready again.
-  Result<queue_db::Statement> stmt = pooled.value()->Prepare(
-      "SELECT EXISTS (SELECT 1 FROM jobs WHERE stage = ?1 AND document_id = ?2)");
+  Result<sqlite::Statement> stmt =
+      (*conn)->Prepare("SELECT EXISTS (SELECT 1 FROM jobs WHERE stage = ?1 AND document_id = ?2)");
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, stage).Bind(2, document_id);
-  Result<bool> row = stmt->Step();
+  Result<bool> row = stmt->Bind(stage, document_id).Step();
   if (!row.ok()) return row.status();
   return *row && stmt->Int(0) != 0;
 }
 
 Result<QueueDepth> SqliteQueue::Depth(const std::string& stage) {
-  if (stage.empty()) return Status::InvalidArgument("queue: stage must not be empty");
-  Result<queue_db::PooledConnection> pooled = pool_->Checkout();
-  if (!pooled.ok()) return pooled.status();
-  Result<queue_db::Statement> stmt = pooled.value()->Prepare(kDepthSql);
+  REFINERY_RETURN_IF_ERROR(CheckStage(stage));
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  Result<sqlite::Statement> stmt = (*conn)->Prepare(kDepthSql);
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, stage).Bind(2, NowSeconds());
+  stmt->Bind(stage, NowSeconds());
   QueueDepth depth;
   int64_t* by_state[] = {&depth.ready, &depth.in_flight, &depth.delayed};
   while (true) {
@@ -313,21 +318,19 @@ Result<QueueDepth> SqliteQueue::Depth(const std::string& stage) {
   }
 }
 
-Status SqliteQueue::Purge() {
-  return WriteOne(*pool_, "DELETE FROM jobs", [](queue_db::Statement&) {}).status();
-}
+Status SqliteQueue::Purge() { return WriteOne(*pool_, "DELETE FROM jobs").status(); }
 
 Status SqliteQueue::Ping() {
-  Result<queue_db::PooledConnection> pooled = pool_->Checkout();
-  if (!pooled.ok()) return pooled.status();
-  return pooled.value()->Exec("SELECT 1");
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  return (*conn)->Exec("SELECT 1");
 }
 
 Status SqliteQueue::CheckWritable() {
-  REFINERY_RETURN_IF_ERROR(CheckFreeSpace(path_, "queue"));
-  Result<queue_db::PooledConnection> pooled = pool_->Checkout();
-  if (!pooled.ok()) return pooled.status();
-  return queue_db::ProbeWrite(*pooled.value(), kProbeSql, busy_timeout_ms_);
+  REFINERY_RETURN_IF_ERROR(CheckFreeSpace(pool_->path(), "queue"));
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  return sqlite::ProbeWrite(**conn, kProbeSql, busy_timeout_ms_);
 }
 
 }  // namespace refinery

@@ -16,16 +16,19 @@
 
 namespace refinery {
 
-namespace queue_db {
+namespace sqlite {
 class ConnectionPool;
 class Connection;
-}  // namespace queue_db
+}  // namespace sqlite
 
 // Tuning knobs that are not part of Config; tests shrink the busy timeout
 // to observe Unavailable quickly.
 struct SqliteQueueOptions {
-  int pool_size = 4;              // connections shared by this process's threads
-  int busy_timeout_ms = 10'000;   // wait for the write lock this long, then Unavailable
+  int pool_size = 4;             // connections shared by this process's threads
+  int busy_timeout_ms = 10'000;  // wait for the write lock this long, then Unavailable
+  // Create or upgrade the file; false: open an existing, current one only
+  // (read-only commands), writing nothing.
+  bool create = true;
 };
 
 class SqliteQueue final : public Queue {
@@ -37,10 +40,9 @@ class SqliteQueue final : public Queue {
 
  public:
   // Creates config.data_dir and the schema if missing (upgrading a file
-  // written by an older version).
-  static Result<std::unique_ptr<SqliteQueue>> Open(const Config& config,
-                                                   const SqliteQueueOptions& options = {});
-  SqliteQueue(PrivateTag, std::unique_ptr<queue_db::ConnectionPool> pool, std::string path, int busy_timeout_ms);
+  // written by an older version); see SqliteQueueOptions::create.
+  static Result<std::unique_ptr<SqliteQueue>> Open(const Config& config, const SqliteQueueOptions& options = {});
+  SqliteQueue(PrivateTag, const std::string& path, const SqliteQueueOptions& options);
   ~SqliteQueue() override;
   SqliteQueue(const SqliteQueue&) = delete;
   SqliteQueue& operator=(const SqliteQueue&) = delete;
@@ -59,18 +61,18 @@ class SqliteQueue final : public Queue {
   Status CheckWritable() override;
 
  private:
+  // InvalidArgument unless the file is at the current version.
+  Status CheckFileCurrent();
   // One non-blocking lease attempt; nullopt when nothing is deliverable.
   Result<std::optional<Job>> TryLease(const std::string& stage, double visibility_s);
   // Inside a write transaction: leases the oldest deliverable job.
-  Result<std::optional<Job>> LeaseLocked(queue_db::Connection& conn, const std::string& stage,
-                                         double visibility_s);
+  Result<std::optional<Job>> LeaseLocked(sqlite::Connection& conn, const std::string& stage, double visibility_s);
   // Runs one UPDATE/DELETE guarded by the job's lease token in a write
   // transaction; LeaseLost when it matched no row. ?1 = id, ?2 = token,
-  // ?3 = `time_param`.
-  Status UpdateLeased(const Job& job, const char* sql, double time_param = 0);
+  // ?3 = `time_param` when given.
+  Status UpdateLeased(const Job& job, const char* sql, std::optional<double> time_param);
 
-  std::unique_ptr<queue_db::ConnectionPool> pool_;
-  const std::string path_;
+  std::unique_ptr<sqlite::ConnectionPool> pool_;
   const int busy_timeout_ms_;
 };
 

@@ -23,7 +23,6 @@ struct FusedRank {
 
 // Fuses `rankings` (an id repeated in one ranking counts at its first
 // rank). Best first; equal scores by id.
-std::vector<FusedRank> ReciprocalRankFusion(const std::vector<Ranking>& rankings,
-                                            double k = kRrfK);
+std::vector<FusedRank> ReciprocalRankFusion(const std::vector<Ranking>& rankings, double k = kRrfK);
 
 }  // namespace refinery

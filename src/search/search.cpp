@@ -39,8 +39,7 @@ bool Better(const Scored& a, const Scored& b) {
 }
 
 bool IsBlank(const std::string& text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](unsigned char c) { return std::isspace(c) != 0; });
+  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
 }
 
 float Dot(const std::vector<float>& a, const std::vector<float>& b) {
@@ -66,8 +65,7 @@ Status ValidateQuery(const SearchQuery& query) {
 // Keeps the best `k` of `vectors` by dot product with `q` using a bounded
 // heap (O(n log k), no per-vector allocation). Vectors of another dimension
 // (written by a different embedding model) cannot be compared and are skipped.
-std::vector<Scored> TopK(const std::vector<ChunkVector>& vectors, const std::vector<float>& q,
-                         size_t k) {
+std::vector<Scored> TopK(const std::vector<ChunkVector>& vectors, const std::vector<float>& q, size_t k) {
   std::vector<Scored> heap;  // a heap whose front is the worst kept candidate
   heap.reserve(k + 1);
   for (size_t i = 0; i < vectors.size(); ++i) {
@@ -120,12 +118,12 @@ Searcher::Searcher(Store& store, Embedder& embedder) : store_(store), embedder_(
 // A deletion exactly cancelling an out-of-order embedding goes unnoticed
 // until the counts next differ; acceptable for a scan that an index replaces.
 Status Searcher::Refresh() {
-  auto before = store_.Stats();
+  auto before = store_.telemetry().Stats();
   if (!before.ok()) return before.status();
   auto count = [this] { return static_cast<int64_t>(vectors_.size()); };
   for (int round = 0; round < 2; ++round) {
     for (;;) {
-      auto page = store_.ScanEmbeddings(last_chunk_id_, kScanPage);
+      auto page = store_.chunks().ScanEmbeddings(last_chunk_id_, kScanPage);
       if (!page.ok()) return page.status();
       for (auto& v : *page) {
         last_chunk_id_ = std::max(last_chunk_id_, v.chunk_id);
@@ -135,7 +133,7 @@ Status Searcher::Refresh() {
     }
     bool stale = count() < before->chunks_with_embeddings;
     if (!stale && count() > before->chunks_with_embeddings) {
-      auto after = store_.Stats();
+      auto after = store_.telemetry().Stats();
       if (!after.ok()) return after.status();
       stale = count() > after->chunks_with_embeddings;
     }
@@ -148,15 +146,15 @@ Status Searcher::Refresh() {
 
 // What the rankings found for one query; chunk text as far as known.
 struct Searcher::Candidates {
-  std::vector<int64_t> vector_order;  // best first
+  std::vector<int64_t> vector_order;   // best first
   std::vector<int64_t> lexical_order;  // best first
   std::unordered_map<int64_t, double> similarity;
   std::unordered_map<int64_t, double> lexical;
   std::unordered_map<int64_t, ChunkHit> hits;
 };
 
-Status Searcher::VectorCandidates(const std::string& text, size_t k,
-                                  const std::vector<int64_t>& also, Candidates& out) {
+Status Searcher::VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also,
+                                  Candidates& out) {
   auto embedded = embedder_.Embed({text});
   if (!embedded.ok()) return embedded.status();
   if (embedded->size() != 1) return Status::Internal("embedder returned no query vector");
@@ -184,10 +182,9 @@ Status Searcher::VectorCandidates(const std::string& text, size_t k,
 // Chunk text is fetched outside the lock (the store is thread-safe and a
 // slow store should not serialise every other query's scoring), and only
 // for a window of `order` at a time: most candidates are never shown.
-Result<std::vector<SearchResult>> Searcher::Assemble(
-    const std::vector<std::pair<int64_t, double>>& order, Candidates& c, int limit) {
-  const auto lookup = [](const std::unordered_map<int64_t, double>& m,
-                         int64_t id) -> std::optional<double> {
+Result<std::vector<SearchResult>> Searcher::Assemble(const std::vector<std::pair<int64_t, double>>& order,
+                                                     Candidates& c, int limit) {
+  const auto lookup = [](const std::unordered_map<int64_t, double>& m, int64_t id) -> std::optional<double> {
     auto it = m.find(id);
     return it == m.end() ? std::nullopt : std::optional<double>(it->second);
   };
@@ -201,7 +198,7 @@ Result<std::vector<SearchResult>> Searcher::Assemble(
         if (!c.hits.count(order[j].first)) missing.push_back(order[j].first);
       }
       if (!missing.empty()) {
-        auto hits = store_.GetChunkHits(missing);
+        auto hits = store_.chunks().Hits(missing);
         if (!hits.ok()) return hits.status();
         for (auto& hit : *hits) c.hits.emplace(hit.chunk.id, std::move(hit));
       }
@@ -233,7 +230,7 @@ Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query) {
   const size_t k = static_cast<size_t>(query.limit) * 4 + 20;
   Candidates c;
   if (query.mode != SearchMode::kVector) {
-    auto found = store_.LexicalSearch(
+    auto found = store_.search_index().Lexical(
         query.query, query.mode == SearchMode::kLexical ? query.limit : static_cast<int64_t>(k));
     if (!found.ok()) return found.status();
     for (LexicalHit& h : *found) {
@@ -252,8 +249,7 @@ Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query) {
   } else if (query.mode == SearchMode::kLexical) {
     for (int64_t id : c.lexical_order) order.emplace_back(id, c.lexical[id]);
   } else {
-    const std::vector<Ranking> rankings = {{c.vector_order, 1.0},
-                                           {c.lexical_order, kHybridLexicalWeight}};
+    const std::vector<Ranking> rankings = {{c.vector_order, 1.0}, {c.lexical_order, kHybridLexicalWeight}};
     for (const FusedRank& f : ReciprocalRankFusion(rankings, kHybridRrfK)) {
       order.emplace_back(f.id, f.score);
     }

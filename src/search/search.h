@@ -32,7 +32,7 @@ std::optional<SearchMode> ParseSearchMode(std::string_view name);
 
 struct SearchQuery {
   std::string query;
-  int limit = 10;  // 1..100
+  int limit = 10;                       // 1..100
   std::optional<double> min_trust;      // applies only to evaluated chunks
   std::optional<double> min_relevance;  // applies only to evaluated chunks
   SearchMode mode = SearchMode::kLexical;
@@ -69,8 +69,7 @@ class Searcher {
   Status Refresh();  // REQUIRES: mutex_ held
   // The best `k` chunks by similarity, best first, plus the similarity of
   // each `also` chunk that has a cached vector.
-  Status VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also,
-                          Candidates& out);
+  Status VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also, Candidates& out);
   // Results in `order` (best first, at most `limit`), text fetched for
   // chunks that lack it, deleted chunks skipped.
   Result<std::vector<SearchResult>> Assemble(const std::vector<std::pair<int64_t, double>>& order,

@@ -9,34 +9,28 @@ namespace {
 
 // PostgreSQL 15 share/tsearch_data/english.stop (Snowball), sorted.
 constexpr std::array<std::string_view, 127> kStopWords = {
-    "a",       "about",    "above",   "after",      "again",   "against", "all",    "am",
-    "an",      "and",      "any",     "are",        "as",      "at",      "be",     "because",
-    "been",    "before",   "being",   "below",      "between", "both",    "but",    "by",
-    "can",     "did",      "do",      "does",       "doing",   "don",     "down",   "during",
-    "each",    "few",      "for",     "from",       "further", "had",     "has",    "have",
-    "having",  "he",       "her",     "here",       "hers",    "herself", "him",    "himself",
-    "his",     "how",      "i",       "if",         "in",      "into",    "is",     "it",
-    "its",     "itself",   "just",    "me",         "more",    "most",    "my",     "myself",
-    "no",      "nor",      "not",     "now",        "of",      "off",     "on",     "once",
-    "only",    "or",       "other",   "our",        "ours",    "ourselves", "out",  "over",
-    "own",     "s",        "same",    "she",        "should",  "so",      "some",   "such",
-    "t",       "than",     "that",    "the",        "their",   "theirs",  "them",   "themselves",
-    "then",    "there",    "these",   "they",       "this",    "those",   "through", "to",
-    "too",     "under",    "until",   "up",         "very",    "was",     "we",     "were",
-    "what",    "when",     "where",   "which",      "while",   "who",     "whom",   "why",
-    "will",    "with",     "you",     "your",       "yours",   "yourself", "yourselves"};
+    "a",       "about",  "above",   "after",  "again",  "against",    "all",       "am",        "an",    "and",
+    "any",     "are",    "as",      "at",     "be",     "because",    "been",      "before",    "being", "below",
+    "between", "both",   "but",     "by",     "can",    "did",        "do",        "does",      "doing", "don",
+    "down",    "during", "each",    "few",    "for",    "from",       "further",   "had",       "has",   "have",
+    "having",  "he",     "her",     "here",   "hers",   "herself",    "him",       "himself",   "his",   "how",
+    "i",       "if",     "in",      "into",   "is",     "it",         "its",       "itself",    "just",  "me",
+    "more",    "most",   "my",      "myself", "no",     "nor",        "not",       "now",       "of",    "off",
+    "on",      "once",   "only",    "or",     "other",  "our",        "ours",      "ourselves", "out",   "over",
+    "own",     "s",      "same",    "she",    "should", "so",         "some",      "such",      "t",     "than",
+    "that",    "the",    "their",   "theirs", "them",   "themselves", "then",      "there",     "these", "they",
+    "this",    "those",  "through", "to",     "too",    "under",      "until",     "up",        "very",  "was",
+    "we",      "were",   "what",    "when",   "where",  "which",      "while",     "who",       "whom",  "why",
+    "will",    "with",   "you",     "your",   "yours",  "yourself",   "yourselves"};
 
-bool IsStopWord(std::string_view word) {
-  return std::binary_search(kStopWords.begin(), kStopWords.end(), word);
-}
+bool IsStopWord(std::string_view word) { return std::binary_search(kStopWords.begin(), kStopWords.end(), word); }
 
 // Decodes the UTF-8 code point at text[i] and advances i past it; an
 // invalid byte reads as U+FFFD, one byte long.
 char32_t NextCodePoint(std::string_view text, size_t& i) {
   const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
   const unsigned char lead = byte(i);
-  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
-                                  : (lead >> 3) == 0x1E ? 4 : 0;
+  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
   if (length == 0 || i + length > text.size()) {
     ++i;
     return 0xFFFD;
@@ -59,12 +53,12 @@ char32_t NextCodePoint(std::string_view text, size_t& i) {
 bool IsWordChar(char32_t c) {
   if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   if (c <= 0xBF) return c == 0xAA || c == 0xB5 || c == 0xBA;  // Latin-1 punctuation, but ª µ º
-  if (c == 0xD7 || c == 0xF7) return false;                    // × ÷
-  if (c >= 0x2000 && c <= 0x2BFF) return false;  // punctuation, symbols, arrows, math, shapes
-  if (c >= 0x3000 && c <= 0x303F) return false;  // CJK punctuation
-  if (c >= 0xFE30 && c <= 0xFE6F) return false;  // CJK compatibility and small forms
-  if (c >= 0xFF00 && c <= 0xFF0F) return false;  // fullwidth punctuation
-  return c != 0xFFFD && c != 0xFEFF;               // invalid UTF-8, byte order mark
+  if (c == 0xD7 || c == 0xF7) return false;                   // × ÷
+  if (c >= 0x2000 && c <= 0x2BFF) return false;               // punctuation, symbols, arrows, math, shapes
+  if (c >= 0x3000 && c <= 0x303F) return false;               // CJK punctuation
+  if (c >= 0xFE30 && c <= 0xFE6F) return false;               // CJK compatibility and small forms
+  if (c >= 0xFF00 && c <= 0xFF0F) return false;               // fullwidth punctuation
+  return c != 0xFFFD && c != 0xFEFF;                          // invalid UTF-8, byte order mark
 }
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <map>
 
-#include "store/sqlite_db.h"  // EncodeFloats/DecodeFloats: one embedding encoding for both stores
+#include "core/vector_bytes.h"
 
 namespace refinery::pg {
 namespace {
@@ -26,7 +26,7 @@ bool WaitSocket(int fd, short events, Deadline deadline) {
     pollfd p{fd, events, 0};
     const int rc = poll(&p, 1, static_cast<int>(std::ceil(left * 1000)));
     if (rc > 0) return true;
-    if (rc == 0) continue;  // loop re-checks the deadline (poll may wake early)
+    if (rc == 0) continue;            // loop re-checks the deadline (poll may wake early)
     if (errno != EINTR) return true;  // let libpq report the socket's error
   }
 }
@@ -63,21 +63,17 @@ constexpr std::array<std::pair<const char*, const char*>, 6> kDefaults = {{
 
 }  // namespace
 
-double SecondsLeft(Deadline deadline) {
-  return std::chrono::duration<double>(deadline - Clock::now()).count();
-}
+double SecondsLeft(Deadline deadline) { return std::chrono::duration<double>(deadline - Clock::now()).count(); }
 
 Deadline After(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds));
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 bool IsConnectionError(std::string_view sqlstate, bool connection_bad, std::string_view message) {
   if (sqlstate.starts_with("08")) return true;
   if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") return true;
   if (!sqlstate.empty()) return false;  // the server answered: the statement failed, not the session
-  return connection_bad || message.find("server closed the connection unexpectedly") !=
-                               std::string_view::npos ||
+  return connection_bad || message.find("server closed the connection unexpectedly") != std::string_view::npos ||
          message.find("no connection to the server") != std::string_view::npos;
 }
 
@@ -86,8 +82,7 @@ Status StatementErrorStatus(std::string_view sqlstate, const std::string& messag
     return Status::InvalidArgument(message);
   }
   if (sqlstate == "57014") return Status::Timeout(message);
-  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate.starts_with("53") ||
-      sqlstate == "55P03") {
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate.starts_with("53") || sqlstate == "55P03") {
     return Status::Unavailable(message);
   }
   return Status::Internal(message);
@@ -135,7 +130,7 @@ void Params::Add(double v) {
 
 void Params::Add(const std::vector<float>& v) {
   if (v.empty()) return Add(nullptr);
-  values_.emplace_back(sqlite::EncodeFloats(v));
+  values_.emplace_back(EncodeFloats(v));
   formats_.push_back(1);
 }
 
@@ -154,8 +149,7 @@ std::vector<int> Params::Lengths() const {
 // ---- Rows ----
 
 std::string Rows::Text(int row, int col) const {
-  return std::string(PQgetvalue(result_.get(), row, col),
-                     static_cast<size_t>(PQgetlength(result_.get(), row, col)));
+  return std::string(PQgetvalue(result_.get(), row, col), static_cast<size_t>(PQgetlength(result_.get(), row, col)));
 }
 
 int64_t Rows::Int(int row, int col) const {
@@ -181,7 +175,7 @@ std::vector<float> Rows::Floats(int row, int col) const {
   for (size_t i = 0; i < bytes.size(); ++i) {
     bytes[i] = static_cast<char>(HexValue(s[2 + 2 * i]) * 16 + HexValue(s[3 + 2 * i]));
   }
-  return sqlite::DecodeFloats(bytes.data(), bytes.size());
+  return DecodeFloats(bytes.data(), bytes.size());
 }
 
 int64_t Rows::Affected() const {
@@ -226,9 +220,7 @@ Result<std::unique_ptr<Conn>> Conn::Connect(const ConnectSettings& settings, Dea
   return std::make_unique<Conn>(Key{}, std::move(conn), settings.statement_timeout_s);
 }
 
-bool Conn::InTransaction() const {
-  return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE;
-}
+bool Conn::InTransaction() const { return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE; }
 
 bool Conn::LooksIdleAndOpen() {
   if (broken_ || PQstatus(conn_.get()) != CONNECTION_OK) return false;
@@ -269,19 +261,16 @@ Result<ResultPtr> Conn::WaitForResult(Deadline deadline) {
   return first;
 }
 
-Result<Rows> Conn::Exec(std::string_view sql, const Params& params,
-                        std::optional<Deadline> deadline) {
+Result<Rows> Conn::Exec(std::string_view sql, const Params& params, std::optional<Deadline> deadline) {
   if (broken_) return Status::Unavailable("postgres: connection lost earlier");
   const std::string text(sql);
   const auto values = params.Values();
   const auto lengths = params.Lengths();
   // Without parameters, the simple protocol: it also runs several
   // statements in one string (migrations).
-  const int sent = params.size() == 0
-                       ? PQsendQuery(conn_.get(), text.c_str())
-                       : PQsendQueryParams(conn_.get(), text.c_str(), params.size(), nullptr,
-                                           values.data(), lengths.data(),
-                                           params.Formats().data(), 0);
+  const int sent = params.size() == 0 ? PQsendQuery(conn_.get(), text.c_str())
+                                      : PQsendQueryParams(conn_.get(), text.c_str(), params.size(), nullptr,
+                                                          values.data(), lengths.data(), params.Formats().data(), 0);
   if (sent == 0) {
     return Failure(nullptr, sql);
   }

@@ -111,8 +111,8 @@ class Rows {
   int size() const { return PQntuples(result_.get()); }
   bool IsNull(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
   std::string Text(int row, int col) const;
-  int64_t Int(int row, int col) const;  // NULL reads 0
-  double Real(int row, int col) const;  // NULL reads 0
+  int64_t Int(int row, int col) const;                // NULL reads 0
+  double Real(int row, int col) const;                // NULL reads 0
   std::vector<float> Floats(int row, int col) const;  // bytea; NULL reads empty
   // Rows changed by INSERT/UPDATE/DELETE.
   int64_t Affected() const;

@@ -1,10 +1,12 @@
 #include "store/pg_pool.h"
 
 #include <algorithm>
-#include <random>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
+
+#include "core/backoff.h"
 
 namespace refinery::pg {
 namespace {
@@ -15,11 +17,6 @@ constexpr double kMinAttemptS = 0.15;
 // one that stays silent this long is treated as dead.
 constexpr double kValidationTimeoutS = 1.0;
 
-double Jitter() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.5, 1.5)(rng);
-}
-
 const char* BeginSql(TxMode mode) {
   return mode == TxMode::kSnapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
 }
@@ -27,32 +24,32 @@ const char* BeginSql(TxMode mode) {
 }  // namespace
 
 Pool::Pool(ConnectSettings settings, PoolOptions options)
-    : settings_(std::move(settings)), options_(options) {}
+    : settings_(std::move(settings)),
+      options_(options),
+      pool_("postgres", {.max_size = options.max_size},
+            {.open = [this](Deadline deadline) { return Open(deadline); },
+             .validate = [this](Conn& conn, Deadline deadline) { return Validate(conn, deadline); },
+             .discard = [this](Conn& conn) { return Discard(conn); }}) {}
 
-Pool::~Pool() = default;  // idle connections close with idle_
-
-Pool::Lease::~Lease() {
-  if (conn_ != nullptr) pool_->Release(std::move(conn_), generation_);
-}
+Pool::~Pool() = default;  // idle connections close with pool_
 
 PoolStats Pool::Stats() const {
-  std::lock_guard lock(mu_);
+  const FcfsPool<Conn>::Counts counts = pool_.counts();
   PoolStats s;
-  s.size = size_;
-  s.in_use = in_use_;
-  s.idle = static_cast<int64_t>(idle_.size());
-  s.waiting = static_cast<int64_t>(waiters_.size());
-  s.created = created_;
-  s.closed_dead = closed_dead_;
-  s.validation_failures = validation_failures_;
+  s.size = counts.size;
+  s.in_use = counts.in_use;
+  s.idle = counts.idle;
+  s.waiting = counts.waiting;
+  s.created = counts.created;
+  s.closed_dead = closed_dead_.load() + counts.closed_by_rebuild;
+  s.validation_failures = validation_failures_.load();
   s.retries = retries_.load();
-  s.rebuilds = rebuilds_;
+  s.rebuilds = counts.rebuilds;
   return s;
 }
 
 bool Pool::Expired(const Conn& conn) const {
-  return std::chrono::duration<double>(Clock::now() - conn.created_at()).count() >
-         options_.max_lifetime_s;
+  return std::chrono::duration<double>(Clock::now() - conn.created_at()).count() > options_.max_lifetime_s;
 }
 
 void Pool::Warm() {
@@ -69,163 +66,71 @@ void Pool::Warm() {
 }
 
 Result<Pool::Lease> Pool::Checkout(Deadline deadline, CheckoutFailure* why) {
-  CheckoutFailure ignored;
-  if (why == nullptr) why = &ignored;
-  *why = CheckoutFailure::kNone;
-  const Deadline wait_until = std::min(deadline, After(options_.checkout_timeout_s));
-  for (;;) {
-    Idle got;
-    {
-      std::unique_lock lock(mu_);
-      // Nobody waits while something is free (HandOffLocked), so taking
-      // directly never jumps the queue.
-      if (!idle_.empty()) {
-        got = std::move(idle_.back());
-        idle_.pop_back();
-        ++in_use_;
-      } else if (size_ < options_.max_size) {
-        ++size_;
-        ++in_use_;
-      } else {
-        Waiter me;
-        waiters_.push_back(&me);
-        if (!me.ready_cv.wait_until(lock, wait_until, [&] { return me.ready; })) {
-          waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
-          *why = CheckoutFailure::kExhausted;
-          return Status::Unavailable("postgres: connection pool exhausted: all " +
-                                     std::to_string(options_.max_size) +
-                                     " connections stayed in use past the checkout timeout");
-        }
-        got = std::move(me.idle);
-      }
-    }
-    const bool was_idle = got.conn != nullptr;
-    auto lease = Claim(std::move(got), deadline, why);
-    // A dead or retired idle connection: try again (a fresh one, or the next).
-    if (lease.ok() || !was_idle) return lease;
+  using Failure = FcfsPool<Conn>::Failure;
+  Failure failure = Failure::kNone;
+  auto lease = pool_.Checkout(std::min(deadline, After(options_.checkout_timeout_s)), deadline, &failure);
+  if (why != nullptr) {
+    *why = failure == Failure::kOpen        ? CheckoutFailure::kConnect
+           : failure == Failure::kExhausted ? CheckoutFailure::kExhausted
+                                            : CheckoutFailure::kNone;
   }
+  return lease;
 }
 
-Result<Pool::Lease> Pool::Claim(Idle item, Deadline deadline, CheckoutFailure* why) {
-  if (item.conn == nullptr) return OpenNew(deadline, why);
-  return TakeIdle(std::move(item), deadline);
+Result<std::unique_ptr<Conn>> Pool::Open(Deadline deadline) {
+  auto conn = Conn::Connect(settings_, deadline);
+  if (conn.ok()) {
+    std::lock_guard lock(mu_);
+    failure_streak_ = 0;
+  }
+  return conn;
 }
 
-void Pool::HandOffLocked() {
-  while (!waiters_.empty() && (!idle_.empty() || size_ < options_.max_size)) {
-    Waiter* next = waiters_.front();
-    waiters_.pop_front();
-    if (!idle_.empty()) {
-      next->idle = std::move(idle_.back());
-      idle_.pop_back();
-    } else {
-      ++size_;  // a slot reserved for the waiter: it opens the connection
-    }
-    ++in_use_;
-    next->ready = true;
-    next->ready_cv.notify_one();
-  }
-}
-
-// The caller already counted `item` in use.
-Result<Pool::Lease> Pool::TakeIdle(Idle item, Deadline deadline) {
-  Conn& conn = *item.conn;
-  if (Expired(conn)) {
-    Close(std::move(item.conn), CloseReason::kRetired);
-    return Status::Unavailable("retired");
-  }
+// An idle connection is handed out if it is young enough and answers (or
+// was used a moment ago and its socket is quiet). A failure closes it.
+Status Pool::Validate(Conn& conn, Deadline deadline) {
+  if (Expired(conn)) return Status::Unavailable("retired");
   const double since_ok = std::chrono::duration<double>(Clock::now() - conn.last_ok_at()).count();
-  if (since_ok < options_.fresh_window_s && conn.LooksIdleAndOpen()) {
-    return Lease(this, std::move(item.conn), item.generation);
-  }
+  if (since_ok < options_.fresh_window_s && conn.LooksIdleAndOpen()) return Status::Ok();
   auto probe = conn.Exec("SELECT 1", Params(), std::min(deadline, After(kValidationTimeoutS)));
   if (probe.ok()) {
     std::lock_guard lock(mu_);
     failure_streak_ = 0;
-    return Lease(this, std::move(item.conn), item.generation);
+    return Status::Ok();
   }
-  spdlog::info("postgres: pooled connection failed validation, replacing it: {}",
-               probe.status().message());
+  spdlog::info("postgres: pooled connection failed validation, replacing it: {}", probe.status().message());
+  ++closed_dead_;
   NoteValidationFailure();
-  Close(std::move(item.conn), CloseReason::kDead);
   return probe.status();
 }
 
-// The caller already reserved a slot (size_) and counted it in use.
-Result<Pool::Lease> Pool::OpenNew(Deadline deadline, CheckoutFailure* why) {
-  auto conn = Conn::Connect(settings_, deadline);
-  std::lock_guard lock(mu_);
-  if (!conn.ok()) {
-    --size_;
-    --in_use_;
-    HandOffLocked();
-    *why = CheckoutFailure::kConnect;
-    return conn.status();
+// A returned connection is closed when broken (dead), or when mid-transaction
+// (an exception left the session in an unknown state) or past its lifetime
+// (retired). pool_ itself closes those from before a rebuild.
+bool Pool::Discard(Conn& conn) {
+  if (conn.broken()) {
+    ++closed_dead_;
+    return true;
   }
-  ++created_;
-  failure_streak_ = 0;
-  return Lease(this, std::move(*conn), generation_);
+  return conn.InTransaction() || Expired(conn);
 }
 
+// Once every connection the pool held when failures began has failed, the
+// server restarted or the network dropped: start afresh instead of probing
+// the rest one by one (connections now in use are closed when they return).
 void Pool::NoteValidationFailure() {
-  std::vector<std::unique_ptr<Conn>> to_close;
+  ++validation_failures_;
   {
     std::lock_guard lock(mu_);
-    ++validation_failures_;
-    if (failure_streak_++ == 0) streak_base_ = size_;
-    if (failure_streak_ >= streak_base_) RebuildLocked(to_close);
+    if (failure_streak_++ == 0) streak_base_ = pool_.counts().size;
+    if (failure_streak_ < streak_base_) return;
+    failure_streak_ = 0;
   }
-  // to_close's destructor closes them outside the lock
-}
-
-// Every connection the pool held when failures began has failed: the server
-// restarted or the network dropped. Start afresh instead of probing the rest
-// one by one; connections now in use are closed when they come back.
-void Pool::RebuildLocked(std::vector<std::unique_ptr<Conn>>& to_close) {
-  ++generation_;
-  ++rebuilds_;
-  failure_streak_ = 0;
-  for (Idle& item : idle_) to_close.push_back(std::move(item.conn));
-  size_ -= static_cast<int64_t>(idle_.size());
-  closed_dead_ += static_cast<int64_t>(idle_.size());
-  idle_.clear();
+  pool_.Rebuild();
   spdlog::warn("postgres: every pooled connection failed validation; rebuilt the pool");
-  HandOffLocked();
 }
 
-void Pool::Close(std::unique_ptr<Conn> conn, CloseReason reason) {
-  {
-    std::lock_guard lock(mu_);
-    --size_;
-    --in_use_;
-    if (reason == CloseReason::kDead) ++closed_dead_;
-    HandOffLocked();
-  }
-  conn.reset();  // PQfinish outside the lock
-}
-
-void Pool::Release(std::unique_ptr<Conn> conn, uint64_t generation) {
-  if (conn->broken()) return Close(std::move(conn), CloseReason::kDead);
-  // An exception mid-transaction leaves the session in an unknown state.
-  const bool stale = conn->InTransaction() || Expired(*conn);
-  std::unique_lock lock(mu_);
-  if (stale || generation != generation_) {
-    lock.unlock();
-    return Close(std::move(conn), generation != generation_ ? CloseReason::kDead
-                                                            : CloseReason::kRetired);
-  }
-  --in_use_;
-  idle_.push_back({std::move(conn), generation});
-  HandOffLocked();
-}
-
-double Pool::BackoffDelay(int attempt) {
-  return options_.retry_base_delay_s * static_cast<double>(int64_t{1} << std::min(attempt, 20)) *
-         Jitter();
-}
-
-Status Pool::RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline,
-                     bool* connection_lost) {
+Status Pool::RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline, bool* connection_lost) {
   CheckoutFailure why = CheckoutFailure::kNone;
   auto lease = Checkout(deadline, &why);
   if (!lease.ok()) {
@@ -239,8 +144,7 @@ Status Pool::RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadli
     s = conn.Run("COMMIT");
     if (!s.ok() && conn.broken()) {
       *connection_lost = false;  // see Run: never re-run work that may have committed
-      return Status::Unavailable("postgres: connection lost during COMMIT; outcome unknown: " +
-                                 s.message());
+      return Status::Unavailable("postgres: connection lost during COMMIT; outcome unknown: " + s.message());
     }
   }
   if (!s.ok() && conn.InTransaction() && !conn.broken()) (void)conn.Run("ROLLBACK");
@@ -258,11 +162,15 @@ Status Pool::Run(const char* what, TxMode mode, const std::function<Status(Conn&
     if (attempt >= options_.retries || budget <= 0) {
       return Status::Unavailable(s.message());
     }
-    const double delay = std::min(BackoffDelay(attempt), budget);
+    // Jittered, so callers that lost their connections together do not
+    // all come back at once; never longer than the budget (which is the cap).
+    const double delay =
+        std::min(JitteredBackoff({options_.retry_base_delay_s, options_.call_budget_s}, attempt + 1), budget);
     ++retries_;
-    spdlog::warn("postgres: {} failed on a connection error, retry {}/{} in {} ms on a fresh "
-                 "connection: {}",
-                 what, attempt + 1, options_.retries, static_cast<int>(delay * 1000), s.message());
+    spdlog::warn(
+        "postgres: {} failed on a connection error, retry {}/{} in {} ms on a fresh "
+        "connection: {}",
+        what, attempt + 1, options_.retries, static_cast<int>(delay * 1000), s.message());
     std::this_thread::sleep_for(std::chrono::duration<double>(delay));
   }
 }

@@ -17,28 +17,25 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <string>
-#include <vector>
 
+#include "core/pool.h"
 #include "store/pg_conn.h"
 #include "store/store.h"
 
 namespace refinery::pg {
 
 struct PoolOptions {
-  int min_size = 2;   // opened at start (best effort); lazily refilled on demand
-  int max_size = 10;  // open connections at most; more callers wait
+  int min_size = 2;                 // opened at start (best effort); lazily refilled on demand
+  int max_size = 10;                // open connections at most; more callers wait
   double checkout_timeout_s = 1.0;  // wait for a free connection, then Unavailable
   double max_lifetime_s = 1800;     // older connections are closed instead of reused
   double fresh_window_s = 1.0;      // skip `SELECT 1` if used successfully this recently
   int retries = 2;                  // re-runs of a unit of work after a connection error
-  double retry_base_delay_s = 0.5;  // first backoff; doubles per retry, jittered x[0.5, 1.5)
+  double retry_base_delay_s = 0.5;  // first backoff; doubles per retry, jittered (core/backoff.h)
   double call_budget_s = 1.8;       // one call's total: checkout + connects + retries
 };
 
@@ -49,6 +46,9 @@ enum class TxMode {
   kSnapshot,  // BEGIN REPEATABLE READ READ ONLY: several reads from one snapshot
 };
 
+// The self-healing policy on top of core's first-come-first-served pool
+// (core/pool.h): validation before use, replacement of dead connections,
+// rebuild, max lifetime, and the per-call deadline and retries.
 class Pool {
  public:
   Pool(ConnectSettings settings, PoolOptions options);
@@ -60,21 +60,7 @@ class Pool {
   // A checked-out connection. Returns it to the pool on destruction, or
   // closes it if it is broken, mid-transaction (e.g. after an exception),
   // past its lifetime, or from before a rebuild. Move-only.
-  class Lease {
-   public:
-    Lease(Pool* pool, std::unique_ptr<Conn> conn, uint64_t generation)
-        : pool_(pool), conn_(std::move(conn)), generation_(generation) {}
-    Lease(Lease&& other) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
-    Conn& operator*() const { return *conn_; }
-    Conn* operator->() const { return conn_.get(); }
-
-   private:
-    Pool* pool_;
-    std::unique_ptr<Conn> conn_;
-    uint64_t generation_;
-  };
+  using Lease = FcfsPool<Conn>::Lease;
 
   // Why a checkout failed: retrying is pointless after waiting the whole
   // checkout timeout for a busy pool, but right after a failed connect.
@@ -98,57 +84,24 @@ class Pool {
   PoolStats Stats() const;
 
  private:
-  struct Idle {
-    std::unique_ptr<Conn> conn;
-    uint64_t generation;
-  };
-  // A caller queued in Checkout. Connections and free slots go to waiters
-  // first come, first served (HandOffLocked): with a plain condition
-  // variable a thread returning a connection took it straight back for its
-  // next call while others starved -- a 0.4-0.6 s p99 with 16 clients on 10
-  // connections.
-  struct Waiter {
-    std::condition_variable ready_cv;
-    bool ready = false;      // GUARDED_BY(mu_): handed `idle`, or a slot if idle.conn is null
-    Idle idle;               // GUARDED_BY(mu_)
-  };
-  enum class CloseReason { kDead, kRetired };
+  // The hooks of pool_ (core/pool.h).
+  Result<std::unique_ptr<Conn>> Open(Deadline deadline);
+  Status Validate(Conn& conn, Deadline deadline);
+  bool Discard(Conn& conn);
 
-  Result<Lease> TakeIdle(Idle item, Deadline deadline);
-  Result<Lease> OpenNew(Deadline deadline, CheckoutFailure* why);
   bool Expired(const Conn& conn) const;
-  // Returns a leased connection (called by ~Lease).
-  void Release(std::unique_ptr<Conn> conn, uint64_t generation);
-  // Forgets a leased connection and closes it outside the lock.
-  void Close(std::unique_ptr<Conn> conn, CloseReason reason);
   void NoteValidationFailure();
-  void RebuildLocked(std::vector<std::unique_ptr<Conn>>& to_close);
-  // Gives idle connections, then free slots, to the oldest waiters. Called
-  // after every change that frees either, so a free one and a waiter never
-  // coexist once mu_ is released.
-  void HandOffLocked();
-  // Turns what a waiter (or a direct taker) got into a lease: validates an
-  // idle connection, or opens one in a reserved slot.
-  Result<Lease> Claim(Idle item, Deadline deadline, CheckoutFailure* why);
-  Status RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline,
-                 bool* connection_lost);
-  double BackoffDelay(int attempt);
+  Status RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline, bool* connection_lost);
 
   const ConnectSettings settings_;
   const PoolOptions options_;
+  FcfsPool<Conn> pool_;
 
-  mutable std::mutex mu_;
-  std::deque<Waiter*> waiters_;    // oldest first; each lives in its Checkout call
-  std::vector<Idle> idle_;         // most recently used last
-  int64_t size_ = 0;               // open + being opened
-  int64_t in_use_ = 0;             // leased + being validated or opened
-  uint64_t generation_ = 0;        // bumped by every rebuild
-  int64_t failure_streak_ = 0;     // validation failures since the last success
-  int64_t streak_base_ = 0;        // pool size when the streak began
-  int64_t created_ = 0;
-  int64_t closed_dead_ = 0;
-  int64_t validation_failures_ = 0;
-  int64_t rebuilds_ = 0;
+  std::mutex mu_;                        // guards the streak only
+  int64_t failure_streak_ = 0;           // GUARDED_BY(mu_): validation failures since the last success
+  int64_t streak_base_ = 0;              // GUARDED_BY(mu_): pool size when the streak began
+  std::atomic<int64_t> closed_dead_{0};  // besides those closed by a rebuild (pool_ counts them)
+  std::atomic<int64_t> validation_failures_{0};
   std::atomic<int64_t> retries_{0};
 };
 

@@ -239,14 +239,49 @@ INSERT INTO refinery.stage_totals (stage, shard, documents, chunks, embedded)
 CREATE TABLE refinery.health_probe (id INTEGER PRIMARY KEY, checked_at DOUBLE PRECISION NOT NULL);
 )sql";
 
+// As SQLite's v7: a document has a state, a stage is a step. Renamed
+// columns keep their indexes and the trigger's column list (both refer to
+// columns by number); the trigger function's body is text, so it is
+// replaced with the new names.
+constexpr const char* kMigration7 = R"sql(
+ALTER TABLE refinery.documents RENAME COLUMN stage TO state;
+ALTER TABLE refinery.documents RENAME COLUMN stage_changed_at TO state_changed_at;
+ALTER TABLE refinery.stage_totals RENAME COLUMN stage TO state_key;
+ALTER INDEX refinery.documents_stage_changed RENAME TO documents_state_changed;
+CREATE OR REPLACE FUNCTION refinery.count_stage_totals() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+  s SMALLINT;
+  old_key TEXT;
+  new_key TEXT;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.state = OLD.state AND NEW.error_stage = OLD.error_stage
+     AND NEW.chunk_count = OLD.chunk_count AND NEW.embedded_count = OLD.embedded_count THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN s := NEW.id % 16; ELSE s := OLD.id % 16; END IF;
+  PERFORM pg_advisory_xact_lock(1919247987, s);  -- class 'refs': stage_totals shards
+  IF TG_OP <> 'INSERT' THEN
+    old_key := CASE WHEN OLD.state = 'error' THEN 'error:' || OLD.error_stage ELSE OLD.state END;
+    UPDATE refinery.stage_totals SET documents = documents - 1, chunks = chunks - OLD.chunk_count,
+      embedded = embedded - OLD.embedded_count
+      WHERE state_key = old_key AND shard = s;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    new_key := CASE WHEN NEW.state = 'error' THEN 'error:' || NEW.error_stage ELSE NEW.state END;
+    INSERT INTO refinery.stage_totals AS t (state_key, shard, documents, chunks, embedded)
+      VALUES (new_key, s, 1, NEW.chunk_count, NEW.embedded_count)
+      ON CONFLICT (state_key, shard) DO UPDATE SET documents = t.documents + 1,
+        chunks = t.chunks + EXCLUDED.chunks, embedded = t.embedded + EXCLUDED.embedded;
+  END IF;
+  RETURN NULL;
+END
+$body$;
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
-    {1, kMigration1},
-    {2, kMigration2},
-    {3, kMigration3},
-    {4, kMigration4},
-    {5, kMigration5},
-    {6, kMigration6},
+    {1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4},
+    {5, kMigration5}, {6, kMigration6}, {7, kMigration7},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);
@@ -275,8 +310,8 @@ Result<Ownership> CheckOwnership(Conn& conn) {
     std::string names = rows->Text(0, 0);
     if (names.size() > 200) names = names.substr(0, 200) + "...";
     return Status::InvalidArgument(
-        "DATABASE_URL: schema \"refinery\" in this database holds tables Refinery does not own (" +
-        names + "); use another database or schema");
+        "DATABASE_URL: schema \"refinery\" in this database holds tables Refinery does not own (" + names +
+        "); use another database or schema");
   }
   return Ownership{has_migrations};
 }
@@ -295,21 +330,18 @@ Status Apply(Conn& conn, const Migration& m) {
 
 }  // namespace
 
-Status MigrateSchema(Conn& conn) {
-  return MigrateSchemaTo(conn, kMigrations[std::size(kMigrations) - 1].version);
-}
+Status MigrateSchema(Conn& conn) { return MigrateSchemaTo(conn, kMigrations[std::size(kMigrations) - 1].version); }
 
 Status MigrateSchemaTo(Conn& conn, int max_version) {
   // First, so that even CREATE SCHEMA IF NOT EXISTS (which can fail on a
   // race) runs in one process at a time.
-  REFINERY_RETURN_IF_ERROR(
-      conn.Run("SELECT pg_advisory_xact_lock($1)", Params(kMigrationLockKey)));
+  REFINERY_RETURN_IF_ERROR(conn.Run("SELECT pg_advisory_xact_lock($1)", Params(kMigrationLockKey)));
   auto owned = CheckOwnership(conn);
   if (!owned.ok()) return owned.status();
   REFINERY_RETURN_IF_ERROR(conn.Run("CREATE SCHEMA IF NOT EXISTS refinery"));
-  REFINERY_RETURN_IF_ERROR(conn.Run(
-      "CREATE TABLE IF NOT EXISTS refinery.schema_migrations ("
-      " version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"));
+  REFINERY_RETURN_IF_ERROR(
+      conn.Run("CREATE TABLE IF NOT EXISTS refinery.schema_migrations ("
+               " version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"));
   auto current = MaxVersion(conn);
   if (!current.ok()) return current.status();
   for (const Migration& m : kMigrations) {

@@ -1,33 +1,44 @@
-// Helpers shared by the PostgresStore translation units; not for other modules.
+// Shared by the PostgresStore translation units (one per role); not for
+// other modules.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "store/pg_conn.h"
+#include "store/pg_pool.h"
+#include "store/backend_common.h"
 #include "store/store.h"
 
 namespace refinery::postgres_store_internal {
 
-std::string NotFoundMessage(int64_t id);
+// The roles, each in its own file, over one pool.
+std::unique_ptr<DocumentStore> NewDocuments(pg::Pool& pool);
+std::unique_ptr<ChunkStore> NewChunks(pg::Pool& pool);
+std::unique_ptr<SearchIndex> NewSearchIndex(pg::Pool& pool);
+std::unique_ptr<TelemetryStore> NewTelemetry(pg::Pool& pool);
+
+using backend_common::ChunkCounts;
+using backend_common::CountsOf;
+using backend_common::GiveUp;
+using backend_common::NotFoundMessage;
+using backend_common::WrongState;
+
+// NotFound or Conflict, after a compare-and-set on `state` matched no row.
+Status WhyNoMatch(pg::Conn& conn, int64_t id, const std::string& state);
 
 // Locks the document row (FOR UPDATE, so concurrent compare-and-sets on it
-// serialize) and checks its stage: NotFound if absent, Conflict if not `from`.
-// Call inside a write transaction.
-Status LockStage(pg::Conn& conn, int64_t id, const std::string& from);
+// serialize) and checks its state: NotFound if absent, Conflict if not
+// `state`. Call inside a write transaction.
+Status LockState(pg::Conn& conn, int64_t id, const std::string& state);
 
-// A document's chunk figures after its chunks were replaced.
-struct ChunkCounts {
-  int64_t chunks = 0;    // chunk_count
-  int64_t embedded = 0;  // embedded_count: chunks with an embedding
-};
 
-// Moves the document to t.to; when the stage really changes, also stamps
-// stage_changed_at and clears attempts and the error. Sets chunk_count and
+// Moves the document to t.to; when the state really changes, also stamps
+// state_changed_at and clears attempts and the error. Sets chunk_count and
 // embedded_count when given. Appends t.log, if any.
-Status ApplyTransition(pg::Conn& conn, int64_t id, const StageTransition& t,
-                       std::optional<ChunkCounts> counts);
+Status ApplyTransition(pg::Conn& conn, int64_t id, const StateTransition& t, std::optional<ChunkCounts> counts);
 
 // Appends `entry` to the log (unless its document is gone) and counts it in
 // stage_metrics, in one statement (inside the caller's transaction, if any).
@@ -35,5 +46,10 @@ Status ApplyTransition(pg::Conn& conn, int64_t id, const StageTransition& t,
 Result<bool> AppendLogIn(pg::Conn& conn, const LogEntry& entry);
 // Appends `note` for document `id` the same way, its duration measured now.
 Status AppendNoteIn(pg::Conn& conn, int64_t id, const LogNote& note);
+
+// The chunk columns every chunk query selects first, and their reader.
+#define REFINERY_PG_CHUNK_COLUMNS \
+  "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count"
+Chunk ReadChunk(const pg::Rows& r, int row);
 
 }  // namespace refinery::postgres_store_internal

@@ -222,14 +222,51 @@ INSERT INTO stage_totals (stage, documents, chunks, embedded)
 CREATE TABLE health_probe (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
 )sql";
 
+// A document has a state; a stage is a step (issue 9): the columns say so.
+// The triggers are recreated under the new names rather than trusting
+// RENAME COLUMN to rewrite their bodies; stage_totals' key (a state, or
+// 'error:<stage>') becomes state_key.
+constexpr const char* kMigration7 = R"sql(
+DROP TRIGGER stage_totals_insert;
+DROP TRIGGER stage_totals_delete;
+DROP TRIGGER stage_totals_update;
+DROP INDEX documents_stage_changed;
+ALTER TABLE documents RENAME COLUMN stage TO state;
+ALTER TABLE documents RENAME COLUMN stage_changed_at TO state_changed_at;
+ALTER TABLE stage_totals RENAME COLUMN stage TO state_key;
+CREATE INDEX documents_state_changed ON documents(state, state_changed_at);
+CREATE TRIGGER stage_totals_insert AFTER INSERT ON documents BEGIN
+  INSERT INTO stage_totals (state_key, documents, chunks, embedded)
+    VALUES (CASE WHEN new.state = 'error' THEN 'error:' || new.error_stage ELSE new.state END,
+            1, new.chunk_count, new.embedded_count)
+    ON CONFLICT (state_key) DO UPDATE SET documents = documents + 1,
+      chunks = chunks + excluded.chunks, embedded = embedded + excluded.embedded;
+END;
+CREATE TRIGGER stage_totals_delete AFTER DELETE ON documents BEGIN
+  UPDATE stage_totals SET documents = documents - 1, chunks = chunks - old.chunk_count,
+    embedded = embedded - old.embedded_count
+    WHERE state_key = CASE WHEN old.state = 'error' THEN 'error:' || old.error_stage ELSE old.state END;
+END;
+CREATE TRIGGER stage_totals_update
+  AFTER UPDATE OF state, error_stage, chunk_count, embedded_count ON documents
+  WHEN new.state IS NOT old.state OR new.error_stage IS NOT old.error_stage
+    OR new.chunk_count IS NOT old.chunk_count OR new.embedded_count IS NOT old.embedded_count
+BEGIN
+  UPDATE stage_totals SET documents = documents - 1, chunks = chunks - old.chunk_count,
+    embedded = embedded - old.embedded_count
+    WHERE state_key = CASE WHEN old.state = 'error' THEN 'error:' || old.error_stage ELSE old.state END;
+  INSERT INTO stage_totals (state_key, documents, chunks, embedded)
+    VALUES (CASE WHEN new.state = 'error' THEN 'error:' || new.error_stage ELSE new.state END,
+            1, new.chunk_count, new.embedded_count)
+    ON CONFLICT (state_key) DO UPDATE SET documents = documents + 1,
+      chunks = chunks + excluded.chunks, embedded = embedded + excluded.embedded;
+END;
+)sql";
+
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
-    {1, kMigration1},
-    {2, kMigration2},
-    {3, kMigration3},
-    {4, kMigration4},
-    {5, kMigration5},
-    {6, kMigration6},
+    {1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4},
+    {5, kMigration5}, {6, kMigration6}, {7, kMigration7},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);
@@ -274,8 +311,7 @@ Status MigrateSchemaTo(Connection& conn, int max_version) {
 }
 
 Result<int> AppliedSchemaVersion(Connection& conn) {
-  auto exists = conn.Prepare(
-      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  auto exists = conn.Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
   if (!exists.ok()) return exists.status();
   auto row = exists->Step();
   if (!row.ok()) return row.status();

@@ -2,8 +2,8 @@
 // schema_migrations(version, applied_at).
 #pragma once
 
+#include "core/sqlite.h"
 #include "core/status.h"
-#include "store/sqlite_db.h"
 
 namespace refinery::sqlite {
 

@@ -1,31 +1,58 @@
-// Helpers shared by the SqliteStore translation units; not for other modules.
+// Shared by the SqliteStore translation units (one per role); not for other
+// modules.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
-#include "store/sqlite_db.h"
+#include "core/sqlite.h"
+#include "store/backend_common.h"
 #include "store/store.h"
 
-namespace refinery {
+namespace refinery::sqlite_store_internal {
 
-namespace sqlite_store_internal {
+// The database every role of one SqliteStore shares.
+class SqliteDb {
+ public:
+  SqliteDb(const std::string& path, int busy_timeout_ms, size_t max_idle)
+      : pool(path, sqlite::ConnectionOptions{busy_timeout_ms}, max_idle), busy_timeout_ms(busy_timeout_ms) {}
 
-std::string NotFoundMessage(int64_t id);
+  // Runs `body` in a BEGIN IMMEDIATE transaction on a pooled connection.
+  Status Write(const std::function<Status(sqlite::Connection&)>& body) {
+    return sqlite::RunInTransaction(pool, sqlite::Transaction::Kind::kWrite, body);
+  }
+  // Runs `body` in a read transaction: one consistent snapshot, never blocked.
+  Status Read(const std::function<Status(sqlite::Connection&)>& body) {
+    return sqlite::RunInTransaction(pool, sqlite::Transaction::Kind::kRead, body);
+  }
 
-// NotFound if the document does not exist, Conflict if it is not in `from`.
-Status CheckStage(sqlite::Connection& conn, int64_t id, const std::string& from);
-// A document's chunk figures after its chunks were replaced.
-struct ChunkCounts {
-  int64_t chunks = 0;    // chunk_count
-  int64_t embedded = 0;  // embedded_count: chunks with an embedding
+  sqlite::ConnectionPool pool;
+  const int busy_timeout_ms;
 };
 
-// Moves the document to t.to; when the stage really changes, also stamps
-// stage_changed_at and clears attempts and the error. Sets chunk_count and
+// The roles, each in its own file, over one database.
+std::unique_ptr<DocumentStore> NewDocuments(SqliteDb& db);
+std::unique_ptr<ChunkStore> NewChunks(SqliteDb& db);
+std::unique_ptr<SearchIndex> NewSearchIndex(SqliteDb& db);
+std::unique_ptr<TelemetryStore> NewTelemetry(SqliteDb& db);
+
+using backend_common::ChunkCounts;
+using backend_common::CountsOf;
+using backend_common::GiveUp;
+using backend_common::NotFoundMessage;
+using backend_common::WrongState;
+
+// NotFound if the document does not exist, Conflict if it is not in `state`.
+Status CheckState(sqlite::Connection& conn, int64_t id, const std::string& state);
+
+
+// Moves the document to t.to; when the state really changes, also stamps
+// state_changed_at and clears attempts and the error. Sets chunk_count and
 // embedded_count when given. Appends t.log, if any.
-Status ApplyTransition(sqlite::Connection& conn, int64_t id, const StageTransition& t,
+Status ApplyTransition(sqlite::Connection& conn, int64_t id, const StateTransition& t,
                        std::optional<ChunkCounts> counts);
 // Appends `entry` to the log (unless its document is gone) and counts it in
 // stage_metrics, inside the caller's write transaction. Reports whether the
@@ -36,6 +63,19 @@ Status AppendNoteIn(sqlite::Connection& conn, int64_t id, const LogNote& note);
 // NotFound unless the document exists.
 Status CheckExists(sqlite::Connection& conn, int64_t id);
 
-}  // namespace sqlite_store_internal
+// The chunk columns every chunk query selects first, and their reader.
+#define REFINERY_CHUNK_COLUMNS "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count"
+Chunk ReadChunk(const sqlite::Statement& s);
 
-}  // namespace refinery
+// Steps `stmt` to the end, handing each row to `on_row`.
+template <typename OnRow>
+Status ForEachRow(sqlite::Statement& stmt, OnRow on_row) {
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    on_row(stmt);
+  }
+}
+
+}  // namespace refinery::sqlite_store_internal

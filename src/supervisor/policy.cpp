@@ -37,8 +37,9 @@ Status ValidateSpec(const ServiceSpec& spec) {
   for (const HealthCheckSpec* h : {&spec.health, &spec.ready}) {
     if (h->kind != HealthCheckSpec::Kind::kNone &&
         (h->target.empty() || !(h->interval_s > 0) || !(h->timeout_s > 0) || h->retries < 1)) {
-      return Status::InvalidArgument(where + "health and ready checks need a target, interval_s > 0, timeout_s > 0, "
-                                             "retries >= 1");
+      return Status::InvalidArgument(where +
+                                     "health and ready checks need a target, interval_s > 0, timeout_s > 0, "
+                                     "retries >= 1");
     }
   }
   return Status::Ok();
@@ -59,7 +60,8 @@ Status ValidateDependencies(const std::vector<ServiceSpec>& specs) {
   std::function<Status(const ServiceSpec&)> visit = [&](const ServiceSpec& spec) -> Status {
     mark[spec.name] = 1;
     for (const auto& dep : spec.depends_on) {
-      if (mark[dep] == 1) return Status::InvalidArgument("depends_on cycle through '" + spec.name + "' and '" + dep + "'");
+      if (mark[dep] == 1)
+        return Status::InvalidArgument("depends_on cycle through '" + spec.name + "' and '" + dep + "'");
       if (mark[dep] == 0) REFINERY_RETURN_IF_ERROR(visit(*by_name[dep]));
     }
     mark[spec.name] = 2;
@@ -120,13 +122,15 @@ bool ShouldRestart(RestartPolicy policy, const ExitStatus& status) {
 }
 
 RestartBackoff::RestartBackoff(double initial_s, double max_s, double stable_after_s)
-    : initial_s_(initial_s), max_s_(max_s), stable_after_s_(stable_after_s) {}
+    : backoff_{.base_s = initial_s, .max_s = max_s}, stable_after_s_(stable_after_s) {}
 
 double RestartBackoff::NextDelay(double ran_for_s) {
-  if (ran_for_s >= stable_after_s_) last_s_ = 0;
-  last_s_ = last_s_ > 0 ? last_s_ * 2 : initial_s_;
-  last_s_ = std::min(last_s_, max_s_);
-  return last_s_;
+  if (ran_for_s >= stable_after_s_) restarts_ = 0;
+  restarts_ = std::min(restarts_ + 1, 64);  // the cap is reached long before
+  // Unjittered: one supervisor decides each restart alone, so there is no
+  // herd to spread out (the children's own reconnects are jittered), and the
+  // delay `status` shows is the documented doubling.
+  return PlainBackoff(backoff_, restarts_);
 }
 
 const char* ServiceStateName(ServiceState state) {
@@ -172,16 +176,14 @@ bool CrashLoop::RecordExit(double ran_for_s) {
 }
 
 bool HealthTracker::Record(bool ok, double age_s, double start_period_s) {
-  if (ok) {
-    failures_ = 0;
-    health_ = Health::kHealthy;
-    return false;
-  }
-  if (health_ == Health::kUnhealthy) return false;  // already reported; the caller is killing it
-  if (age_s < start_period_s && health_ == Health::kStarting) return false;
-  if (++failures_ < retries_) return false;
-  health_ = Health::kUnhealthy;
-  return true;
+  // The start period's grace: until a probe passes, a slow start is no failure.
+  if (!ok && age_s < start_period_s && !streak_.ever_succeeded()) return false;
+  return streak_.Record(ok);
+}
+
+Health HealthTracker::health() const {
+  if (streak_.tripped()) return Health::kUnhealthy;
+  return streak_.ever_succeeded() ? Health::kHealthy : Health::kStarting;
 }
 
 }  // namespace refinery

@@ -29,9 +29,9 @@ struct ProbeRun {
   ProbeRun(const HealthCheckSpec& check, pid_t probed) : pid(probed), thread([this, check] { Run(check); }) {}
   void Run(const HealthCheckSpec& check) { result = ProbeHealth(check) ? 1 : 0; }
 
-  const pid_t pid;               // the child probed; a result for an older child is dropped
-  std::atomic<int> result{-1};   // -1 while running, then 1 healthy / 0 not
-  std::jthread thread;           // last: starts after the members it uses exist
+  const pid_t pid;              // the child probed; a result for an older child is dropped
+  std::atomic<int> result{-1};  // -1 while running, then 1 healthy / 0 not
+  std::jthread thread;          // last: starts after the members it uses exist
 };
 
 struct Supervisor::Service {
@@ -49,14 +49,14 @@ struct Supervisor::Service {
   SupervisorClock::time_point started;                    // when `child` was spawned
   std::optional<SupervisorClock::time_point> restart_at;  // engaged while in backoff
   std::optional<SupervisorClock::time_point> kill_at;     // SIGTERMed by hand: SIGKILL at this time
-  bool held = false;          // stopped by hand: no restart until started by hand
-  bool restart_now = false;   // restarted by hand: start again at once when reaped
-  std::vector<std::promise<Status>> waiters;  // `stop` replies owed once the child is reaped
-  std::unique_ptr<ProbeRun> probe;            // a health probe in flight
+  bool held = false;                                      // stopped by hand: no restart until started by hand
+  bool restart_now = false;                               // restarted by hand: start again at once when reaped
+  std::vector<std::promise<Status>> waiters;              // `stop` replies owed once the child is reaped
+  std::unique_ptr<ProbeRun> probe;                        // a health probe in flight
   SupervisorClock::time_point next_probe;
-  bool waiting = false;  // first start deferred until depends_on are ready
-  bool ready = false;    // spec.ready passed for the current child
-  bool was_healthy = false;  // the current child passed a health check
+  bool waiting = false;                   // first start deferred until depends_on are ready
+  bool ready = false;                     // spec.ready passed for the current child
+  bool was_healthy = false;               // the current child passed a health check
   std::unique_ptr<ProbeRun> ready_probe;  // a readiness probe in flight
   SupervisorClock::time_point next_ready_probe;
 };

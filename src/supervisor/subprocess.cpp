@@ -138,14 +138,12 @@ bool ReadExecErrno(int fd, int* child_errno) {
 }  // namespace
 
 Result<Subprocess> Subprocess::Spawn(const std::vector<std::string>& argv,
-                                     const std::map<std::string, std::string>& extra_env,
-                                     const std::string& log_path) {
+                                     const std::map<std::string, std::string>& extra_env, const std::string& log_path) {
   if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
     return Status::InvalidArgument("argv[0] must be an absolute path");
   }
   const ExecPlan plan(argv, extra_env);
-  UniqueFd log(log_path.empty() ? -1
-                                 : ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  UniqueFd log(log_path.empty() ? -1 : ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!log_path.empty() && log.get() < 0) {
     return Status::Unavailable("open " + log_path + ": " + ErrnoMessage(errno));
   }

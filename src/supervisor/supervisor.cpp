@@ -147,8 +147,8 @@ void Supervisor::OnExit(size_t i, const ExitStatus& status) {
   }
   // A child that passed a health check started fine: its death (OOM kill,
   // kill -9) is no crash loop, so it comes back after the initial delay.
-  const double counted_s = s.was_healthy ? std::max({ran_for_s, s.spec.stable_after_s, s.spec.start_period_s})
-                                         : ran_for_s;
+  const double counted_s =
+      s.was_healthy ? std::max({ran_for_s, s.spec.stable_after_s, s.spec.start_period_s}) : ran_for_s;
   NoteQuickExit(i, counted_s);
   ScheduleRestart(i, status, counted_s, "exited with " + status.ToString());
 }
@@ -177,8 +177,7 @@ void Supervisor::OnSpawnFailure(size_t i, const Status& error) {
   ScheduleRestart(i, ExitStatus{127, 0}, 0, event);  // as a shell reports a failed exec
 }
 
-void Supervisor::ScheduleRestart(size_t i, const ExitStatus& status, double ran_for_s,
-                                 const std::string& event) {
+void Supervisor::ScheduleRestart(size_t i, const ExitStatus& status, double ran_for_s, const std::string& event) {
   Service& s = services_[i];
   const auto level = status.success() ? spdlog::level::info : spdlog::level::warn;
   if (!ShouldRestart(s.spec.policy, status)) {

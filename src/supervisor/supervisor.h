@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/backoff.h"
+#include "core/failure_streak.h"
 #include "core/status.h"
 
 namespace refinery {
@@ -52,8 +54,8 @@ struct HealthCheckSpec {
 };
 
 struct ServiceSpec {
-  std::string name;               // unique; used in logs and Snapshot()
-  std::vector<std::string> argv;  // argv[0]: absolute path, exec'd as is (no PATH search)
+  std::string name;                              // unique; used in logs and Snapshot()
+  std::vector<std::string> argv;                 // argv[0]: absolute path, exec'd as is (no PATH search)
   std::map<std::string, std::string> extra_env;  // set on top of our environment
   RestartPolicy policy = RestartPolicy::kUnlessStopped;
   double backoff_initial_s = 0.5;  // delay before the first restart
@@ -95,9 +97,9 @@ struct ExitStatus {
 // signal counts as a failure.
 bool ShouldRestart(RestartPolicy policy, const ExitStatus& status);
 
-// Restart delays of one service: initial, doubling, capped at max. Pure
-// logic (no clock) so it is unit-testable; the caller says how long the
-// child ran.
+// Restart delays of one service: initial, doubling, capped at max, without
+// jitter (core/backoff.h's rule). Pure logic (no clock) so it is
+// unit-testable; the caller says how long the child ran.
 class RestartBackoff {
  public:
   RestartBackoff(double initial_s, double max_s, double stable_after_s);
@@ -107,10 +109,9 @@ class RestartBackoff {
   double NextDelay(double ran_for_s);
 
  private:
-  double initial_s_;
-  double max_s_;
+  Backoff backoff_;
   double stable_after_s_;
-  double last_s_ = 0;  // the previous delay; 0 right after a reset
+  int restarts_ = 0;  // since the last reset, this one included
 };
 
 // Crash-loop detection of one service: pure logic, the caller says how long
@@ -121,7 +122,10 @@ class CrashLoop {
   CrashLoop(double start_period_s, int threshold) : start_period_s_(start_period_s), threshold_(threshold) {}
   // Records an exit after `ran_for_s`; returns failing().
   bool RecordExit(double ran_for_s);
-  void Reset() { quick_exits_ = 0; failing_ = false; }
+  void Reset() {
+    quick_exits_ = 0;
+    failing_ = false;
+  }
   bool failing() const { return failing_; }
 
  private:
@@ -134,22 +138,23 @@ class CrashLoop {
 enum class Health { kNone, kStarting, kHealthy, kUnhealthy };
 const char* HealthName(Health health);  // "-", "starting", "healthy", "unhealthy"
 
-// Health state of one child from its probe results, docker's rules: failures
-// within the start period do not count unless a probe already succeeded;
-// `retries` consecutive counted failures make it unhealthy. Pure logic.
+// Health state of one child from its probe results, docker's rules:
+// `retries` consecutive counted failures make it unhealthy (core's
+// FailureStreak); on top, failures within the start period do not count
+// unless a probe already succeeded. Pure logic.
 class HealthTracker {
  public:
-  explicit HealthTracker(int retries) : retries_(retries) {}
-  void Reset() { failures_ = 0; health_ = Health::kStarting; }  // a new child
+  explicit HealthTracker(int retries) : streak_(retries, FailureStreak::BeforeFirstSuccess::kCountsAsUsual) {}
+  void Reset() { streak_.Reset(); }  // a new child
   // Records one probe `age_s` after the child started; true when it just
   // became unhealthy (the caller kills it).
   bool Record(bool ok, double age_s, double start_period_s);
-  Health health() const { return health_; }
+  // kStarting until a probe passes or failures trip the streak; unhealthy
+  // stays until a probe passes again (or Reset).
+  Health health() const;
 
  private:
-  int retries_;
-  int failures_ = 0;
-  Health health_ = Health::kStarting;
+  FailureStreak streak_;
 };
 
 // One probe of `check` (blocking, at most about timeout_s); true if healthy.
@@ -235,8 +240,8 @@ struct ServiceStatus {
 };
 
 struct SupervisorOptions {
-  double stop_grace_s = 10;      // SIGTERM -> SIGKILL on shutdown and manual stop
-  double poll_interval_s = 0.05; // how often children are checked (and the stop flag)
+  double stop_grace_s = 10;       // SIGTERM -> SIGKILL on shutdown and manual stop
+  double poll_interval_s = 0.05;  // how often children are checked (and the stop flag)
   // Names of services stopped by hand, as a JSON array, read at construction
   // and rewritten on every change; empty: not persisted.
   std::string stopped_file;
@@ -285,7 +290,7 @@ class Supervisor {
   void Step(size_t i, bool stopping);
   void OnExit(size_t i, const ExitStatus& status);
   void NoteQuickExit(size_t i, double ran_for_s);  // crash-loop bookkeeping
-  void SetLooping(bool looping);  // false also fails the requests still queued
+  void SetLooping(bool looping);                   // false also fails the requests still queued
   void OnSpawnFailure(size_t i, const Status& error);
   // Backoff, or kExited if the policy says so; `event` is for the log line.
   void ScheduleRestart(size_t i, const ExitStatus& status, double ran_for_s, const std::string& event);
@@ -352,9 +357,8 @@ class ControlServer {
   std::thread thread_;  // last: starts after the members it uses exist
 };
 
-// Client side: sends `line` to the socket at `path` and returns the reply
-// line. Unavailable when no supervisor listens there.
-Result<std::string> ControlRequest(const std::string& path, const std::string& line, double timeout_s);
+// The client side lives in control/control_client.h (ControlRequest), so
+// the API and CLI reach a supervisor without depending on this module.
 
 // The JSON form of Snapshot() that "status" replies with.
 std::string StatusJson(const std::vector<ServiceStatus>& statuses);

@@ -12,7 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api_test_util.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/documents.h"
+#include "pipeline/services.h"
+#include "pipeline/stage_chain.h"
+#include "pipeline/worker.h"
 
 namespace refinery {
 
@@ -61,8 +64,7 @@ class ApiFixture : public ::testing::Test {
 // Checks the one error shape; returns the message for further checks.
 inline std::string ExpectError(const ApiReply& reply, long status, const std::string& code) {
   EXPECT_EQ(reply.status, status) << reply.raw;
-  EXPECT_EQ(reply.headers.count("content-type") ? reply.headers.at("content-type") : "",
-            "application/json");
+  EXPECT_EQ(reply.headers.count("content-type") ? reply.headers.at("content-type") : "", "application/json");
   EXPECT_TRUE(reply.body.is_object()) << reply.raw;
   if (!reply.body.is_object() || !reply.body.contains("error")) return "";
   const json& error = reply.body["error"];

@@ -80,25 +80,18 @@ TEST_F(ApiTest, IngestRejectsBadBodies) {
   ExpectError(Call("POST", "/ingest", "{not json"), 400, "invalid_argument");
   ExpectError(Call("POST", "/ingest", ""), 400, "invalid_argument");
   ExpectError(Call("POST", "/ingest", "[1,2]"), 400, "invalid_argument");
-  EXPECT_NE(ExpectError(Post("/ingest", {{"content", "x"}}), 400, "invalid_argument").find("title"),
+  EXPECT_NE(ExpectError(Post("/ingest", {{"content", "x"}}), 400, "invalid_argument").find("title"), std::string::npos);
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "x"}}), 400, "invalid_argument").find("content"), std::string::npos);
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", 5}, {"content", "x"}}), 400, "invalid_argument").find("title"),
             std::string::npos);
-  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "x"}}), 400, "invalid_argument").find("content"),
-            std::string::npos);
-  EXPECT_NE(ExpectError(Post("/ingest", {{"title", 5}, {"content", "x"}}), 400, "invalid_argument")
-                .find("title"),
-            std::string::npos);
-  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", {1}}}), 400,
-                        "invalid_argument")
-                .find("content"),
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", {1}}}), 400, "invalid_argument").find("content"),
             std::string::npos);
   ExpectError(Post("/ingest", {{"title", ""}, {"content", "x"}}), 400, "invalid_argument");
   ExpectError(Post("/ingest", {{"title", "t"}, {"content", "   "}}), 400, "invalid_argument");
-  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", "x"}, {"source_url", 1}}),
-                        400, "invalid_argument")
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", "x"}, {"source_url", 1}}), 400, "invalid_argument")
                 .find("source_url"),
             std::string::npos);
-  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", "x"}, {"metadata", "m"}}),
-                        400, "invalid_argument")
+  EXPECT_NE(ExpectError(Post("/ingest", {{"title", "t"}, {"content", "x"}, {"metadata", "m"}}), 400, "invalid_argument")
                 .find("metadata"),
             std::string::npos);
 }
@@ -152,11 +145,9 @@ TEST_F(ApiTest, ListsDocumentsWithPagingAndStageFilter) {
 }
 
 TEST_F(ApiTest, ListRejectsBadParameters) {
-  EXPECT_NE(ExpectError(Call("GET", "/documents?stage=nonsense"), 400, "invalid_argument")
-                .find("stage"),
+  EXPECT_NE(ExpectError(Call("GET", "/documents?stage=nonsense"), 400, "invalid_argument").find("stage"),
             std::string::npos);
-  for (const char* query : {"limit=0", "limit=1001", "limit=abc", "limit=", "limit=5x",
-                            "offset=-1", "offset=x"}) {
+  for (const char* query : {"limit=0", "limit=1001", "limit=abc", "limit=", "limit=5x", "offset=-1", "offset=x"}) {
     ExpectError(Call("GET", std::string("/documents?") + query), 400, "invalid_argument");
   }
   EXPECT_EQ(Call("GET", "/documents?limit=1000").status, 200);
@@ -204,8 +195,7 @@ TEST_F(ApiTest, ChunksListEmbeddedChunks) {
 TEST_F(ApiTest, IdRoutesRejectBadAndUnknownIds) {
   for (const char* bad : {"abc", "0", "-1", "1.5", "99999999999999999999"}) {
     std::string base = std::string("/documents/") + bad;
-    EXPECT_EQ(ExpectError(Call("GET", base), 400, "invalid_argument"),
-              "id must be a positive integer");
+    EXPECT_EQ(ExpectError(Call("GET", base), 400, "invalid_argument"), "id must be a positive integer");
     ExpectError(Call("GET", base + "/chunks"), 400, "invalid_argument");
     ExpectError(Call("POST", base + "/retry"), 400, "invalid_argument");
     ExpectError(Call("DELETE", base), 400, "invalid_argument");
@@ -223,7 +213,7 @@ TEST_F(ApiTest, RetryQueuesOnlyFailedDocuments) {
   std::string path = "/documents/" + std::to_string(id) + "/retry";
   ExpectError(Call("POST", path), 409, "conflict");
 
-  ASSERT_TRUE(services_.store->RecordFailure(id, {"chunk", "chunking", "boom", /*terminal=*/true, 0}).ok());
+  ASSERT_TRUE(services_.store->documents().RecordFailure(id, {"chunk", "chunking", "boom", /*terminal=*/true, 0}).ok());
   ApiReply failed = Call("GET", "/documents/" + std::to_string(id));
   EXPECT_EQ(failed.body["stage"], "error");
   EXPECT_EQ(failed.body["error_message"], "boom");
@@ -242,7 +232,7 @@ TEST_F(ApiTest, DeleteRemovesDocumentAndChunks) {
   int64_t id = Ingest("Doomed", "Unique words: zebra xylophone quagmire.");
   int64_t kept = Ingest("Kept", "Other words entirely: apples and pears.");
   RunPipeline();
-  ASSERT_FALSE(services_.store->GetChunks(id)->empty());
+  ASSERT_FALSE(services_.store->chunks().Get(id)->empty());
   ApiReply found = Post("/search", {{"query", "zebra xylophone quagmire"}});
   ASSERT_EQ(found.status, 200);
   ASSERT_FALSE(found.body["results"].empty());
@@ -255,19 +245,17 @@ TEST_F(ApiTest, DeleteRemovesDocumentAndChunks) {
   ExpectError(Call("GET", path), 404, "not_found");
   ExpectError(Call("GET", path + "/chunks"), 404, "not_found");
   ExpectError(Call("DELETE", path), 404, "not_found");
-  auto chunks = services_.store->GetChunks(id);  // gone: NotFound or empty
+  auto chunks = services_.store->chunks().Get(id);  // gone: NotFound or empty
   EXPECT_TRUE(chunks.ok() ? chunks->empty() : chunks.status().code() == StatusCode::kNotFound);
-  EXPECT_EQ(services_.store->Stats()->total_chunks,
-            static_cast<int64_t>(services_.store->GetChunks(kept)->size()));
+  EXPECT_EQ(services_.store->telemetry().Stats()->total_chunks,
+            static_cast<int64_t>(services_.store->chunks().Get(kept)->size()));
 
   ApiReply after = Post("/search", {{"query", "zebra xylophone quagmire"}});
   ASSERT_EQ(after.status, 200);
   for (const json& r : after.body["results"]) EXPECT_NE(r["document_id"], id);
   EXPECT_EQ(Call("GET", "/documents/" + std::to_string(kept)).status, 200);
   // The same content can be ingested again as a new document.
-  EXPECT_EQ(Post("/ingest", {{"title", "Again"}, {"content", "Unique words: zebra xylophone quagmire."}})
-                .status,
-            201);
+  EXPECT_EQ(Post("/ingest", {{"title", "Again"}, {"content", "Unique words: zebra xylophone quagmire."}}).status, 201);
 }
 
 }  // namespace

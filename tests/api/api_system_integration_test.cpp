@@ -21,8 +21,9 @@ TEST_F(ApiTest, SearchRanksTheMatchingDocumentFirst) {
   Ingest("Markets", "The stock market fell sharply on fears about interest rates.");
   Ingest("Volcanoes", "Volcanoes erupt molten lava, ash and volcanic gases.");
   RunPipeline();
-  ApiReply reply = Post("/search", {{"query", "why do cats purr"}, {"limit", 2}, {"mode", "vector"},
-                                    {"min_trust", 0.5}, {"min_relevance", 0.1}});
+  ApiReply reply = Post(
+      "/search",
+      {{"query", "why do cats purr"}, {"limit", 2}, {"mode", "vector"}, {"min_trust", 0.5}, {"min_relevance", 0.1}});
   ASSERT_EQ(reply.status, 200) << reply.raw;
   EXPECT_EQ(reply.body["query"], "why do cats purr");
   EXPECT_EQ(reply.body["mode"], "vector");
@@ -47,25 +48,19 @@ TEST_F(ApiTest, SearchRanksTheMatchingDocumentFirst) {
 TEST_F(ApiTest, SearchRejectsBadBodies) {
   ExpectError(Call("POST", "/search", "{"), 400, "invalid_argument");
   ExpectError(Call("POST", "/search", "\"text\""), 400, "invalid_argument");
-  EXPECT_NE(ExpectError(Post("/search", json::object()), 400, "invalid_argument").find("query"),
-            std::string::npos);
+  EXPECT_NE(ExpectError(Post("/search", json::object()), 400, "invalid_argument").find("query"), std::string::npos);
   ExpectError(Post("/search", {{"query", ""}}), 400, "invalid_argument");
   ExpectError(Post("/search", {{"query", "  "}}), 400, "invalid_argument");
-  EXPECT_NE(ExpectError(Post("/search", {{"query", 3}}), 400, "invalid_argument").find("query"),
-            std::string::npos);
+  EXPECT_NE(ExpectError(Post("/search", {{"query", 3}}), 400, "invalid_argument").find("query"), std::string::npos);
   for (const json& limit : {json(0), json(101), json(-5), json("5"), json(2.5), json(true)}) {
-    EXPECT_NE(ExpectError(Post("/search", {{"query", "q"}, {"limit", limit}}), 400,
-                          "invalid_argument")
-                  .find("limit"),
+    EXPECT_NE(ExpectError(Post("/search", {{"query", "q"}, {"limit", limit}}), 400, "invalid_argument").find("limit"),
               std::string::npos)
         << limit;
   }
-  EXPECT_NE(ExpectError(Post("/search", {{"query", "q"}, {"min_trust", "high"}}), 400,
-                        "invalid_argument")
-                .find("min_trust"),
-            std::string::npos);
-  EXPECT_NE(ExpectError(Post("/search", {{"query", "q"}, {"min_relevance", json::array()}}), 400,
-                        "invalid_argument")
+  EXPECT_NE(
+      ExpectError(Post("/search", {{"query", "q"}, {"min_trust", "high"}}), 400, "invalid_argument").find("min_trust"),
+      std::string::npos);
+  EXPECT_NE(ExpectError(Post("/search", {{"query", "q"}, {"min_relevance", json::array()}}), 400, "invalid_argument")
                 .find("min_relevance"),
             std::string::npos);
   EXPECT_EQ(Post("/search", {{"query", "q"}, {"limit", 1}}).status, 200);
@@ -95,8 +90,8 @@ TEST_F(ApiTest, StatsCountsEveryStageAndQueue) {
   EXPECT_EQ(queued.body["embedding_model"], services_.embedder->Name());
   EXPECT_GE(queued.body["uptime_s"].get<double>(), 0.0);
   const json& pool = queued.body["pool"];
-  for (const char* field : {"size", "in_use", "idle", "waiting", "created", "closed_dead",
-                            "validation_failures", "retries", "rebuilds"}) {
+  for (const char* field :
+       {"size", "in_use", "idle", "waiting", "created", "closed_dead", "validation_failures", "retries", "rebuilds"}) {
     EXPECT_TRUE(pool[field].is_number_integer()) << "pool " << field;
   }
   EXPECT_GE(pool["created"].get<int64_t>(), 1);
@@ -135,16 +130,31 @@ TEST_F(ApiTest, WrongMethodOnKnownPathIs405Json) {
 
 // A store that throws for document 666, is "restarting" for stats and holds
 // a corrupt row for listings.
+class FaultyDocuments : public testing::ForwardingDocuments {
+ public:
+  using ForwardingDocuments::ForwardingDocuments;
+
+ protected:
+  Result<Document> DoGet(int64_t id) override {
+    if (id == 666) throw std::runtime_error("boom");
+    return ForwardingDocuments::DoGet(id);
+  }
+  Result<DocumentPage> DoList(const std::string&, int64_t, int64_t) override { return Status::Internal("corrupt row"); }
+};
+
+class RestartingTelemetry : public testing::ForwardingTelemetry {
+ public:
+  using ForwardingTelemetry::ForwardingTelemetry;
+
+ protected:
+  Result<StoreStats> DoStats() override { return Status::Unavailable("database restarting"); }
+};
+
 class FaultyStore : public testing::ForwardingStore {
  public:
-  using ForwardingStore::ForwardingStore;
-  Result<Document> GetDocument(int64_t id) override {
-    if (id == 666) throw std::runtime_error("boom");
-    return inner_->GetDocument(id);
-  }
-  Result<StoreStats> Stats() override { return Status::Unavailable("database restarting"); }
-  Result<DocumentPage> ListDocuments(const std::string&, int64_t, int64_t) override {
-    return Status::Internal("corrupt row");
+  explicit FaultyStore(std::unique_ptr<Store> inner) : ForwardingStore(std::move(inner)) {
+    Replace(std::unique_ptr<DocumentStore>(std::make_unique<FaultyDocuments>(inner_->documents())));
+    Replace(std::unique_ptr<TelemetryStore>(std::make_unique<RestartingTelemetry>(inner_->telemetry())));
   }
 };
 
@@ -155,8 +165,7 @@ TEST(ApiFailureTest, ExceptionsAndStatusesMapToJsonErrors) {
   testing::RunningServer server(services);
 
   EXPECT_EQ(ExpectError(server.Call("GET", "/documents/666"), 500, "internal"), "internal error");
-  EXPECT_NE(ExpectError(server.Call("GET", "/stats"), 503, "unavailable").find("restarting"),
-            std::string::npos);
+  EXPECT_NE(ExpectError(server.Call("GET", "/stats"), 503, "unavailable").find("restarting"), std::string::npos);
   ExpectError(server.Post("/search", {{"query", "anything"}, {"mode", "vector"}}), 503,
               "unavailable");  // the vector cache's top-up reads Stats()
   ExpectError(server.Call("GET", "/documents"), 500, "internal");

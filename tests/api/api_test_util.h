@@ -36,7 +36,7 @@ inline Config TestConfig(const TempDir& dir) {
 }
 
 inline Services OpenTestServices(const Config& config) {
-  auto services = OpenServices(config, /*migrate=*/true);
+  auto services = OpenServices(config, OpenMode::kServe);
   if (!services.ok()) throw std::runtime_error(services.status().ToString());
   return std::move(services).value();
 }
@@ -64,8 +64,8 @@ class RunningServer {
     return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
   }
 
-  ApiReply Call(const std::string& method, const std::string& path,
-                const std::string& body = "", double timeout_s = 10) const {
+  ApiReply Call(const std::string& method, const std::string& path, const std::string& body = "",
+                double timeout_s = 10) const {
     HttpRequest request;
     request.method = method;
     request.url = Url(path);
@@ -82,9 +82,7 @@ class RunningServer {
     return reply;
   }
 
-  ApiReply Post(const std::string& path, const nlohmann::json& body) const {
-    return Call("POST", path, body.dump());
-  }
+  ApiReply Post(const std::string& path, const nlohmann::json& body) const { return Call("POST", path, body.dump()); }
 
  private:
   std::unique_ptr<ApiServer> server_;

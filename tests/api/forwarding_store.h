@@ -1,5 +1,7 @@
-// Test helper: a Store that forwards every call to a real one, so a test
-// can override just the method it wants to break (hang, throw, fail).
+// Test helper: a Store whose every role forwards to a real store's, so a
+// test can replace just the method it wants to break (hang, throw, fail):
+// subclass a Forwarding<Role>, override its Do* method, and install it with
+// ForwardingStore::Replace.
 #pragma once
 
 #include <memory>
@@ -11,56 +13,109 @@
 
 namespace refinery::testing {
 
+class ForwardingDocuments : public DocumentStore {
+ public:
+  explicit ForwardingDocuments(DocumentStore& inner) : inner_(inner) {}
+
+ protected:
+  Result<InsertOutcome> DoInsert(const NewDocument& d) override { return inner_.Insert(d); }
+  Result<Document> DoGet(int64_t id) override { return inner_.Get(id); }
+  Result<DocumentPage> DoList(const std::string& state, int64_t limit, int64_t offset) override {
+    return inner_.List(state, limit, offset);
+  }
+  Status DoDelete(int64_t id) override { return inner_.Delete(id); }
+  Status DoSetState(int64_t id, const StateTransition& t) override { return inner_.SetState(id, t); }
+  Result<AttemptStart> DoStartAttempt(int64_t id, const std::string& stage, const std::string& state,
+                                      int max_attempts) override {
+    return inner_.StartAttempt(id, stage, state, max_attempts);
+  }
+  Status DoReleaseAttempt(int64_t id, const std::string& state) override { return inner_.ReleaseAttempt(id, state); }
+  Status DoRecordFailure(int64_t id, const FailedAttempt& f) override { return inner_.RecordFailure(id, f); }
+  Result<std::vector<int64_t>> DoStale(const std::string& state, double older_than, int64_t limit) override {
+    return inner_.Stale(state, older_than, limit);
+  }
+
+  DocumentStore& inner_;
+};
+
+class ForwardingChunks : public ChunkStore {
+ public:
+  explicit ForwardingChunks(ChunkStore& inner) : inner_(inner) {}
+
+ protected:
+  Status DoReplace(int64_t id, const std::vector<Chunk>& c, const StateTransition& t) override {
+    return inner_.Replace(id, c, t);
+  }
+  Result<std::vector<Chunk>> DoGet(int64_t id) override { return inner_.Get(id); }
+  Status DoSetEmbeddings(int64_t id, const ChunkEmbeddings& v, const StateTransition& t) override {
+    return inner_.SetEmbeddings(id, v, t);
+  }
+  Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after, int64_t limit) override {
+    return inner_.ScanEmbeddings(after, limit);
+  }
+  Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& ids) override { return inner_.Hits(ids); }
+
+  ChunkStore& inner_;
+};
+
+class ForwardingSearchIndex : public SearchIndex {
+ public:
+  explicit ForwardingSearchIndex(SearchIndex& inner) : inner_(inner) {}
+
+ protected:
+  Result<std::vector<LexicalHit>> DoLexical(const std::vector<std::string>& terms, int64_t limit) override {
+    std::string query;
+    for (const std::string& term : terms) query += term + " ";
+    return inner_.Lexical(query, limit);
+  }
+
+  SearchIndex& inner_;
+};
+
+class ForwardingTelemetry : public TelemetryStore {
+ public:
+  explicit ForwardingTelemetry(TelemetryStore& inner) : inner_(inner) {}
+
+ protected:
+  Status DoAppendLog(const LogEntry& e) override { return inner_.AppendLog(e); }
+  Result<std::vector<LogEntry>> DoGetLog(int64_t id) override { return inner_.GetLog(id); }
+  Result<std::vector<StageCounter>> DoStageCounters() override { return inner_.StageCounters(); }
+  Result<StoreStats> DoStats() override { return inner_.Stats(); }
+
+  TelemetryStore& inner_;
+};
+
 class ForwardingStore : public Store {
  public:
-  explicit ForwardingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  explicit ForwardingStore(std::unique_ptr<Store> inner)
+      : inner_(std::move(inner)),
+        documents_(std::make_unique<ForwardingDocuments>(inner_->documents())),
+        chunks_(std::make_unique<ForwardingChunks>(inner_->chunks())),
+        search_index_(std::make_unique<ForwardingSearchIndex>(inner_->search_index())),
+        telemetry_(std::make_unique<ForwardingTelemetry>(inner_->telemetry())) {}
 
-  Status Ping() override { return inner_->Ping(); }
-  Status CheckWritable() override { return inner_->CheckWritable(); }
+  DocumentStore& documents() override { return *documents_; }
+  ChunkStore& chunks() override { return *chunks_; }
+  SearchIndex& search_index() override { return *search_index_; }
+  TelemetryStore& telemetry() override { return *telemetry_; }
   Status Migrate() override { return inner_->Migrate(); }
   Result<int> SchemaVersion() override { return inner_->SchemaVersion(); }
-  Result<InsertOutcome> InsertDocument(const NewDocument& d) override { return inner_->InsertDocument(d); }
-  Result<Document> GetDocument(int64_t id) override { return inner_->GetDocument(id); }
-  Result<DocumentPage> ListDocuments(const std::string& stage, int64_t limit, int64_t offset) override {
-    return inner_->ListDocuments(stage, limit, offset);
-  }
-  Status DeleteDocument(int64_t id) override { return inner_->DeleteDocument(id); }
-  Status SetStage(int64_t id, const StageTransition& t) override { return inner_->SetStage(id, t); }
-  Status ReplaceChunks(int64_t id, const std::vector<Chunk>& c, const StageTransition& t) override {
-    return inner_->ReplaceChunks(id, c, t);
-  }
-  Result<std::vector<Chunk>> GetChunks(int64_t id) override { return inner_->GetChunks(id); }
-  Status SetEmbeddings(int64_t id, const std::vector<std::pair<int64_t, std::vector<float>>>& v,
-                       const StageTransition& t) override {
-    return inner_->SetEmbeddings(id, v, t);
-  }
-  Result<AttemptStart> StartAttempt(int64_t id, const std::string& stage, const std::string& state,
-                                    int max_attempts) override {
-    return inner_->StartAttempt(id, stage, state, max_attempts);
-  }
-  Status ReleaseAttempt(int64_t id, const std::string& state) override { return inner_->ReleaseAttempt(id, state); }
-  Status RecordFailure(int64_t id, const FailedAttempt& f) override { return inner_->RecordFailure(id, f); }
-  Status AppendLog(const LogEntry& e) override { return inner_->AppendLog(e); }
-  Result<std::vector<LogEntry>> GetLog(int64_t id) override { return inner_->GetLog(id); }
-  Result<std::vector<int64_t>> StaleDocuments(const std::string& state, double older_than,
-                                              int64_t limit) override {
-    return inner_->StaleDocuments(state, older_than, limit);
-  }
-  Result<StoreStats> Stats() override { return inner_->Stats(); }
-  Result<std::vector<StageCounter>> StageCounters() override { return inner_->StageCounters(); }
-  Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after, int64_t limit) override {
-    return inner_->ScanEmbeddings(after, limit);
-  }
-  Result<std::vector<ChunkHit>> GetChunkHits(const std::vector<int64_t>& ids) override {
-    return inner_->GetChunkHits(ids);
-  }
-  Result<std::vector<LexicalHit>> LexicalSearch(const std::string& query, int64_t limit) override {
-    return inner_->LexicalSearch(query, limit);
-  }
+  Status Ping() override { return inner_->Ping(); }
+  Status CheckWritable() override { return inner_->CheckWritable(); }
   PoolStats GetPoolStats() override { return inner_->GetPoolStats(); }
 
  protected:
+  // Installs a broken role (built over inner_'s) in place of the forwarding one.
+  void Replace(std::unique_ptr<DocumentStore> role) { documents_ = std::move(role); }
+  void Replace(std::unique_ptr<TelemetryStore> role) { telemetry_ = std::move(role); }
+
   std::unique_ptr<Store> inner_;
+
+ private:
+  std::unique_ptr<DocumentStore> documents_;
+  std::unique_ptr<ChunkStore> chunks_;
+  std::unique_ptr<SearchIndex> search_index_;
+  std::unique_ptr<TelemetryStore> telemetry_;
 };
 
 }  // namespace refinery::testing

@@ -52,9 +52,7 @@ class HangingStore : public testing::ForwardingStore {
   std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
 };
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 TEST(HealthTimingTest, HungStoreMakesHealthDegradedWithinDeadline) {
   testing::TempDir dir;

@@ -58,15 +58,13 @@ TEST(JsonUtilTest, FormatsIsoTimesInUtc) {
   EXPECT_EQ(IsoTime(-5), "1970-01-01T00:00:00.000Z");
 }
 
-TEST(JsonUtilTest, DumpReplacesInvalidUtf8) {
-  EXPECT_EQ(Dump(json("a\xff")), "\"a\xEF\xBF\xBD\"");
-}
+TEST(JsonUtilTest, DumpReplacesInvalidUtf8) { EXPECT_EQ(Dump(json("a\xff")), "\"a\xEF\xBF\xBD\""); }
 
 TEST(JsonUtilTest, DocumentJsonShape) {
   Document doc;
   doc.id = 3;
   doc.title = "T";
-  doc.stage = "complete";
+  doc.state = "complete";
   doc.metadata_json = R"({"k":[1]})";
   doc.created_at = 0;
   json body = DocumentJson(doc);

@@ -12,6 +12,10 @@
 
 #include "api/metrics.h"
 #include "api_test_util.h"
+#include "core/clock.h"
+#include "pipeline/reconciler.h"
+#include "pipeline/stage_chain.h"
+#include "pipeline/worker.h"
 #include "store/pg_test_util.h"
 #include "support/process_util.h"
 
@@ -28,8 +32,7 @@ struct Sample {
 };
 
 bool IsNameChar(char c, bool first) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-         (!first && c >= '0' && c <= '9');
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || (!first && c >= '0' && c <= '9');
 }
 
 // Parses `name{k="v",...} value`; false on any deviation from the format.
@@ -245,7 +248,7 @@ class StageMetricsTest : public ::testing::TestWithParam<std::string> {
   void DoTheWork() {
     const int64_t good = Ingest("A document that walks the whole chain. It has two sentences.");
     const int64_t broken = Ingest("A document whose text vanishes before chunking.");
-    auto doc = services_->store->GetDocument(broken);
+    auto doc = services_->store->documents().Get(broken);
     ASSERT_TRUE(doc.ok());
     ASSERT_TRUE(services_->blobs->Delete(doc->blob_key).ok());
     Drain("chunk");  // good: completed; broken: attempt 1 retried
@@ -253,16 +256,16 @@ class StageMetricsTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(testing::WaitUntil([&] { return services_->queue->Depth("chunk")->ready == 1; },
                                    std::chrono::milliseconds(5000)));
     Drain("chunk");  // broken: attempt 2 of 2, dead-lettered
-    ASSERT_EQ(services_->store->GetDocument(good)->stage, "complete");
-    ASSERT_EQ(services_->store->GetDocument(broken)->stage, "error");
+    ASSERT_EQ(services_->store->documents().Get(good)->state, "complete");
+    ASSERT_EQ(services_->store->documents().Get(broken)->state, "error");
 
     const int64_t lost = Ingest("A document whose wake-up call gets lost.");
     auto job = services_->queue->Lease("chunk", 30, std::chrono::milliseconds(0));
     ASSERT_TRUE(job.ok() && job->has_value());
     ASSERT_EQ((*job)->document_id, lost);
     ASSERT_TRUE(services_->queue->Ack(**job).ok());  // gone without the work being done
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past stage_timeout_s
-    auto requeued = ReconcileStage(*services_, *FindStage("chunk"));
+    // As the reconciler sees it past stage_timeout_s.
+    auto requeued = ReconcileStage(*services_, *FindStage("chunk"), NowSeconds() + config_.stage_timeout_s + 1);
     ASSERT_TRUE(requeued.ok());
     ASSERT_EQ(*requeued, 1);
   }

@@ -67,14 +67,12 @@ TEST_F(SearchModesTest, QueryWithoutWordsIsEmptyNotAnError) {
 }
 
 TEST_F(SearchModesTest, BadModeIs400Json) {
-  for (const json& mode : {json("bm25"), json("Hybrid"), json(""), json(3), json(true),
-                           json::array({"lexical"})}) {
+  for (const json& mode : {json("bm25"), json("Hybrid"), json(""), json(3), json(true), json::array({"lexical"})}) {
     ApiReply reply = Search(mode);
     EXPECT_EQ(reply.status, 400) << mode << ": " << reply.raw;
     ASSERT_TRUE(reply.body.is_object() && reply.body.contains("error")) << reply.raw;
     EXPECT_EQ(reply.body["error"]["code"], "invalid_argument");
-    EXPECT_NE(reply.body["error"]["message"].get<std::string>().find("mode"), std::string::npos)
-        << reply.raw;
+    EXPECT_NE(reply.body["error"]["message"].get<std::string>().find("mode"), std::string::npos) << reply.raw;
   }
 }
 

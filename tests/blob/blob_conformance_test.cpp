@@ -15,6 +15,7 @@
 
 #include "blob/fs_blob_store.h"
 #include "blob/s3_blob_store.h"
+#include "core/random.h"
 #include "support/test_support.h"
 
 namespace refinery {
@@ -44,7 +45,7 @@ std::unique_ptr<BlobStore> MakeS3Store() {
   if (url == nullptr || *url == '\0') return nullptr;
   S3Options options;
   options.endpoint = url;
-  options.bucket = "refinery-test-" + std::to_string(std::random_device{}());
+  options.bucket = "refinery-test-" + RandomHex(32);
   options.access_key = "S3RVER";
   options.secret_key = "S3RVER";
   auto store = S3BlobStore::Open(options);
@@ -101,7 +102,7 @@ class BlobConformanceTest : public ::testing::TestWithParam<BlobStoreFactory> {
 
   refinery::testing::TempDir scratch_;
   std::unique_ptr<BlobStore> store_;
-  std::string prefix_ = std::to_string(std::random_device{}());
+  std::string prefix_ = RandomHex(32);
 };
 
 TEST_P(BlobConformanceTest, PutGetRoundTripsBinaryData) {
@@ -150,8 +151,7 @@ TEST_P(BlobConformanceTest, MissingBlobIsNotFoundNamingTheKey) {
   auto got = store_->Get(Key("missing.txt"));
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(got.status().message().find(Key("missing.txt")), std::string::npos)
-      << got.status().message();
+  EXPECT_NE(got.status().message().find(Key("missing.txt")), std::string::npos) << got.status().message();
 }
 
 TEST_P(BlobConformanceTest, KeyPrefixOfAnotherKeyIsNoBlob) {
@@ -163,9 +163,26 @@ TEST_P(BlobConformanceTest, KeyPrefixOfAnotherKeyIsNoBlob) {
 }
 
 TEST_P(BlobConformanceTest, InvalidKeysAreRejected) {
-  const std::vector<std::string> invalid = {
-      "", "/abs", "a/../b", "..", "../x", "a/..", "a..b", "a b", "a\\b", "a//b", "trailing/",
-      "ü", std::string("a\0b", 3), "a:b", "a?b", ".", "./a", "a/./b", "a/.", std::string(1025, 'k')};
+  const std::vector<std::string> invalid = {"",
+                                            "/abs",
+                                            "a/../b",
+                                            "..",
+                                            "../x",
+                                            "a/..",
+                                            "a..b",
+                                            "a b",
+                                            "a\\b",
+                                            "a//b",
+                                            "trailing/",
+                                            "ü",
+                                            std::string("a\0b", 3),
+                                            "a:b",
+                                            "a?b",
+                                            ".",
+                                            "./a",
+                                            "a/./b",
+                                            "a/.",
+                                            std::string(1025, 'k')};
   for (const std::string& key : invalid) {
     SCOPED_TRACE("key '" + key + "'");
     EXPECT_EQ(store_->Put(key, "v").code(), StatusCode::kInvalidArgument);
@@ -209,9 +226,7 @@ TEST_P(BlobConformanceTest, ConcurrentWritersLeaveOneCompleteValue) {
 TEST_P(BlobConformanceTest, PingSucceeds) { EXPECT_TRUE(store_->Ping().ok()); }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BlobConformanceTest, ::testing::ValuesIn(Factories()),
-                         [](const ::testing::TestParamInfo<BlobStoreFactory>& info) {
-                           return info.param.name;
-                         });
+                         [](const ::testing::TestParamInfo<BlobStoreFactory>& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace refinery

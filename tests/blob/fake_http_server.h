@@ -102,8 +102,9 @@ class FakeHttpServer {
       return;
     }
     std::string body = request.method == "HEAD" ? "" : reply.body;
-    std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " Scripted\r\nContent-Length: " +
-                           std::to_string(reply.body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    std::string response = "HTTP/1.1 " + std::to_string(reply.status) +
+                           " Scripted\r\nContent-Length: " + std::to_string(reply.body.size()) +
+                           "\r\nConnection: close\r\n\r\n" + body;
     ::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
   }
 

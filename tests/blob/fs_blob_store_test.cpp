@@ -55,8 +55,7 @@ TEST_F(FsBlobStoreTest, NoTempFilesLeftBehind) {
   }
   ASSERT_TRUE(store_->Delete("k0").ok());
   EXPECT_EQ(store_->Put("k1/child", "v").code(), StatusCode::kInvalidArgument);  // k1 is a blob
-  std::vector<std::string> expected = {"k1", "k2", "k3", "k4", "nested/dir/k0", "nested/dir/k1",
-                                       "nested/dir/k2"};
+  std::vector<std::string> expected = {"k1", "k2", "k3", "k4", "nested/dir/k0", "nested/dir/k1", "nested/dir/k2"};
   EXPECT_EQ(Files(), expected);
 }
 

@@ -18,6 +18,7 @@
 #include "blob/blob.h"
 #include "core/hash.h"
 #include "core/http_client.h"
+#include "core/random.h"
 #include "fake_http_server.h"
 
 namespace refinery {
@@ -37,7 +38,7 @@ S3Options FastOptions(const std::string& endpoint, const std::string& bucket = "
   options.bucket = bucket;
   options.access_key = "S3RVER";
   options.secret_key = "S3RVER";
-  options.backoff = std::chrono::milliseconds(20);
+  options.backoff.base_s = 0.02;
   return options;
 }
 
@@ -47,9 +48,7 @@ std::unique_ptr<S3BlobStore> OpenOrDie(const S3Options& options) {
   return store.ok() ? std::move(*store) : nullptr;
 }
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // A port nothing listens on: bound by a server that is then gone.
 std::string ClosedEndpoint() {
@@ -141,8 +140,7 @@ TEST(S3BlobStoreRetryTest, SilentServerTimesOutInsteadOfHanging) {
 
 TEST(S3BlobStoreRetryTest, BadOptionsAreInvalidArgument) {
   for (std::string endpoint : {"", "127.0.0.1:9000", "http://", "http://host:9000/path", "s3://bucket"}) {
-    EXPECT_EQ(S3BlobStore::Open(FastOptions(endpoint)).status().code(), StatusCode::kInvalidArgument)
-        << endpoint;
+    EXPECT_EQ(S3BlobStore::Open(FastOptions(endpoint)).status().code(), StatusCode::kInvalidArgument) << endpoint;
   }
   for (std::string bucket : {std::string(), std::string("ab"), std::string("Upper"), std::string("under_score"),
                              std::string("-dash"), std::string(64, 'b')}) {
@@ -169,7 +167,7 @@ class S3ServerTest : public ::testing::Test {
     config.s3_secret_key = "S3RVER";
     return config;
   }
-  static std::string FreshBucket() { return "refinery-test-" + std::to_string(std::random_device{}()); }
+  static std::string FreshBucket() { return "refinery-test-" + RandomHex(32); }
   long BucketStatus(const std::string& bucket) {
     HttpRequest head;
     head.method = "HEAD";

@@ -86,16 +86,17 @@ Case MakeCase(std::string method, std::string host, std::string path, std::strin
 std::vector<Case> Cases() {
   std::vector<Case> cases;
   cases.push_back(MakeCase("GET", "127.0.0.1:9000", "/refinery/docs/1/original.pdf"));
-  Case unicode = MakeCase("PUT", "localhost:54620", "/bucket/dir with space/\xC3\xBCnic\xC3\xB8" "de/"
-                          "\xE6\x97\xA5\xE6\x9C\xAC.txt", AllBytes());
+  Case unicode = MakeCase("PUT", "localhost:54620",
+                          "/bucket/dir with space/\xC3\xBCnic\xC3\xB8"
+                          "de/"
+                          "\xE6\x97\xA5\xE6\x9C\xAC.txt",
+                          AllBytes());
   unicode.request.headers = {{"Content-Type", "application/octet-stream"},
                              {"X-Amz-Meta-Note", "  spaced   out\tvalue  "}};
   cases.push_back(unicode);
   Case listing = MakeCase("GET", "s3.eu-west-1.amazonaws.com", "/bucket");
-  listing.request.query = {{"list-type", "2"},
-                           {"prefix", "a b/\xC3\xBC"},
-                           {"max-keys", "10"},
-                           {"continuation-token", "abc+/=~"}};
+  listing.request.query = {
+      {"list-type", "2"}, {"prefix", "a b/\xC3\xBC"}, {"max-keys", "10"}, {"continuation-token", "abc+/=~"}};
   listing.credentials.region = "eu-west-1";
   cases.push_back(listing);
   Case punctuation = MakeCase("DELETE", "minio:9000", "/bucket/a+b=c&d$e@f:g,h;i'j(k)l*m!n~o");
@@ -113,11 +114,16 @@ std::vector<Case> Cases() {
 nlohmann::json ToJson(const Case& c) {
   nlohmann::json query = nlohmann::json::array();
   for (const auto& [name, value] : c.request.query) query.push_back({name, value});
-  return {{"method", c.request.method},   {"host", c.request.host},
-          {"path", c.request.path},       {"query", query},
-          {"headers", c.request.headers}, {"body_hex", Hex(c.body)},
-          {"access_key", c.credentials.access_key}, {"secret_key", c.credentials.secret_key},
-          {"region", c.credentials.region}, {"amz_date", SigV4AmzDate(c.when)}};
+  return {{"method", c.request.method},
+          {"host", c.request.host},
+          {"path", c.request.path},
+          {"query", query},
+          {"headers", c.request.headers},
+          {"body_hex", Hex(c.body)},
+          {"access_key", c.credentials.access_key},
+          {"secret_key", c.credentials.secret_key},
+          {"region", c.credentials.region},
+          {"amz_date", SigV4AmzDate(c.when)}};
 }
 
 struct PipeCloser {

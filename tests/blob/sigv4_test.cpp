@@ -35,9 +35,7 @@ SigV4Request ExampleRequest(std::string method, std::string path) {
   return request;
 }
 
-std::string SignatureOf(const std::string& authorization) {
-  return authorization.substr(authorization.rfind('=') + 1);
-}
+std::string SignatureOf(const std::string& authorization) { return authorization.substr(authorization.rfind('=') + 1); }
 
 TEST(SigV4Test, AwsGetObjectExample) {
   SigV4Request request = ExampleRequest("GET", "/test.txt");
@@ -94,8 +92,7 @@ TEST(SigV4Test, UriEncodingFollowsAwsRules) {
 }
 
 TEST(SigV4Test, CanonicalQueryEncodesAndSortsByNameThenValue) {
-  EXPECT_EQ(SigV4CanonicalQuery({{"b", "2"}, {"a", "x y"}, {"b", "1"}, {"c/d", ""}}),
-            "a=x%20y&b=1&b=2&c%2Fd=");
+  EXPECT_EQ(SigV4CanonicalQuery({{"b", "2"}, {"a", "x y"}, {"b", "1"}, {"c/d", ""}}), "a=x%20y&b=1&b=2&c%2Fd=");
   EXPECT_EQ(SigV4CanonicalQuery({}), "");
 }
 

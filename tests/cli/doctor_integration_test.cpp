@@ -26,7 +26,7 @@ Config ConfigWith(const std::string& data_dir, const std::map<std::string, std::
 DoctorContext Open(const Config& config) {
   DoctorContext ctx;
   ctx.config = config;
-  auto services = OpenServices(config, true);
+  auto services = OpenServices(config, OpenMode::kServe);
   if (services.ok()) {
     ctx.services.emplace(std::move(services).value());
   } else {
@@ -109,8 +109,7 @@ TEST(DoctorIntegration, UnreachableDatabaseFailsNamingIt) {
   EXPECT_FALSE(ctx.services);
   DoctorSection db = RunCheck(CheckDatabase, ctx);
   EXPECT_EQ(db.Worst(), Mark::kFail);
-  EXPECT_NE(Text(db).find("cannot connect to postgresql://doctor@127.0.0.1:1/nowhere"), std::string::npos)
-      << Text(db);
+  EXPECT_NE(Text(db).find("cannot connect to postgresql://doctor@127.0.0.1:1/nowhere"), std::string::npos) << Text(db);
   DoctorSection pipeline = RunCheck(CheckPipeline, ctx);
   EXPECT_EQ(pipeline.Worst(), Mark::kFail) << Text(pipeline);
 }

@@ -59,8 +59,8 @@ TEST(UpServices, ReplicasGetNumberedNamesAndTheirOwnHeartbeats) {
   for (const char* name : {"worker-chunk.1", "worker-chunk.2"}) {
     const ServiceSpec* worker = Find(*specs, name);
     ASSERT_NE(worker, nullptr) << name;
-    EXPECT_TRUE(HasArgs(*worker, {"worker", "chunk", "--heartbeat-file", std::string("/data/run/") + name + ".heartbeat",
-                                  "--concurrency", "5"}));
+    EXPECT_TRUE(HasArgs(*worker, {"worker", "chunk", "--heartbeat-file",
+                                  std::string("/data/run/") + name + ".heartbeat", "--concurrency", "5"}));
     EXPECT_EQ(worker->health.retries, 7);
   }
   EXPECT_TRUE(HasArgs(*Find(*specs, "worker-embed"), {"--concurrency", "1"}));  // per-service beats `workers`

@@ -32,6 +32,14 @@ TEST(BackoffDelayTest, DoublesCapsAndJitters) {
   }
 }
 
+TEST(BackoffDelayTest, PlainIsTheMiddleOfTheBand) {
+  const Backoff backoff{.base_s = 0.5, .max_s = 30.0};
+  EXPECT_DOUBLE_EQ(PlainBackoff(backoff, 1), 0.5);
+  EXPECT_DOUBLE_EQ(PlainBackoff(backoff, 4), 4.0);
+  EXPECT_DOUBLE_EQ(PlainBackoff(backoff, 7), 30.0);
+  EXPECT_DOUBLE_EQ(PlainBackoff({.base_s = 5.0, .max_s = 2.0}, 1), 2.0);  // initial above max: capped
+}
+
 TEST(BackoffDelayTest, JitteredStaysInTheBand) {
   const Backoff backoff{.base_s = 0.5, .max_s = 10.0};
   for (int i = 0; i < 200; ++i) {

@@ -51,7 +51,8 @@ TEST(Config, RefineryVariablesBeatLegacyNamesWhichBeatToml) {
   EXPECT_EQ(config->redis_url, "redis://cache:6380");
   EXPECT_EQ(config->blob_url, "http://minio:9000");
   EXPECT_EQ(config->chunk_target_chars, 800);
-  auto overridden = LoadConfig(FakeEnv({{"REFINERY_CONFIG", toml}, {"DATABASE_URL", "postgresql://legacy"},
+  auto overridden = LoadConfig(FakeEnv({{"REFINERY_CONFIG", toml},
+                                        {"DATABASE_URL", "postgresql://legacy"},
                                         {"REFINERY_DATABASE_URL", "postgresql://new"}}));
   ASSERT_TRUE(overridden.ok());
   EXPECT_EQ(overridden->database_url, "postgresql://new");
@@ -82,10 +83,11 @@ Result<Config> LoadToml(const testing::TempDir& dir, const std::string& text) {
 
 TEST(Config, ServiceTablesAreRead) {
   testing::TempDir dir;
-  auto config = LoadToml(dir, "[supervisor]\nstop_grace_s = 3\n"
-                              "[services.workers]\nconcurrency = 4\nhealth_timeout_s = 2\n"
-                              "[services.worker-chunk]\nreplicas = 3\nrestart = \"on-failure\"\n"
-                              "depends_on = []\nbackoff_max_s = 5\n");
+  auto config = LoadToml(dir,
+                         "[supervisor]\nstop_grace_s = 3\n"
+                         "[services.workers]\nconcurrency = 4\nhealth_timeout_s = 2\n"
+                         "[services.worker-chunk]\nreplicas = 3\nrestart = \"on-failure\"\n"
+                         "depends_on = []\nbackoff_max_s = 5\n");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->stop_grace_s, 3);
   const ServiceSettings chunk = config->services.at("worker-chunk").Over(config->services.at("workers"));

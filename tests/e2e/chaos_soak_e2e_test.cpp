@@ -191,7 +191,8 @@ TEST_P(ChaosSoak, EveryDocumentCompletesExactlyWhileWorkersAndTheApiAreKilled) {
   // Hang detection only: a healthy run needs a fraction of this.
   const auto limit = seconds(120) + milliseconds(300) * n;
   ASSERT_TRUE(WaitUntil([&] { return CompleteCount(up) == static_cast<int64_t>(n); }, limit, milliseconds(100)))
-      << up.Get("/stats").dump(2) << "\n" << up.Log();
+      << up.Get("/stats").dump(2) << "\n"
+      << up.Log();
   const double complete_s = std::chrono::duration<double>(Clock::now() - started).count();
   killer.Stop();
   // Wake-ups that outlived their work (a dead worker's leases, reconciler
@@ -203,7 +204,7 @@ TEST_P(ChaosSoak, EveryDocumentCompletesExactlyWhileWorkersAndTheApiAreKilled) {
   const int64_t expected_chunks = FreshChunkCount(ingested.by_id);
   const int64_t stored_chunks = CountRows("chunks");
   EXPECT_EQ(stored_chunks, expected_chunks);
-  EXPECT_EQ(CountRows("documents", " WHERE stage = 'complete'"), static_cast<int64_t>(n));
+  EXPECT_EQ(CountRows("documents", " WHERE state = 'complete'"), static_cast<int64_t>(n));
   EXPECT_GE(killer.hits(), kMinWorkerKillsThatHitWork) << "too few kills hit a worker holding work";
 
   std::cout << "soak: backend " << GetParam() << ", seed " << seed << "\n"

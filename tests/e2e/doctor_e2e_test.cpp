@@ -68,14 +68,16 @@ class DoctorEndToEnd : public ::testing::Test {
       up_->Post("/ingest", {{"title", "doc " + std::to_string(i)},
                             {"content", "Doctor test document number " + std::to_string(i) + ". It has text."}});
     }
-    ASSERT_TRUE(WaitUntil([&] { return up_->Get("/stats")["documents_by_stage"].value("complete", 0) == 3; },
-                          seconds(60)))
+    ASSERT_TRUE(
+        WaitUntil([&] { return up_->Get("/stats")["documents_by_stage"].value("complete", 0) == 3; }, seconds(60)))
         << up_->Log();
     // Services report health "starting" (a warning) until their first probes pass.
-    ASSERT_TRUE(WaitUntil([&] { return RunDoctor(dir_.path(), PortOf(*up_), "--json").exit_code == 0 &&
-                                       RunDoctor(dir_.path(), PortOf(*up_), "").out.find("[WARN]") ==
-                                           std::string::npos; },
-                          seconds(30), std::chrono::milliseconds(500)))
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          return RunDoctor(dir_.path(), PortOf(*up_), "--json").exit_code == 0 &&
+                 RunDoctor(dir_.path(), PortOf(*up_), "").out.find("[WARN]") == std::string::npos;
+        },
+        seconds(30), std::chrono::milliseconds(500)))
         << RunDoctor(dir_.path(), PortOf(*up_), "").out;
   }
 

@@ -7,20 +7,17 @@
 // failure) and SQLite's integrity checks pass. REFINERY_FULL_DISK_HOLD_S
 // (default 10) lengthens the outage. Needs root (mount); skipped otherwise.
 #include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +36,8 @@
 
 #include "core/clock.h"
 #include "support/process_util.h"
+#include "support/full_disk.h"
+#include "support/raw_sqlite.h"
 #include "support/refinery_process.h"
 #include "support/test_support.h"
 
@@ -63,95 +62,6 @@ seconds HoldFull() {
   return seconds(hold != nullptr ? std::stoi(hold) : 10);
 }
 
-// A tmpfs mounted on `dir` for the life of the object; unmounted lazily
-// (MNT_DETACH) so a process still holding a file there cannot block it.
-class TmpfsMount {
- public:
-  TmpfsMount(const std::string& dir, const char* options) : dir_(dir) {
-    std::filesystem::create_directories(dir_);
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, options) != 0) error_ = errno;
-  }
-  ~TmpfsMount() {
-    if (error_ == 0) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  TmpfsMount(const TmpfsMount&) = delete;
-  TmpfsMount& operator=(const TmpfsMount&) = delete;
-  int error() const { return error_; }  // errno of mount(2); 0 when mounted
-
- private:
-  std::string dir_;
-  int error_ = 0;
-};
-
-int64_t FreeBytes(const std::string& dir) {
-  struct statvfs fs {};
-  if (::statvfs(dir.c_str(), &fs) != 0) return -1;
-  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-}
-
-// Takes a file system's free space with one file. Hold() then keeps taking
-// whatever anyone frees (a removed file, a heartbeat renamed over its old
-// copy), as a process that keeps writing would, so "full" stays full rather
-// than a page or two short of it. Release() removes the file.
-class DiskFiller {
- public:
-  explicit DiskFiller(const std::string& path)
-      : path_(path), fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) {}
-  ~DiskFiller() { Release(); }
-  DiskFiller(const DiskFiller&) = delete;
-  DiskFiller& operator=(const DiskFiller&) = delete;
-
-  bool ok() const { return fd_ >= 0; }
-  int64_t written() const { return written_; }
-
-  // Writes `chunk`-sized pieces until ENOSPC; false on any other error.
-  bool WriteUntilFull(int64_t chunk, int64_t limit = INT64_MAX) {
-    const std::string data(static_cast<size_t>(chunk), 'x');
-    for (int64_t done = 0; done < limit;) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno == ENOSPC;
-      written_ += n;
-      done += n;
-    }
-    return true;
-  }
-
-  // Large writes first, then ever smaller ones to take the last bytes.
-  bool TakeTheRest() {
-    for (int64_t chunk : {kMiB, int64_t{64 << 10}, int64_t{4096}, int64_t{512}, int64_t{1}}) {
-      if (!WriteUntilFull(chunk)) return false;
-    }
-    return true;
-  }
-
-  void Hold() {
-    holder_ = std::jthread([this](std::stop_token stop) {
-      while (!stop.stop_requested()) {
-        (void)TakeTheRest();
-        std::this_thread::sleep_for(milliseconds(20));
-      }
-    });
-  }
-
-  void Release() {
-    if (holder_.joinable()) {
-      holder_.request_stop();
-      holder_.join();
-    }
-    if (fd_ < 0) return;
-    ::close(fd_);
-    fd_ = -1;
-    ::unlink(path_.c_str());
-  }
-
- private:
-  std::string path_;
-  int fd_;
-  int64_t written_ = 0;
-  std::jthread holder_;  // last: stopped before the members it uses go
-};
-
 struct CliRun {
   int exit_code = -1;
   std::string out;  // stdout only
@@ -160,8 +70,7 @@ struct CliRun {
 // Runs the refinery CLI with its output in a pipe: RefineryUp::Cli writes it
 // to a file in the data directory, which a full disk would leave empty.
 CliRun RunRefinery(const std::string& data_dir, const std::string& args) {
-  std::string command =
-      std::string("'") + REFINERY_BINARY + "' --data-dir '" + data_dir + "' " + args + " 2>/dev/null";
+  std::string command = std::string("'") + REFINERY_BINARY + "' --data-dir '" + data_dir + "' " + args + " 2>/dev/null";
   CliRun run;
   std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(command.c_str(), "r"), pclose);
   if (!pipe) return run;
@@ -242,8 +151,8 @@ std::vector<std::string> CountedFailures(const std::string& data_dir) {
     if (entry.path().filename().string().rfind("worker-", 0) != 0) continue;
     std::ifstream in(entry.path());
     for (std::string line; std::getline(in, line);) {
-      const bool counted = line.find(" failed, retrying") != std::string::npos ||
-                           line.find(" failed, giving up") != std::string::npos;
+      const bool counted =
+          line.find(" failed, retrying") != std::string::npos || line.find(" failed, giving up") != std::string::npos;
       if (counted) lines.push_back(line);
     }
   }
@@ -281,30 +190,17 @@ std::string Dump(const RefineryUp& up, const std::string& data_dir) {
          Heartbeats(data_dir) + "free bytes: " + std::to_string(FreeBytes(data_dir)) + "\n" + up.Log();
 }
 
+// "ok", or what PRAGMA integrity_check found, one finding a line.
 std::string IntegrityCheck(const std::string& path) {
-  sqlite3* raw = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    std::string error = raw ? sqlite3_errmsg(raw) : "out of memory";
-    sqlite3_close(raw);
-    return "open failed: " + error;
-  }
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
-  sqlite3_busy_timeout(db.get(), 10000);
   std::string result;
-  auto collect = [](void* out, int, char** values, char**) {
-    auto* text = static_cast<std::string*>(out);
-    *text += (text->empty() ? "" : "\n") + std::string(values[0] ? values[0] : "NULL");
-    return 0;
-  };
-  if (sqlite3_exec(db.get(), "PRAGMA integrity_check", collect, &result, nullptr) != SQLITE_OK) {
-    return std::string("integrity_check failed: ") + sqlite3_errmsg(db.get());
+  for (const auto& row : RawSqlite(path).Rows("PRAGMA integrity_check")) {
+    result += (result.empty() ? "" : "\n") + (row.empty() ? std::string("NULL") : row.front());
   }
   return result;
 }
 
 int64_t Stage(const json& stats, const char* stage) {
-  return stats.is_object() && stats.contains("documents_by_stage") ? stats["documents_by_stage"].value(stage, 0)
-                                                                    : -1;
+  return stats.is_object() && stats.contains("documents_by_stage") ? stats["documents_by_stage"].value(stage, 0) : -1;
 }
 
 class FullDiskEndToEnd : public ::testing::Test {
@@ -494,7 +390,8 @@ TEST_F(FullDiskEndToEnd, FullDataDirectoryIsReportedPausesWorkersAndLosesNoDocum
   std::this_thread::sleep_until(full_at_ + HoldFull());
   ExpectNoRestarts("after " + std::to_string(HoldFull().count()) + " s of a full disk");
   std::cout << "full disk: held " << std::chrono::duration<double>(Clock::now() - full_at_).count()
-            << " s; heartbeats:\n" << Heartbeats(data_);
+            << " s; heartbeats:\n"
+            << Heartbeats(data_);
 
   FreeSpaceAndExpectEveryDocumentComplete();
   ExpectNoRestarts("after space was freed");

@@ -36,8 +36,8 @@ std::map<int64_t, ScifactDoc> IngestAll(const RefineryUp& up, const std::vector<
 }
 
 void WaitAllComplete(const RefineryUp& up, size_t expected) {
-  bool done = WaitUntil([&] { return CompleteCount(up) == static_cast<int64_t>(expected); }, seconds(240),
-                        milliseconds(250));
+  bool done =
+      WaitUntil([&] { return CompleteCount(up) == static_cast<int64_t>(expected); }, seconds(240), milliseconds(250));
   ASSERT_TRUE(done) << up.Get("/stats").dump(2) << "\n" << up.Log();
 }
 
@@ -89,7 +89,7 @@ TEST_P(PipelineEndToEnd, IngestsScifactAndFindsEachDocumentByItsFirstSentence) {
   EXPECT_EQ(stats.at("chunks_with_embeddings").get<int64_t>(), CountRows("chunks", " WHERE embedding IS NOT NULL"));
   EXPECT_EQ(stats.at("total_chunks").get<int64_t>(), stats.at("chunks_with_embeddings").get<int64_t>());
   EXPECT_EQ(stats.at("documents_by_stage").at("complete").get<int64_t>(),
-            CountRows("documents", " WHERE stage = 'complete'"));
+            CountRows("documents", " WHERE state = 'complete'"));
   for (const auto& [stage, depth] : stats.at("queue_depths").items()) {
     EXPECT_EQ(depth.at("ready").get<int64_t>() + depth.at("in_flight").get<int64_t>(), 0) << stage;
   }

@@ -54,8 +54,7 @@ const json& ChunkQueue(const json& stats) { return stats.at("queue_depths").at("
 int64_t ChunkJobsAlive(const RefineryUp& up) {
   json stats = up.Get("/stats");
   const json& chunk = ChunkQueue(stats);
-  return chunk.at("ready").get<int64_t>() + chunk.at("in_flight").get<int64_t>() +
-         chunk.at("delayed").get<int64_t>();
+  return chunk.at("ready").get<int64_t>() + chunk.at("in_flight").get<int64_t>() + chunk.at("delayed").get<int64_t>();
 }
 
 int CountLog(const json& doc, const std::string& status) {
@@ -112,14 +111,13 @@ bool HasLine(const std::string& text, const std::string& line) {
 
 // The whole scenario, for either backend; `env` is the backends' variables
 // (empty for the embedded default).
-void PoisonDocumentEndsInErrorAndRetryCompletesIt(const std::string& data_dir,
-                                                  std::map<std::string, std::string> env) {
+void PoisonDocumentEndsInErrorAndRetryCompletesIt(const std::string& data_dir, std::map<std::string, std::string> env) {
   env.merge(PoisonSettings());
   RefineryUp up(data_dir, env);
   ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
   long status = 0;
-  json ingested = up.Post("/ingest", {{"title", "Poison"}, {"content", "A document whose worker dies every time."}},
-                          &status);
+  json ingested =
+      up.Post("/ingest", {{"title", "Poison"}, {"content", "A document whose worker dies every time."}}, &status);
   ASSERT_EQ(status, 201) << ingested.dump();
   const int64_t id = ingested.at("id").get<int64_t>();
 
@@ -130,7 +128,8 @@ void PoisonDocumentEndsInErrorAndRetryCompletesIt(const std::string& data_dir,
   ASSERT_NE(first, 0) << "no chunk worker held the job\n" << Document(up, id).dump(2) << "\n" << up.Log();
   const pid_t second = KillChunkWorkerHoldingTheJob(up, heartbeat, first);
   ASSERT_NE(second, 0) << "the restarted chunk worker never held the job again\n"
-                       << Document(up, id).dump(2) << "\n" << up.Log();
+                       << Document(up, id).dump(2) << "\n"
+                       << up.Log();
 
   // Waits for error, but stops early once the document has left chunking
   // otherwise: then its dead job was revived (the bug) and error cannot come.
@@ -155,7 +154,8 @@ void PoisonDocumentEndsInErrorAndRetryCompletesIt(const std::string& data_dir,
   const int requeued_before = CountLog(doc, "requeued");
   const auto watch_until = Clock::now() + seconds(4);
   while (Clock::now() < watch_until) {
-    ASSERT_EQ(StageOf(up, id), "error") << "revived after ending in error\n" << Document(up, id).dump(2) << "\n"
+    ASSERT_EQ(StageOf(up, id), "error") << "revived after ending in error\n"
+                                        << Document(up, id).dump(2) << "\n"
                                         << up.Log();
     std::this_thread::sleep_for(milliseconds(100));
   }
@@ -167,7 +167,8 @@ void PoisonDocumentEndsInErrorAndRetryCompletesIt(const std::string& data_dir,
   json retried = up.Post("/documents/" + std::to_string(id) + "/retry", json::object(), &status);
   ASSERT_EQ(status, 202) << retried.dump();
   EXPECT_TRUE(WaitUntil([&] { return StageOf(up, id) == "complete"; }, seconds(60), milliseconds(250)))
-      << Document(up, id).dump(2) << "\n" << up.Log();
+      << Document(up, id).dump(2) << "\n"
+      << up.Log();
 }
 
 TEST(PoisonDocumentEndToEnd, EmbeddedDeadLetteredDocumentEndsInErrorAndRetryCompletesIt) {

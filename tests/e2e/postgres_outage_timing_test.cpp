@@ -31,9 +31,8 @@ TEST(PostgresOutageTiming, OutageAnswersWithin2sAndRecoversWithin1s) {
   // The 5 s client timeout is above the 2 s bound, so a slow answer is
   // measured rather than cut off.
   LoadSpec spec{api.url(""), 16, 5, DatabaseReadMix(ids)};
-  auto samples = RunLoad(spec, [&](Clock::time_point start) {
-    timeline = RunPgOutage(backends->database_url(), 2, 5, 3, start);
-  });
+  auto samples =
+      RunLoad(spec, [&](Clock::time_point start) { timeline = RunPgOutage(backends->database_url(), 2, 5, 3, start); });
   if (!PgAcceptsConnections(backends->database_url())) PgCtl("start");  // never leave the cluster down
   ASSERT_TRUE(timeline.stop_ok && timeline.start_ok) << "pg_ctl failed";
   double max_latency = 0, first_ok_after_restart = -1;
@@ -49,7 +48,8 @@ TEST(PostgresOutageTiming, OutageAnswersWithin2sAndRecoversWithin1s) {
     if (s.start_s > timeline.restarted_s + 1 && s.status != 200) ++late_not_ok;
   }
   std::cout << "[outage-timing] " << Summary(samples) << "; accepting at " << timeline.restarted_s
-            << " s; first 200 after it at " << first_ok_after_restart << " s\n" << Slowest(samples) << std::flush;
+            << " s; first 200 after it at " << first_ok_after_restart << " s\n"
+            << Slowest(samples) << std::flush;
   EXPECT_LE(max_latency, 2.0) << Slowest(samples);
   ASSERT_GE(first_ok_after_restart, 0) << "no 200 after PostgreSQL came back";
   EXPECT_LE(first_ok_after_restart - timeline.restarted_s, 1.0);

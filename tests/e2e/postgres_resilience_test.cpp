@@ -94,9 +94,8 @@ TEST_F(PostgresResilience, StoppedForFiveSecondsAnswers200Or503AndRecovers) {
   auto ids = SeedDocuments(api, 50);
   OutageTimeline timeline;
   LoadSpec spec{api.url(""), 16, 10, DatabaseReadMix(ids)};
-  auto samples = RunLoad(spec, [&](Clock::time_point start) {
-    timeline = RunPgOutage(backends_->database_url(), 2, 5, 4, start);
-  });
+  auto samples = RunLoad(
+      spec, [&](Clock::time_point start) { timeline = RunPgOutage(backends_->database_url(), 2, 5, 4, start); });
   std::cout << "[outage] " << Summary(samples) << "; stopped at " << timeline.stopped_s << " s, accepting at "
             << timeline.restarted_s << " s" << std::endl;
   ASSERT_TRUE(timeline.stop_ok && timeline.start_ok) << "pg_ctl failed";

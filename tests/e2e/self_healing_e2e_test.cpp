@@ -1,7 +1,6 @@
 // Self-healing of the embedded default with real processes: a queue emptied
 // by hand, and a supervisor killed with SIGKILL.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <cstdlib>
 #include <map>
@@ -11,6 +10,7 @@
 
 #include "support/process_util.h"
 #include "support/production_env.h"
+#include "support/raw_sqlite.h"
 #include "support/refinery_process.h"
 #include "support/test_support.h"
 
@@ -22,13 +22,10 @@ using std::chrono::seconds;
 
 // Deletes every job row from the queue database, as an operator might by hand.
 int64_t DeleteAllJobs(const std::string& queue_db) {
-  sqlite3* raw = nullptr;
-  EXPECT_EQ(sqlite3_open(queue_db.c_str(), &raw), SQLITE_OK);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
-  sqlite3_busy_timeout(db.get(), 10000);
-  EXPECT_EQ(sqlite3_exec(db.get(), "DELETE FROM jobs", nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db.get());
-  return sqlite3_changes(db.get());
+  RawSqlite db(queue_db);
+  Status deleted = db.Exec("DELETE FROM jobs");
+  EXPECT_TRUE(deleted.ok()) << deleted.ToString();
+  return db.Changes();
 }
 
 TEST(SelfHealingEndToEnd, QueueDeletedByHandStillEndsWithEveryDocumentComplete) {
@@ -83,8 +80,8 @@ TEST(SelfHealingEndToEnd, RedisRestartedEmptyMidIngestLosesNoDocument) {
   TempDir dir;
   auto env = backends->Env();
   env.merge(std::map<std::string, std::string>{{"REFINERY_TEST_STAGE_DELAY_MS", "20"},
-                                                {"REFINERY_STAGE_TIMEOUT_S", "3"},
-                                                {"REFINERY_RECONCILE_INTERVAL_S", "1"}});
+                                               {"REFINERY_STAGE_TIMEOUT_S", "3"},
+                                               {"REFINERY_RECONCILE_INTERVAL_S", "1"}});
   RefineryUp up(dir.path(), env);
   ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
   const size_t count = 300;
@@ -95,13 +92,14 @@ TEST(SelfHealingEndToEnd, RedisRestartedEmptyMidIngestLosesNoDocument) {
     if (i == count / 2 && !restarted) {
       restarted = true;
       // Jobs are queued and in flight now: drop Redis with everything in it.
-      ASSERT_EQ(std::system(("redis-cli -u " + redis_url + " SHUTDOWN NOSAVE >/dev/null 2>&1; sleep 1; " +
-                             restart).c_str()), 0);
+      ASSERT_EQ(
+          std::system(("redis-cli -u " + redis_url + " SHUTDOWN NOSAVE >/dev/null 2>&1; sleep 1; " + restart).c_str()),
+          0);
     }
     long status = 0;
     auto reply = up.Post("/ingest", {{"title", docs[i].title}, {"content", docs[i].text}}, &status);
     EXPECT_TRUE(status == 201 || status == 503) << reply.dump();  // 503 only while Redis is away
-    if (status == 503) --i;  // the client retries, as a client of a 503 should
+    if (status == 503) --i;                                       // the client retries, as a client of a 503 should
   }
   bool done = WaitUntil(
       [&] { return up.Get("/stats").at("documents_by_stage").value("complete", 0) == static_cast<int>(count); },

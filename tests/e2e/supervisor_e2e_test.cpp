@@ -55,8 +55,7 @@ TEST(SupervisorEndToEnd, CrashLoopingWorkerIsFailingAndTheOthersStayUp) {
   EXPECT_NE(table.find("SERVICE"), std::string::npos) << table;
   EXPECT_NE(table.find("failing"), std::string::npos) << table;
   // Its log says why, for the operator to investigate.
-  EXPECT_NE(up.Cli({"logs", "worker-embed", "--tail", "5"}).find("REFINERY_TEST_WORKER_EXIT_STAGE"),
-            std::string::npos);
+  EXPECT_NE(up.Cli({"logs", "worker-embed", "--tail", "5"}).find("REFINERY_TEST_WORKER_EXIT_STAGE"), std::string::npos);
   // The doctor fails on it, naming it, and passes the services still up.
   const std::string url = up.url("");
   const std::string report = up.Cli({"doctor", "--port", url.substr(url.rfind(':') + 1)}, &code);
@@ -154,8 +153,8 @@ TEST(SupervisorEndToEnd, ServicesTableRunsReplicasAfterTheApiIsReady) {
     const std::string n = std::to_string(i);
     up.Post("/ingest", {{"title", "doc " + n}, {"content", "Replica document " + n + ". Second sentence."}});
   }
-  EXPECT_TRUE(WaitUntil([&] { return up.Get("/stats").at("documents_by_stage").value("complete", 0) == 20; },
-                        seconds(60)))
+  EXPECT_TRUE(
+      WaitUntil([&] { return up.Get("/stats").at("documents_by_stage").value("complete", 0) == 20; }, seconds(60)))
       << up.Get("/stats").dump();
 }
 
@@ -170,7 +169,8 @@ TEST(SupervisorEndToEnd, BadServicesTableIsOneLineAndExitCode2) {
   EXPECT_EQ(status.code, 2);
   std::ifstream in(dir.path() + "/out.log");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "refinery: services.worker-chnk: unknown service (known: api, worker-chunk, worker-embed, workers)\n");
+  EXPECT_EQ(text,
+            "refinery: services.worker-chnk: unknown service (known: api, worker-chunk, worker-embed, workers)\n");
 }
 
 }  // namespace

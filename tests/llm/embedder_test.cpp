@@ -64,8 +64,8 @@ TEST(EmbedderTest, DimensionAndName) {
 
 TEST(EmbedderTest, UnitNorm) {
   auto embedder = MakeHashingEmbedder(384);
-  auto vectors = embedder->Embed({"a b c d e f g h", "Tumour necrosis factor alpha", "x", "漢字 😀",
-                                  std::string(5000, 'z')});
+  auto vectors =
+      embedder->Embed({"a b c d e f g h", "Tumour necrosis factor alpha", "x", "漢字 😀", std::string(5000, 'z')});
   ASSERT_TRUE(vectors.ok());
   ASSERT_EQ(vectors->size(), 5u);
   for (const auto& v : *vectors) EXPECT_NEAR(Norm(v), 1.0, 1e-5);

@@ -9,7 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "pipeline/pipeline.h"
+#include "pipeline/documents.h"
+#include "pipeline/services.h"
 #include "support/test_support.h"
 
 namespace refinery {
@@ -59,7 +60,7 @@ TEST(BlobRaceTest, DeleteRacingAnIdenticalReingestNeverTakesTheNewDocumentsBlob)
   testing::TempDir dir;
   Config config;
   config.data_dir = dir.path();
-  auto opened = OpenServices(config, true);
+  auto opened = OpenServices(config, OpenMode::kServe);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   Services services = std::move(opened).value();
   auto held = std::make_unique<HeldDelete>(std::move(services.blobs));
@@ -83,7 +84,7 @@ TEST(BlobRaceTest, DeleteRacingAnIdenticalReingestNeverTakesTheNewDocumentsBlob)
   EXPECT_TRUE(second->created);
   EXPECT_NE(second->id, first->id);
 
-  auto doc = services.store->GetDocument(second->id);
+  auto doc = services.store->documents().Get(second->id);
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   auto text = services.blobs->Get(doc->blob_key);
   ASSERT_TRUE(text.ok()) << "the new document lost its blob: " << text.status().ToString();
@@ -94,7 +95,7 @@ TEST(BlobRaceTest, ARejectedOrDuplicateIngestLeavesNoBlobBehind) {
   testing::TempDir dir;
   Config config;
   config.data_dir = dir.path();
-  auto opened = OpenServices(config, true);
+  auto opened = OpenServices(config, OpenMode::kServe);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   Services services = std::move(opened).value();
   IngestRequest request;

@@ -28,10 +28,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#define EXPECT_OK(expr)                                  \
-  do {                                                   \
-    ::refinery::Status status_ = (expr);                 \
-    EXPECT_TRUE(status_.ok()) << status_.ToString();     \
+#define EXPECT_OK(expr)                              \
+  do {                                               \
+    ::refinery::Status status_ = (expr);             \
+    EXPECT_TRUE(status_.ok()) << status_.ToString(); \
   } while (0)
 
 struct Backend {
@@ -97,8 +97,8 @@ class QueueConformanceTest : public ::testing::TestWithParam<Backend> {
     return std::move(queue).value();
   }
 
-  std::optional<Job> Lease(const std::string& stage, double visibility_s,
-                           std::chrono::milliseconds wait, Queue* queue = nullptr) {
+  std::optional<Job> Lease(const std::string& stage, double visibility_s, std::chrono::milliseconds wait,
+                           Queue* queue = nullptr) {
     Result<std::optional<Job>> job = (queue ? queue : queue_.get())->Lease(stage, visibility_s, wait);
     EXPECT_TRUE(job.ok()) << job.status().ToString();
     return job.ok() ? *job : std::nullopt;

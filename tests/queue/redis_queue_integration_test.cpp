@@ -1,8 +1,8 @@
 // RedisQueue against real Redis servers: dying consumers, a Redis that
 // restarts empty or is down, and two processes consuming one stage.
 // Skipped when REFINERY_TEST_REDIS_URL is unset (scripts/test-services.sh).
-#include "queue/redis_queue.h"
 #include "queue/redis_conn.h"
+#include "queue/redis_queue.h"
 
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -39,7 +39,7 @@ std::string TestRedisUrl() {
   return url == nullptr ? std::string() : std::string(url);
 }
 
-#define SKIP_WITHOUT_REDIS()                                                   \
+#define SKIP_WITHOUT_REDIS() \
   if (TestRedisUrl().empty()) GTEST_SKIP() << "REFINERY_TEST_REDIS_URL is not set"
 
 // A queue on `url` whose keys belong to `dir` alone.
@@ -53,9 +53,7 @@ std::unique_ptr<RedisQueue> OpenQueue(const std::string& url, const testing::Tem
   return queue.ok() ? std::move(queue).value() : nullptr;
 }
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // A private redis-server child on a free port, with no persistence, so a
 // restart comes back empty. Stopped (SHUTDOWN NOSAVE) on destruction.
@@ -167,7 +165,7 @@ TEST(RedisQueueIntegrationTest, JobsAnOlderVersionWroteAreReadAndDeadOnesStartAf
   ASSERT_NE(queue, nullptr);
   const std::string prefix = "refinery-test:" + dir.path() + ":chunk:";
   for (const std::string& args : {"HSET '" + prefix + "jobs' 1 'x 7 5 1-0'", "HSET '" + prefix + "jobs' 2 'd 8 1 -'",
-                                   "ZADD '" + prefix + "delayed' 9999999999999 2"}) {
+                                  "ZADD '" + prefix + "delayed' 9999999999999 2"}) {
     ASSERT_EQ(std::system(("redis-cli -u " + server.url() + " " + args + " >/dev/null").c_str()), 0) << args;
   }
   EXPECT_FALSE(*queue->HasLiveJob("chunk", 1));

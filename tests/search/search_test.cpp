@@ -61,8 +61,8 @@ class SearchTest : public ::testing::Test {
     NewDocument doc;
     doc.title = title;
     doc.content_hash = Sha256Hex(title);
-    doc.stage = "chunking";
-    auto inserted = store_->InsertDocument(doc);
+    doc.state = "chunking";
+    auto inserted = store_->documents().Insert(doc);
     EXPECT_TRUE(inserted.ok()) << inserted.status().ToString();
     std::vector<Chunk> list(chunks);
     for (size_t i = 0; i < chunks; ++i) {
@@ -70,17 +70,17 @@ class SearchTest : public ::testing::Test {
       list[i].content = title + " chunk " + std::to_string(i);
       list[i].char_end = static_cast<int64_t>(list[i].content.size());
     }
-    EXPECT_TRUE(store_->ReplaceChunks(inserted->id, list, {"chunking", "embedding"}).ok());
+    EXPECT_TRUE(store_->chunks().Replace(inserted->id, list, {"chunking", "embedding"}).ok());
     return inserted->id;
   }
 
   void Embed(int64_t id, const std::vector<Vec>& vectors) {
-    auto chunks = store_->GetChunks(id);
+    auto chunks = store_->chunks().Get(id);
     ASSERT_TRUE(chunks.ok());
     ASSERT_EQ(chunks->size(), vectors.size());
     std::vector<std::pair<int64_t, Vec>> updates;
     for (size_t i = 0; i < vectors.size(); ++i) updates.emplace_back((*chunks)[i].id, vectors[i]);
-    ASSERT_TRUE(store_->SetEmbeddings(id, updates, {"embedding", "complete"}).ok());
+    ASSERT_TRUE(store_->chunks().SetEmbeddings(id, updates, {"embedding", "complete"}).ok());
   }
 
   int64_t AddDocument(const std::string& title, const std::vector<Vec>& vectors) {
@@ -169,7 +169,7 @@ TEST_F(SearchTest, DeletedDocumentsChunksAreNotReturned) {
   ASSERT_TRUE(before.ok());
   ASSERT_EQ(before->size(), 3u);
   EXPECT_EQ(before->front().document_id, gone);
-  ASSERT_TRUE(store_->DeleteDocument(gone).ok());
+  ASSERT_TRUE(store_->documents().Delete(gone).ok());
   auto after = Run("x");
   ASSERT_TRUE(after.ok());
   ASSERT_EQ(after->size(), 1u);
@@ -179,7 +179,7 @@ TEST_F(SearchTest, DeletedDocumentsChunksAreNotReturned) {
 TEST_F(SearchTest, DeletionHiddenByNewEmbeddingsIsStillFiltered) {
   int64_t gone = AddDocument("gone", {Unit({1, 0, 0})});
   ASSERT_TRUE(Run("x").ok());  // caches "gone"
-  ASSERT_TRUE(store_->DeleteDocument(gone).ok());
+  ASSERT_TRUE(store_->documents().Delete(gone).ok());
   int64_t fresh = AddDocument("fresh", {Unit({1, 1, 0})});  // counts match again
   auto results = Run("x");
   ASSERT_TRUE(results.ok());
@@ -208,10 +208,10 @@ TEST_F(SearchTest, ReembeddedDocumentUsesItsNewVectors) {
   ASSERT_TRUE(first.ok());
   EXPECT_NE(first->front().document_id, id);
   // Re-chunking drops the old chunks (and their vectors) and adds new ones.
-  ASSERT_TRUE(store_->SetStage(id, {"complete", "chunking"}).ok());
+  ASSERT_TRUE(store_->documents().SetState(id, {"complete", "chunking"}).ok());
   std::vector<Chunk> chunks(1);
   chunks[0].content = "doc again";
-  ASSERT_TRUE(store_->ReplaceChunks(id, chunks, {"chunking", "embedding"}).ok());
+  ASSERT_TRUE(store_->chunks().Replace(id, chunks, {"chunking", "embedding"}).ok());
   Embed(id, {Unit({0, 1, 0})});
   auto second = Run("y");
   ASSERT_TRUE(second.ok());
@@ -323,20 +323,19 @@ TEST(SearchRealEmbedderTest, RanksTheTopicalChunkFirst) {
                                     "The stock market fell sharply on interest rate fears.",
                                     "Volcanoes erupt molten lava and ash."};
   for (size_t i = 0; i < texts.size(); ++i) {
-    NewDocument doc{"doc" + std::to_string(i), "", Sha256Hex(texts[i]), "text/plain", "",
-                    "chunking", "{}"};
-    auto inserted = (*store)->InsertDocument(doc);
+    NewDocument doc{"doc" + std::to_string(i), "", Sha256Hex(texts[i]), "text/plain", "", "chunking", "{}"};
+    auto inserted = (*store)->documents().Insert(doc);
     ASSERT_TRUE(inserted.ok());
     Chunk chunk;
     chunk.content = texts[i];
-    ASSERT_TRUE((*store)->ReplaceChunks(inserted->id, {chunk}, {"chunking", "embedding"}).ok());
-    auto stored = (*store)->GetChunks(inserted->id);
+    ASSERT_TRUE((*store)->chunks().Replace(inserted->id, {chunk}, {"chunking", "embedding"}).ok());
+    auto stored = (*store)->chunks().Get(inserted->id);
     ASSERT_TRUE(stored.ok());
     auto vectors = embedder->Embed({texts[i]});
     ASSERT_TRUE(vectors.ok());
     ASSERT_TRUE((*store)
-                    ->SetEmbeddings(inserted->id, {{stored->front().id, vectors->front()}},
-                                    {"embedding", "complete"})
+                    ->chunks()
+                    .SetEmbeddings(inserted->id, {{stored->front().id, vectors->front()}}, {"embedding", "complete"})
                     .ok());
   }
   Searcher searcher(**store, *embedder);

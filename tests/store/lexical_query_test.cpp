@@ -23,7 +23,9 @@ TEST(LexicalTerms, OperatorsAndQuotesAreSeparators) {
 TEST(LexicalTerms, UnicodeLettersStayUnicodePunctuationSplits) {
   EXPECT_EQ(Terms("naïve café"), (Words{"naïve", "café"}));
   EXPECT_EQ(Terms("«Grüße»—“quoted”…"), (Words{"grüße", "quoted"}));  // non-ASCII case left to the engine
-  EXPECT_EQ(Terms("bad\xff\xfe" "bytes\xc3"), (Words{"bad", "bytes"}));
+  EXPECT_EQ(Terms("bad\xff\xfe"
+                  "bytes\xc3"),
+            (Words{"bad", "bytes"}));
 }
 
 TEST(LexicalTerms, KeepsAtMostTheFirstMaxTerms) {

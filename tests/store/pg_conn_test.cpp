@@ -8,9 +8,7 @@
 namespace refinery::pg {
 namespace {
 
-std::map<std::string, std::string> AsMap(const ConnectSettings& s) {
-  return {s.params.begin(), s.params.end()};
-}
+std::map<std::string, std::string> AsMap(const ConnectSettings& s) { return {s.params.begin(), s.params.end()}; }
 
 TEST(PgConnectSettingsTest, AddsKeepaliveAndTimeoutDefaults) {
   auto s = BuildConnectSettings("postgresql://u@127.0.0.1:5/db", 5.0);

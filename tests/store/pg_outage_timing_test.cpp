@@ -47,17 +47,17 @@ TEST(PgOutageTimingTest, CallsFailFastWhileDownAndRecoverAfter) {
   ASSERT_STORE_OK((*store)->Migrate());
   NewDocument doc;
   doc.content_hash = "outage";
-  doc.stage = "chunking";
-  auto inserted = (*store)->InsertDocument(doc);
+  doc.state = "chunking";
+  auto inserted = (*store)->documents().Insert(doc);
   ASSERT_STORE_OK(inserted);
 
   RestartGuard guard;
   ASSERT_TRUE(PgCtl("stop"));
   guard.stopped = true;
   const std::vector<std::function<Status()>> calls = {
-      [&] { return (*store)->GetDocument(inserted->id).status(); },
-      [&] { return (*store)->Stats().status(); },
-      [&] { return (*store)->InsertDocument(doc).status(); },
+      [&] { return (*store)->documents().Get(inserted->id).status(); },
+      [&] { return (*store)->telemetry().Stats().status(); },
+      [&] { return (*store)->documents().Insert(doc).status(); },
       [&] { return (*store)->Ping(); },
   };
   for (int round = 0; round < 2; ++round) {
@@ -73,7 +73,7 @@ TEST(PgOutageTimingTest, CallsFailFastWhileDownAndRecoverAfter) {
   ASSERT_TRUE(PgCtl("start"));
   guard.stopped = false;
   Status s;
-  const double took = Seconds([&] { return (*store)->GetDocument(inserted->id).status(); }, &s);
+  const double took = Seconds([&] { return (*store)->documents().Get(inserted->id).status(); }, &s);
   EXPECT_STORE_OK(s);
   EXPECT_LT(took, 2.0);
   for (const auto& call : calls) EXPECT_STORE_OK(call());

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "pg_test_util.h"
-#include "support/process_util.h"
 #include "store/postgres_store.h"
 #include "store_backends.h"
+#include "support/process_util.h"
 
 namespace refinery {
 namespace {
@@ -44,8 +44,8 @@ class PgPoolTest : public ::testing::Test {
   int64_t InsertDoc(Store& store, const std::string& hash) {
     NewDocument doc;
     doc.content_hash = hash;
-    doc.stage = "chunking";
-    auto r = store.InsertDocument(doc);
+    doc.state = "chunking";
+    auto r = store.documents().Insert(doc);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->id : 0;
   }
@@ -66,7 +66,7 @@ TEST_F(PgPoolTest, TerminatedBackendsBetweenCallsAreDetectedAndReplaced) {
   // check or, at worst, by a retry. Either way every call succeeds.
   Terminate();
   const PoolStats before = store->GetPoolStats();
-  for (int i = 0; i < 10; ++i) EXPECT_STORE_OK(store->GetDocument(id));
+  for (int i = 0; i < 10; ++i) EXPECT_STORE_OK(store->documents().Get(id));
   const PoolStats mid = store->GetPoolStats();
   EXPECT_GT(mid.closed_dead, before.closed_dead);
   EXPECT_GT(mid.validation_failures + mid.retries, before.validation_failures + before.retries);
@@ -76,7 +76,7 @@ TEST_F(PgPoolTest, TerminatedBackendsBetweenCallsAreDetectedAndReplaced) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   Terminate();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  for (int i = 0; i < 10; ++i) EXPECT_STORE_OK(store->Stats());
+  for (int i = 0; i < 10; ++i) EXPECT_STORE_OK(store->telemetry().Stats());
   const PoolStats after = store->GetPoolStats();
   EXPECT_GT(after.validation_failures, mid.validation_failures);
   EXPECT_GT(after.rebuilds, mid.rebuilds);
@@ -160,15 +160,14 @@ TEST_F(PgPoolTest, ExhaustedPoolTimesOutWithUnavailableAndLeaksNothing) {
   holding.wait();
   EXPECT_EQ(store->GetPoolStats().in_use, config.db_pool_max);
   const auto start = std::chrono::steady_clock::now();
-  auto stats = store->Stats();
-  const double waited =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto stats = store->telemetry().Stats();
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(stats.status().code(), StatusCode::kUnavailable) << stats.status().ToString();
   EXPECT_GE(waited, 0.25);
   release = true;
   for (auto& t : holders) t.join();
 
-  EXPECT_STORE_OK(store->Stats());
+  EXPECT_STORE_OK(store->telemetry().Stats());
   const PoolStats after = store->GetPoolStats();
   EXPECT_EQ(after.in_use, 0);
   EXPECT_EQ(after.idle, after.size);
@@ -185,7 +184,7 @@ TEST_F(PgPoolTest, ManyConcurrentCallersAreServedWithoutLeaks) {
   for (int t = 0; t < 12; ++t) {  // three times the pool's 4 connections
     threads.emplace_back([&] {
       for (int i = 0; i < 20; ++i) {
-        if (!store->GetDocument(id).ok() || !store->Stats().ok()) ++failures;
+        if (!store->documents().Get(id).ok() || !store->telemetry().Stats().ok()) ++failures;
       }
     });
   }
@@ -200,9 +199,9 @@ TEST_F(PgPoolTest, ManyConcurrentCallersAreServedWithoutLeaks) {
 TEST_F(PgPoolTest, AnExceptionInAUnitOfWorkDiscardsTheConnection) {
   auto store = OpenMigrated();
   ASSERT_NE(store, nullptr);
-  EXPECT_THROW((void)store->pool().Run("throws", TxMode::kWrite,
-                                       [](Conn&) -> Status { throw std::runtime_error("boom"); }),
-               std::runtime_error);
+  EXPECT_THROW(
+      (void)store->pool().Run("throws", TxMode::kWrite, [](Conn&) -> Status { throw std::runtime_error("boom"); }),
+      std::runtime_error);
   const PoolStats s = store->GetPoolStats();
   EXPECT_EQ(s.in_use, 0);
   EXPECT_EQ(s.idle, s.size);
@@ -216,8 +215,7 @@ TEST_F(PgPoolTest, ForeignRefinerySchemaIsRefused) {
   ASSERT_NE(store, nullptr);
   Status s = store->Migrate();
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("holds tables Refinery does not own (customers)"), std::string::npos)
-      << s.message();
+  EXPECT_NE(s.message().find("holds tables Refinery does not own (customers)"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("DATABASE_URL"), std::string::npos);
   EXPECT_EQ(store->SchemaVersion().status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store->GetPoolStats().retries, 0);
@@ -297,9 +295,9 @@ TEST_F(PgPoolTest, ChunksGetAFullTextVector) {
   const int64_t id = InsertDoc(*store, "fts");
   Chunk c;
   c.content = "Refineries distill crude oil";
-  ASSERT_STORE_OK(store->ReplaceChunks(id, {c}, {"chunking", "embedding"}));
-  auto hit = pgtest::RawQuery(
-      url_, "SELECT COUNT(*) FROM refinery.chunks WHERE tsv @@ to_tsquery('english', 'distilling')");
+  ASSERT_STORE_OK(store->chunks().Replace(id, {c}, {"chunking", "embedding"}));
+  auto hit =
+      pgtest::RawQuery(url_, "SELECT COUNT(*) FROM refinery.chunks WHERE tsv @@ to_tsquery('english', 'distilling')");
   ASSERT_STORE_OK(hit);
   EXPECT_EQ(*hit, "1");
 }

@@ -7,10 +7,10 @@
 
 #include <libpq-fe.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <mutex>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "core/config.h"
@@ -47,8 +47,7 @@ inline Result<std::string> RawQuery(const std::string& url, const std::string& s
   const ExecStatusType st = PQresultStatus(res);
   Result<std::string> out = Status::Internal(PQresultErrorMessage(res));
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-    out = (st == PGRES_TUPLES_OK && PQntuples(res) > 0) ? std::string(PQgetvalue(res, 0, 0))
-                                                        : std::string();
+    out = (st == PGRES_TUPLES_OK && PQntuples(res) > 0) ? std::string(PQgetvalue(res, 0, 0)) : std::string();
   }
   PQclear(res);
   PQfinish(conn);
@@ -93,8 +92,7 @@ inline Result<std::string> FreshDatabaseUrl() {
   static std::mutex mu;
   static int counter = 0;
   std::lock_guard lock(mu);
-  const std::string name =
-      "refinery_t_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+  const std::string name = "refinery_t_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
   auto created = RawQuery(base, "CREATE DATABASE " + name);
   if (!created.ok()) return created.status();
   DatabaseRegistry::Get().Add(name);

@@ -9,35 +9,13 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "store/sqlite_db.h"
+#include "core/sqlite.h"
 #include "store/sqlite_store.h"
 #include "store_backends.h"
+#include "support/raw_sqlite.h"
 
 namespace refinery {
 namespace {
-
-// A raw connection, independent of the store's pool, to look at the file.
-sqlite::DbPtr RawOpen(const std::string& path) {
-  sqlite3* raw = nullptr;
-  EXPECT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-  return sqlite::DbPtr(raw);
-}
-
-std::vector<std::vector<std::string>> Query(sqlite3* db, const char* sql) {
-  std::vector<std::vector<std::string>> rows;
-  sqlite3_stmt* raw = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &raw, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite::StmtPtr stmt(raw);
-  while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
-    std::vector<std::string> row;
-    for (int i = 0; i < sqlite3_column_count(stmt.get()); ++i) {
-      const auto* text = sqlite3_column_text(stmt.get(), i);
-      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
-    }
-    rows.push_back(row);
-  }
-  return rows;
-}
 
 std::unique_ptr<SqliteStore> OpenMigrated(const std::string& path, SqliteStoreOptions options = {}) {
   auto store = SqliteStore::Open(path, options);
@@ -50,7 +28,7 @@ std::unique_ptr<SqliteStore> OpenMigrated(const std::string& path, SqliteStoreOp
 NewDocument Doc(const std::string& hash) {
   NewDocument d;
   d.content_hash = hash;
-  d.stage = "chunking";
+  d.state = "chunking";
   d.title = "t " + hash;
   return d;
 }
@@ -90,8 +68,8 @@ TEST(SqliteStoreTest, JournalModeIsWal) {
   testing::TempDir dir;
   auto store = OpenMigrated(dir.path() + "/s.db");
   ASSERT_NE(store, nullptr);
-  auto db = RawOpen(store->path());
-  auto rows = Query(db.get(), "PRAGMA journal_mode");
+  testing::RawSqlite db(store->path());
+  auto rows = db.Rows("PRAGMA journal_mode");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0][0], "wal");
 }
@@ -107,14 +85,15 @@ TEST(SqliteStoreTest, MigrationTableRecordsEachVersionOnce) {
   const double start = NowSeconds();
   ASSERT_STORE_OK((*fresh)->Migrate());
   ASSERT_STORE_OK((*fresh)->Migrate());
-  auto db = RawOpen((*fresh)->path());
-  auto rows = Query(db.get(), "SELECT version, applied_at FROM schema_migrations ORDER BY version");
+  testing::RawSqlite db((*fresh)->path());
+  auto rows = db.Rows("SELECT version, applied_at FROM schema_migrations ORDER BY version");
   ASSERT_EQ(rows.size(), static_cast<size_t>(kSchemaVersion));
   for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i][0], std::to_string(i + 1));
   EXPECT_NEAR(std::stod(rows[0][1]), start, 60);
-  auto tables = Query(db.get(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN"
-                                " ('documents', 'chunks', 'processing_log', 'crawl_jobs', 'stage_metrics', 'chunks_fts',"
-                                " 'stage_totals') ORDER BY name");
+  auto tables = db.Rows(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN"
+      " ('documents', 'chunks', 'processing_log', 'crawl_jobs', 'stage_metrics', 'chunks_fts',"
+      " 'stage_totals') ORDER BY name");
   EXPECT_EQ(tables.size(), 7u);
 }
 
@@ -127,14 +106,20 @@ TEST(SqliteStoreTest, ConcurrentMigrateFromTwoStoresIsSafe) {
   ASSERT_STORE_OK(b);
   std::latch start(2);
   Status sa, sb;
-  std::thread ta([&] { start.arrive_and_wait(); sa = (*a)->Migrate(); });
-  std::thread tb([&] { start.arrive_and_wait(); sb = (*b)->Migrate(); });
+  std::thread ta([&] {
+    start.arrive_and_wait();
+    sa = (*a)->Migrate();
+  });
+  std::thread tb([&] {
+    start.arrive_and_wait();
+    sb = (*b)->Migrate();
+  });
   ta.join();
   tb.join();
   EXPECT_STORE_OK(sa);
   EXPECT_STORE_OK(sb);
-  auto db = RawOpen(path);
-  EXPECT_EQ(Query(db.get(), "SELECT version FROM schema_migrations").size(), static_cast<size_t>(kSchemaVersion));
+  testing::RawSqlite db(path);
+  EXPECT_EQ(db.Rows("SELECT version FROM schema_migrations").size(), static_cast<size_t>(kSchemaVersion));
 }
 
 TEST(SqliteStoreTest, TwoStoresOnOneFileWriteConcurrentlyWithoutErrors) {
@@ -155,27 +140,34 @@ TEST(SqliteStoreTest, TwoStoresOnOneFileWriteConcurrentlyWithoutErrors) {
       Store& store = *shared;
       start.arrive_and_wait();
       for (int i = 0; i < kDocsPerThread; ++i) {
-        auto ins = store.InsertDocument(Doc(std::to_string(t) + "-" + std::to_string(i)));
-        if (!ins.ok()) { ADD_FAILURE() << ins.status().ToString(); ++failures; continue; }
+        auto ins = store.documents().Insert(Doc(std::to_string(t) + "-" + std::to_string(i)));
+        if (!ins.ok()) {
+          ADD_FAILURE() << ins.status().ToString();
+          ++failures;
+          continue;
+        }
         Chunk c;
         c.content = "text";
         std::vector<Status> steps = {
-            store.AppendLog({0, ins->id, "chunk", "started", "", 0, 0}),
-            store.ReplaceChunks(ins->id, {c}, {"chunking", "embedding"}),
-            store.RecordFailure(ins->id, {"embed", "embedding", "flaky", false, 0}),
-            store.SetStage(ins->id, {"embedding", "complete"})};
+            store.telemetry().AppendLog({0, ins->id, "chunk", "started", "", 0, 0}),
+            store.chunks().Replace(ins->id, {c}, {"chunking", "embedding"}),
+            store.documents().RecordFailure(ins->id, {"embed", "embedding", "flaky", false, 0}),
+            store.documents().SetState(ins->id, {"embedding", "complete"})};
         for (const Status& s : steps) {
-          if (!s.ok()) { ADD_FAILURE() << s.ToString(); ++failures; }
+          if (!s.ok()) {
+            ADD_FAILURE() << s.ToString();
+            ++failures;
+          }
         }
       }
     });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
-  auto stats = first->Stats();
+  auto stats = first->telemetry().Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_documents, kThreads * kDocsPerThread);
-  EXPECT_EQ(stats->documents_by_stage["complete"], kThreads * kDocsPerThread);
+  EXPECT_EQ(stats->documents_by_state["complete"], kThreads * kDocsPerThread);
   EXPECT_EQ(stats->total_chunks, kThreads * kDocsPerThread);
 }
 
@@ -184,9 +176,9 @@ int WriteFromChildProcess(const std::string& path, int child, int docs) {
   auto store = SqliteStore::Open(path);
   if (!store.ok()) return 2;
   for (int i = 0; i < docs; ++i) {
-    auto ins = (*store)->InsertDocument(Doc("p" + std::to_string(child) + "-" + std::to_string(i)));
+    auto ins = (*store)->documents().Insert(Doc("p" + std::to_string(child) + "-" + std::to_string(i)));
     if (!ins.ok()) return 3;
-    if (!(*store)->SetStage(ins->id, {"chunking", "complete"}).ok()) return 4;
+    if (!(*store)->documents().SetState(ins->id, {"chunking", "complete"}).ok()) return 4;
   }
   return 0;
 }
@@ -210,9 +202,9 @@ TEST(SqliteStoreTest, SeveralProcessesWriteConcurrentlyWithoutErrors) {
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
   }
-  auto stats = parent->Stats();
+  auto stats = parent->telemetry().Stats();
   ASSERT_STORE_OK(stats);
-  EXPECT_EQ(stats->documents_by_stage["complete"], kChildren * kDocs);
+  EXPECT_EQ(stats->documents_by_state["complete"], kChildren * kDocs);
 }
 
 TEST(SqliteStoreTest, HeldWriteLockMakesWritesUnavailableButNotReads) {
@@ -221,15 +213,15 @@ TEST(SqliteStoreTest, HeldWriteLockMakesWritesUnavailableButNotReads) {
   options.busy_timeout_ms = 100;
   auto store = OpenMigrated(dir.path() + "/busy.db", options);
   ASSERT_NE(store, nullptr);
-  auto ins = store->InsertDocument(Doc("busy"));
+  auto ins = store->documents().Insert(Doc("busy"));
   ASSERT_STORE_OK(ins);
 
-  auto blocker = RawOpen(store->path());
-  ASSERT_EQ(sqlite3_exec(blocker.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
-  EXPECT_STORE_CODE(store->SetStage(ins->id, {"chunking", "embedding"}), kUnavailable);
-  EXPECT_STORE_OK(store->GetDocument(ins->id));  // WAL: readers never wait for the writer
-  ASSERT_EQ(sqlite3_exec(blocker.get(), "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-  EXPECT_STORE_OK(store->SetStage(ins->id, {"chunking", "embedding"}));
+  testing::RawSqlite blocker(store->path());
+  ASSERT_TRUE(blocker.Exec("BEGIN IMMEDIATE").ok());
+  EXPECT_STORE_CODE(store->documents().SetState(ins->id, {"chunking", "embedding"}), kUnavailable);
+  EXPECT_STORE_OK(store->documents().Get(ins->id));  // WAL: readers never wait for the writer
+  ASSERT_TRUE(blocker.Exec("ROLLBACK").ok());
+  EXPECT_STORE_OK(store->documents().SetState(ins->id, {"chunking", "embedding"}));
 }
 
 TEST(SqliteStoreTest, ReopeningKeepsData) {
@@ -239,23 +231,23 @@ TEST(SqliteStoreTest, ReopeningKeepsData) {
   {
     auto store = OpenMigrated(path);
     ASSERT_NE(store, nullptr);
-    auto ins = store->InsertDocument(Doc("kept"));
+    auto ins = store->documents().Insert(Doc("kept"));
     ASSERT_STORE_OK(ins);
     id = ins->id;
     Chunk c;
     c.content = "persisted";
     c.embedding = {0.5f, -1.25f};
-    ASSERT_STORE_OK(store->ReplaceChunks(id, {c}, {"chunking", "complete"}));
+    ASSERT_STORE_OK(store->chunks().Replace(id, {c}, {"chunking", "complete"}));
   }
   auto store = OpenMigrated(path);
   ASSERT_NE(store, nullptr);
   auto version = store->SchemaVersion();
   ASSERT_STORE_OK(version);
   EXPECT_EQ(*version, kSchemaVersion);
-  auto doc = store->GetDocument(id);
+  auto doc = store->documents().Get(id);
   ASSERT_STORE_OK(doc);
-  EXPECT_EQ(doc->stage, "complete");
-  auto chunks = store->GetChunks(id);
+  EXPECT_EQ(doc->state, "complete");
+  auto chunks = store->chunks().Get(id);
   ASSERT_STORE_OK(chunks);
   ASSERT_EQ(chunks->size(), 1u);
   EXPECT_EQ((*chunks)[0].content, "persisted");
@@ -263,10 +255,10 @@ TEST(SqliteStoreTest, ReopeningKeepsData) {
 }
 
 TEST(SqliteStoreTest, EmbeddingsAreStoredAsLittleEndianFloat32) {
-  EXPECT_EQ(sqlite::EncodeFloats({1.0f}), std::string("\x00\x00\x80\x3f", 4));
+  EXPECT_EQ(EncodeFloats({1.0f}), std::string("\x00\x00\x80\x3f", 4));
   const std::vector<float> values = {-3.5f, 1e-30f, 7.0f};
-  const std::string bytes = sqlite::EncodeFloats(values);
-  EXPECT_EQ(sqlite::DecodeFloats(bytes.data(), bytes.size()), values);
+  const std::string bytes = EncodeFloats(values);
+  EXPECT_EQ(DecodeFloats(bytes.data(), bytes.size()), values);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "store/stage_counters.h"
+#include "store/backend_common.h"
 
 namespace refinery {
 namespace {
@@ -20,19 +20,19 @@ TEST(StageCounters, BucketsAreSortedAndSpanMillisecondsToMinutes) {
 }
 
 TEST(StageCounters, BucketForIsTheSmallestBoundAtOrAboveTheDuration) {
-  EXPECT_EQ(stage_counters::BucketFor(0), 0.005);
-  EXPECT_EQ(stage_counters::BucketFor(0.005), 0.005);  // "<= le"
-  EXPECT_EQ(stage_counters::BucketFor(0.0051), 0.01);
-  EXPECT_EQ(stage_counters::BucketFor(7), 10);
-  EXPECT_EQ(stage_counters::BucketFor(300), 300);
-  EXPECT_EQ(stage_counters::BucketFor(300.5), kInf);
+  EXPECT_EQ(backend_common::BucketFor(0), 0.005);
+  EXPECT_EQ(backend_common::BucketFor(0.005), 0.005);  // "<= le"
+  EXPECT_EQ(backend_common::BucketFor(0.0051), 0.01);
+  EXPECT_EQ(backend_common::BucketFor(7), 10);
+  EXPECT_EQ(backend_common::BucketFor(300), 300);
+  EXPECT_EQ(backend_common::BucketFor(300.5), kInf);
 }
 
 TEST(StageCounters, FolderSumsRepeatedRowsAndPlacesOffGridBoundsNeverTooLow) {
-  stage_counters::Folder folder;
+  backend_common::Folder folder;
   folder.Add("embed", "completed", 0.01, 2, 0.012);
   folder.Add("chunk", "failed", kInf, 1, 900);
-  folder.Add("embed", "completed", 0.01, 3, 0.02);   // another shard of the same row
+  folder.Add("embed", "completed", 0.01, 3, 0.02);    // another shard of the same row
   folder.Add("embed", "completed", 0.007, 1, 0.006);  // written under older bounds
   auto counters = folder.Take();
   ASSERT_EQ(counters.size(), 2u);

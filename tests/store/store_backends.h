@@ -23,14 +23,14 @@ const Status& StatusOf(const Result<T>& r) {
   return r.status();
 }
 // Each evaluates `expr` once and prints the Status on failure.
-#define ASSERT_STORE_OK(expr)                                                             \
-  do {                                                                                    \
-    const auto& store_ok_value_ = (expr);                                                 \
+#define ASSERT_STORE_OK(expr)                                                              \
+  do {                                                                                     \
+    const auto& store_ok_value_ = (expr);                                                  \
     ASSERT_TRUE(store_ok_value_.ok()) << ::refinery::StatusOf(store_ok_value_).ToString(); \
   } while (0)
-#define EXPECT_STORE_OK(expr)                                                             \
-  do {                                                                                    \
-    const auto& store_ok_value_ = (expr);                                                 \
+#define EXPECT_STORE_OK(expr)                                                              \
+  do {                                                                                     \
+    const auto& store_ok_value_ = (expr);                                                  \
     EXPECT_TRUE(store_ok_value_.ok()) << ::refinery::StatusOf(store_ok_value_).ToString(); \
   } while (0)
 #define EXPECT_STORE_CODE(expr, status_code) \
@@ -65,9 +65,7 @@ inline std::vector<StoreBackend> StoreBackends() {
   };
 }
 
-inline std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) {
-  return info.param.name;
-}
+inline std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) { return info.param.name; }
 
 class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
  protected:
@@ -86,13 +84,13 @@ class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
     doc.title = "title " + hash;
     doc.source_url = "https://example.org/" + hash;
     doc.content_hash = hash;
-    doc.stage = stage;
+    doc.state = stage;
     return doc;
   }
 
   // Inserts a new document and returns its id (0 after a failed assertion).
   int64_t Insert(const std::string& hash, const std::string& stage = "chunking") {
-    auto outcome = store().InsertDocument(NewDoc(hash, stage));
+    auto outcome = store().documents().Insert(NewDoc(hash, stage));
     EXPECT_TRUE(outcome.ok()) << outcome.status().ToString();
     return outcome.ok() ? outcome->id : 0;
   }
@@ -117,22 +115,28 @@ class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
   std::string WalkDocumentsThroughEveryChange(int worker, int count) {
     for (int i = 0; i < count; ++i) {
       const std::string hash = "walk-" + std::to_string(worker) + "-" + std::to_string(i);
-      auto doc = store().InsertDocument(NewDoc(hash));
+      auto doc = store().documents().Insert(NewDoc(hash));
       if (!doc.ok()) return "insert: " + doc.status().ToString();
       const int64_t id = doc->id;
-      Status s = store().ReplaceChunks(id, MakeChunks(1 + i % 4, hash), {"chunking", "embedding"});
+      Status s = store().chunks().Replace(id, MakeChunks(1 + i % 4, hash), {"chunking", "embedding"});
       if (!s.ok()) return "replace chunks: " + s.ToString();
-      auto chunks = store().GetChunks(id);
+      auto chunks = store().chunks().Get(id);
       if (!chunks.ok()) return "get chunks: " + chunks.status().ToString();
       std::vector<std::pair<int64_t, std::vector<float>>> vectors;
       for (size_t k = 0; k < chunks->size(); k += 2) vectors.emplace_back((*chunks)[k].id, std::vector<float>{1.0f});
       switch (i % 4) {
-        case 0: s = store().SetEmbeddings(id, vectors, {"embedding", "complete"}); break;
-        case 1: s = store().RecordFailure(id, {"embed", "embedding", "boom", /*terminal=*/true, 0}); break;
-        case 2: s = store().DeleteDocument(id); break;
+        case 0:
+          s = store().chunks().SetEmbeddings(id, vectors, {"embedding", "complete"});
+          break;
+        case 1:
+          s = store().documents().RecordFailure(id, {"embed", "embedding", "boom", /*terminal=*/true, 0});
+          break;
+        case 2:
+          s = store().documents().Delete(id);
+          break;
         default:
-          s = store().SetEmbeddings(id, vectors, {"embedding", "complete"});
-          if (s.ok()) s = store().SetStage(id, {"complete", "chunking"});
+          s = store().chunks().SetEmbeddings(id, vectors, {"embedding", "complete"});
+          if (s.ok()) s = store().documents().SetState(id, {"complete", "chunking"});
       }
       if (!s.ok()) return "change " + std::to_string(i % 4) + ": " + s.ToString();
     }

@@ -3,8 +3,8 @@
 #include <functional>
 #include <map>
 
+#include "core/sqlite.h"
 #include "store/pg_schema.h"
-#include "store/sqlite_db.h"
 #include "store/sqlite_schema.h"
 #include "store_backends.h"
 
@@ -16,8 +16,10 @@ namespace {
 struct V1Database {
   std::unique_ptr<Store> store;  // null: the backend is not available here
   std::function<Status(const std::string& sql)> exec;
-  std::string schema;  // table prefix: "refinery." or ""
-  std::string blob;    // a literal one-float embedding ({1.0f}) in this dialect
+  // The first column of the first row ("" if none).
+  std::function<Result<std::string>(const std::string& sql)> query;
+  std::string schema;                               // table prefix: "refinery." or ""
+  std::string blob;                                 // a literal one-float embedding ({1.0f}) in this dialect
   std::unique_ptr<sqlite::Connection> sqlite_conn;  // keeps the raw SQLite handle open
 };
 
@@ -33,6 +35,13 @@ Result<V1Database> SqliteV1(const std::string& dir) {
   db.sqlite_conn = std::move(*conn);
   sqlite::Connection* raw = db.sqlite_conn.get();
   db.exec = [raw](const std::string& sql) { return raw->Exec(sql.c_str()); };
+  db.query = [raw](const std::string& sql) -> Result<std::string> {
+    auto stmt = raw->Prepare(sql.c_str());
+    if (!stmt.ok()) return stmt.status();
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    return *row ? stmt->Text(0) : std::string();
+  };
   db.blob = "X'0000803f'";
   return db;
 }
@@ -44,10 +53,11 @@ Result<V1Database> PostgresV1() {
   if (url->empty()) return db;
   auto store = PostgresStore::Open(pgtest::ConfigFor(*url));
   if (!store.ok()) return store.status();
-  REFINERY_RETURN_IF_ERROR((*store)->pool().Run(
-      "migrate to v1", pg::TxMode::kWrite, [](pg::Conn& c) { return pg::MigrateSchemaTo(c, 1); }));
+  REFINERY_RETURN_IF_ERROR(
+      (*store)->pool().Run("migrate to v1", pg::TxMode::kWrite, [](pg::Conn& c) { return pg::MigrateSchemaTo(c, 1); }));
   db.store = std::move(*store);
   db.exec = [u = *url](const std::string& sql) { return pgtest::RawQuery(u, sql).status(); };
+  db.query = [u = *url](const std::string& sql) { return pgtest::RawQuery(u, sql); };
   db.schema = "refinery.";
   db.blob = "'\\x0000803f'::bytea";
   return db;
@@ -64,23 +74,22 @@ class StoreMigration : public ::testing::TestWithParam<std::string> {
 
   // Adds a chunk the way version 1 stored it.
   void AddV1Chunk(int64_t doc, int index, bool embedded) {
-    ASSERT_STORE_OK(db_.exec(
-        "INSERT INTO " + db_.schema +
-        "chunks (document_id, chunk_index, content, char_start, char_end, embedding) VALUES (" +
-        std::to_string(doc) + ", " + std::to_string(index) + ", 'text " + std::to_string(index) +
-        "', 0, 6, " + (embedded ? db_.blob : "NULL") + ")"));
+    ASSERT_STORE_OK(db_.exec("INSERT INTO " + db_.schema +
+                             "chunks (document_id, chunk_index, content, char_start, char_end, embedding) VALUES (" +
+                             std::to_string(doc) + ", " + std::to_string(index) + ", 'text " + std::to_string(index) +
+                             "', 0, 6, " + (embedded ? db_.blob : "NULL") + ")"));
     ASSERT_STORE_OK(db_.exec("UPDATE " + db_.schema +
-                             "documents SET chunk_count = chunk_count + 1 WHERE id = " +
-                             std::to_string(doc)));
+                             "documents SET chunk_count = chunk_count + 1 WHERE id = " + std::to_string(doc)));
   }
 
+  // Adds a document in state `embedding` the way version 1 stored it.
   int64_t Insert(const std::string& hash) {
-    NewDocument doc;
-    doc.content_hash = hash;
-    doc.stage = "embedding";
-    auto outcome = db_.store->InsertDocument(doc);  // the v1 columns suffice
-    EXPECT_TRUE(outcome.ok()) << outcome.status().ToString();
-    return outcome.ok() ? outcome->id : 0;
+    auto id = db_.query("INSERT INTO " + db_.schema +
+                        "documents (content_hash, stage, created_at, updated_at, stage_changed_at)"
+                        " VALUES ('" +
+                        hash + "', 'embedding', 1, 1, 1) RETURNING id");
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() && !id->empty() ? std::stoll(*id) : 0;
   }
 
   testing::TempDir dir_;
@@ -106,30 +115,29 @@ TEST_P(StoreMigration, UpgradeFromV1BackfillsChunkCountsForStats) {
   version = store.SchemaVersion();
   ASSERT_STORE_OK(version);
   EXPECT_EQ(*version, kSchemaVersion);
-  auto stats = store.Stats();
+  auto stats = store.telemetry().Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_documents, 3);
   EXPECT_EQ(stats->total_chunks, 5);
   EXPECT_EQ(stats->chunks_with_embeddings, 2);
-  auto doc = store.GetDocument(a);
+  auto doc = store.documents().Get(a);
   ASSERT_STORE_OK(doc);
   EXPECT_EQ(doc->chunk_count, 3);
-  auto chunks = store.GetChunks(a);
+  auto chunks = store.chunks().Get(a);
   ASSERT_STORE_OK(chunks);
   ASSERT_EQ(chunks->size(), 3u);
   EXPECT_EQ((*chunks)[0].embedding, std::vector<float>{1.0f});
 
   // The backfilled counts go on being maintained.
-  auto b_chunks = store.GetChunks(b);
+  auto b_chunks = store.chunks().Get(b);
   ASSERT_STORE_OK(b_chunks);
-  ASSERT_STORE_OK(
-      store.SetEmbeddings(b, {{(*b_chunks)[0].id, {2.0f}}}, {"embedding", "embedding"}));
-  stats = store.Stats();
+  ASSERT_STORE_OK(store.chunks().SetEmbeddings(b, {{(*b_chunks)[0].id, {2.0f}}}, {"embedding", "embedding"}));
+  stats = store.telemetry().Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_chunks, 5);
   EXPECT_EQ(stats->chunks_with_embeddings, 3);
-  ASSERT_STORE_OK(store.DeleteDocument(a));
-  stats = store.Stats();
+  ASSERT_STORE_OK(store.documents().Delete(a));
+  stats = store.telemetry().Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_chunks, 2);
   EXPECT_EQ(stats->chunks_with_embeddings, 1);
@@ -142,15 +150,16 @@ TEST_P(StoreMigration, UpgradeBackfillsStageCountersFromTheLogAsAppendWouldCount
   for (double ms : durations_ms) {  // written the v1 way: the log only
     ASSERT_STORE_OK(db_.exec("INSERT INTO " + db_.schema +
                              "processing_log (document_id, stage, status, message, duration_ms,"
-                             " created_at) VALUES (" + std::to_string(doc) + ", 'chunk', 'completed', '', " +
-                             std::to_string(ms) + ", 1)"));
+                             " created_at) VALUES (" +
+                             std::to_string(doc) + ", 'chunk', 'completed', '', " + std::to_string(ms) + ", 1)"));
   }
   ASSERT_STORE_OK(store.Migrate());
   ASSERT_STORE_OK(store.Migrate());  // idempotent: nothing counted twice
   // The same durations through today's AppendLog, under another stage.
-  for (double ms : durations_ms) ASSERT_STORE_OK(store.AppendLog({0, doc, "embed", "completed", "", ms, 0}));
+  for (double ms : durations_ms)
+    ASSERT_STORE_OK(store.telemetry().AppendLog({0, doc, "embed", "completed", "", ms, 0}));
 
-  auto counters = store.StageCounters();
+  auto counters = store.telemetry().StageCounters();
   ASSERT_STORE_OK(counters);
   ASSERT_EQ(counters->size(), 2u);
   const StageCounter& backfilled = (*counters)[0];
@@ -163,8 +172,8 @@ TEST_P(StoreMigration, UpgradeBackfillsStageCountersFromTheLogAsAppendWouldCount
   EXPECT_EQ(backfilled.buckets.back(), 1);   // past 300 s: +Inf
 
   // The backfilled rows go on counting.
-  ASSERT_STORE_OK(store.AppendLog({0, doc, "chunk", "completed", "", 1, 0}));
-  counters = store.StageCounters();
+  ASSERT_STORE_OK(store.telemetry().AppendLog({0, doc, "chunk", "completed", "", 1, 0}));
+  counters = store.telemetry().StageCounters();
   ASSERT_STORE_OK(counters);
   EXPECT_EQ((*counters)[0].count, 9);
   EXPECT_EQ((*counters)[0].buckets.front(), 3);
@@ -179,23 +188,21 @@ TEST_P(StoreMigration, UpgradeBackfillsStageTotalsForStats) {
   Insert("v1-totals-c");
   AddV1Chunk(a, 0, true);
   AddV1Chunk(b, 0, false);
-  ASSERT_STORE_OK(db_.exec("UPDATE " + db_.schema + "documents SET stage = 'complete' WHERE id = " +
-                           std::to_string(a)));
+  ASSERT_STORE_OK(
+      db_.exec("UPDATE " + db_.schema + "documents SET stage = 'complete' WHERE id = " + std::to_string(a)));
   ASSERT_STORE_OK(store.Migrate());
-  auto stats = store.Stats();
+  auto stats = store.telemetry().Stats();
   ASSERT_STORE_OK(stats);
-  EXPECT_EQ(stats->documents_by_stage,
-            (std::map<std::string, int64_t>{{"complete", 1}, {"embedding", 2}}));
+  EXPECT_EQ(stats->documents_by_state, (std::map<std::string, int64_t>{{"complete", 1}, {"embedding", 2}}));
   EXPECT_EQ(stats->total_documents, 3);
   EXPECT_EQ(stats->total_chunks, 2);
   EXPECT_EQ(stats->chunks_with_embeddings, 1);
 
-  ASSERT_STORE_OK(store.SetStage(b, {"embedding", "complete"}));
-  ASSERT_STORE_OK(store.DeleteDocument(a));
-  stats = store.Stats();
+  ASSERT_STORE_OK(store.documents().SetState(b, {"embedding", "complete"}));
+  ASSERT_STORE_OK(store.documents().Delete(a));
+  stats = store.telemetry().Stats();
   ASSERT_STORE_OK(stats);
-  EXPECT_EQ(stats->documents_by_stage,
-            (std::map<std::string, int64_t>{{"complete", 1}, {"embedding", 1}}));
+  EXPECT_EQ(stats->documents_by_state, (std::map<std::string, int64_t>{{"complete", 1}, {"embedding", 1}}));
   EXPECT_EQ(stats->total_chunks, 1);
   EXPECT_EQ(stats->chunks_with_embeddings, 0);
 }
@@ -206,18 +213,19 @@ TEST_P(StoreMigration, UpgradeCountsExistingErrorsByTheStageThatGaveUp) {
   const int64_t a = Insert("v1-error-a");
   Insert("v1-error-b");
   const int64_t c = Insert("v1-error-c");
-  ASSERT_STORE_OK(db_.exec("UPDATE " + db_.schema + "documents SET stage = 'error', error_stage = 'embed' WHERE id IN (" +
-                           std::to_string(a) + ", " + std::to_string(c) + ")"));
+  ASSERT_STORE_OK(db_.exec("UPDATE " + db_.schema +
+                           "documents SET stage = 'error', error_stage = 'embed' WHERE id IN (" + std::to_string(a) +
+                           ", " + std::to_string(c) + ")"));
   ASSERT_STORE_OK(store.Migrate());
-  auto stats = store.Stats();
+  auto stats = store.telemetry().Stats();
   ASSERT_STORE_OK(stats);
-  EXPECT_EQ(stats->documents_by_stage, (std::map<std::string, int64_t>{{"embedding", 1}, {"error", 2}}));
+  EXPECT_EQ(stats->documents_by_state, (std::map<std::string, int64_t>{{"embedding", 1}, {"error", 2}}));
   EXPECT_EQ(stats->errors_by_stage, (std::map<std::string, int64_t>{{"embed", 2}}));
-  ASSERT_STORE_OK(store.SetStage(a, {"error", "embedding"}));  // an operator's retry
-  stats = store.Stats();
+  ASSERT_STORE_OK(store.documents().SetState(a, {"error", "embedding"}));  // an operator's retry
+  stats = store.telemetry().Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->errors_by_stage, (std::map<std::string, int64_t>{{"embed", 1}}));
-  EXPECT_EQ(stats->documents_by_stage, (std::map<std::string, int64_t>{{"embedding", 2}, {"error", 1}}));
+  EXPECT_EQ(stats->documents_by_state, (std::map<std::string, int64_t>{{"embedding", 2}, {"error", 1}}));
 }
 
 TEST_P(StoreMigration, UpgradeIndexesExistingChunksForLexicalSearch) {
@@ -226,11 +234,11 @@ TEST_P(StoreMigration, UpgradeIndexesExistingChunksForLexicalSearch) {
   AddV1Chunk(doc, 0, false);  // content "text 0"
   AddV1Chunk(doc, 1, true);   // content "text 1"
   ASSERT_STORE_OK(store.Migrate());
-  auto hits = store.LexicalSearch("text", 10);
+  auto hits = store.search_index().Lexical("text", 10);
   ASSERT_STORE_OK(hits);
   ASSERT_EQ(hits->size(), 2u);
   for (const LexicalHit& h : *hits) EXPECT_EQ(h.hit.chunk.document_id, doc);
-  hits = store.LexicalSearch("1", 10);
+  hits = store.search_index().Lexical("1", 10);
   ASSERT_STORE_OK(hits);
   ASSERT_EQ(hits->size(), 1u);
   EXPECT_EQ(hits->front().hit.chunk.content, "text 1");

@@ -32,14 +32,13 @@ std::map<size_t, int64_t> NonZero(const StageCounter& c) {
 
 class StoreStageCounters : public StoreConformance {
  protected:
-  Status Append(int64_t doc, const std::string& stage, const std::string& status,
-                double duration_ms) {
-    return store().AppendLog({0, doc, stage, status, "m", duration_ms, 0});
+  Status Append(int64_t doc, const std::string& stage, const std::string& status, double duration_ms) {
+    return store().telemetry().AppendLog({0, doc, stage, status, "m", duration_ms, 0});
   }
 
   // The counter of (stage, status); fails the test when there is none.
   StageCounter Counter(const std::string& stage, const std::string& status) {
-    auto counters = store().StageCounters();
+    auto counters = store().telemetry().StageCounters();
     EXPECT_TRUE(counters.ok()) << counters.status().ToString();
     if (!counters.ok()) return {};
     for (const StageCounter& c : *counters) {
@@ -51,7 +50,7 @@ class StoreStageCounters : public StoreConformance {
 };
 
 TEST_P(StoreStageCounters, CountEveryAppendByStageStatusAndDurationBucket) {
-  auto empty = store().StageCounters();
+  auto empty = store().telemetry().StageCounters();
   ASSERT_STORE_OK(empty);
   EXPECT_TRUE(empty->empty());
   const int64_t id = Insert("counted");
@@ -60,7 +59,7 @@ TEST_P(StoreStageCounters, CountEveryAppendByStageStatusAndDurationBucket) {
   ASSERT_STORE_OK(Append(id, "chunk", kLogFailed, 20));
   ASSERT_STORE_OK(Append(id, "embed", kLogRequeued, 0));
 
-  auto counters = store().StageCounters();
+  auto counters = store().telemetry().StageCounters();
   ASSERT_STORE_OK(counters);
   ASSERT_EQ(counters->size(), 3u);
   EXPECT_EQ((*counters)[0].stage + "/" + (*counters)[0].status, "chunk/completed");
@@ -83,7 +82,7 @@ TEST_P(StoreStageCounters, CountEveryAppendByStageStatusAndDurationBucket) {
 TEST_P(StoreStageCounters, OutliveDeletedDocumentsAndCountAppendsForMissingOnes) {
   const int64_t id = Insert("short-lived");
   ASSERT_STORE_OK(Append(id, "chunk", kLogRetried, 40));
-  ASSERT_STORE_OK(store().DeleteDocument(id));
+  ASSERT_STORE_OK(store().documents().Delete(id));
   EXPECT_EQ(Counter("chunk", kLogRetried).count, 1);  // not deleted with the document
 
   // The job of a document deleted meanwhile still ran: counted, not logged.
@@ -92,7 +91,7 @@ TEST_P(StoreStageCounters, OutliveDeletedDocumentsAndCountAppendsForMissingOnes)
   EXPECT_EQ(after.count, 2);
   EXPECT_NEAR(after.duration_sum_s, 0.1, 1e-9);
   EXPECT_EQ(NonZero(after), (std::map<size_t, int64_t>{{BucketOf(0.05), 1}, {BucketOf(0.1), 1}}));
-  EXPECT_STORE_CODE(store().GetLog(id), kNotFound);
+  EXPECT_STORE_CODE(store().telemetry().GetLog(id), kNotFound);
 }
 
 TEST_P(StoreStageCounters, ConcurrentAppendsAreEachCountedExactlyOnce) {
@@ -116,16 +115,14 @@ TEST_P(StoreStageCounters, ConcurrentAppendsAreEachCountedExactlyOnce) {
 
   const StageCounter c = Counter("embed", kLogCompleted);
   EXPECT_EQ(c.count, kThreads * kPerThread);
-  EXPECT_EQ(NonZero(c), (std::map<size_t, int64_t>{{BucketOf(0.005), kThreads * 30},
-                                                   {BucketOf(2.5), kThreads * 10}}));
+  EXPECT_EQ(NonZero(c), (std::map<size_t, int64_t>{{BucketOf(0.005), kThreads * 30}, {BucketOf(2.5), kThreads * 10}}));
   EXPECT_NEAR(c.duration_sum_s, kThreads * (30 * 0.001 + 10 * 2.0), 1e-6);
-  auto log = store().GetLog(id);
+  auto log = store().telemetry().GetLog(id);
   ASSERT_STORE_OK(log);
   EXPECT_EQ(log->size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreStageCounters, ::testing::ValuesIn(StoreBackends()),
-                         BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, StoreStageCounters, ::testing::ValuesIn(StoreBackends()), BackendName);
 
 }  // namespace
 }  // namespace refinery

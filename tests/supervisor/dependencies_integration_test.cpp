@@ -114,8 +114,8 @@ TEST(SupervisorGroups, StopAndStartByGroupNameActOnEveryReplica) {
 // a health check, so every death restarts after the initial delay and is no
 // crash loop; without one the delay doubles and the service is failing.
 ServiceSpec DiesAfterBeating(const std::string& beat, bool checked) {
-  auto spec = QuickSpec("worker", {"/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8; do touch " + beat +
-                                                        "; sleep 0.05; done; exit 1"});
+  auto spec = QuickSpec("worker",
+                        {"/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8; do touch " + beat + "; sleep 0.05; done; exit 1"});
   spec.backoff_initial_s = 0.05;
   spec.backoff_max_s = 5;
   spec.stable_after_s = 100;

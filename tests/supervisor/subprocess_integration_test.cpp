@@ -70,7 +70,9 @@ TEST(Subprocess, ReportsExitCode) {
 TEST(Subprocess, ExecsArgvExactly) {
   Subprocess child = SpawnOrDie({"/bin/sleep", "100"});
   const std::string cmdline = ReadFile("/proc/" + std::to_string(child.pid()) + "/cmdline");
-  EXPECT_EQ(cmdline, std::string("/bin/sleep\0" "100\0", 15));
+  EXPECT_EQ(cmdline, std::string("/bin/sleep\0"
+                                 "100\0",
+                                 15));
 }
 
 TEST(Subprocess, PollReportsNothingWhileRunning) {
@@ -154,8 +156,9 @@ TEST(Subprocess, ExtraEnvOverridesAndExtendsOurs) {
   ASSERT_EQ(setenv("REFINERY_SUP_TEST_B", "kept", 1), 0);
   testing::TempDir dir;
   const std::string log = dir.path() + "/env.log";
-  Subprocess child = SpawnOrDie({"/bin/sh", "-c", "echo $REFINERY_SUP_TEST_A $REFINERY_SUP_TEST_B $REFINERY_SUP_TEST_C"},
-                                {{"REFINERY_SUP_TEST_A", "child"}, {"REFINERY_SUP_TEST_C", "new"}}, log);
+  Subprocess child =
+      SpawnOrDie({"/bin/sh", "-c", "echo $REFINERY_SUP_TEST_A $REFINERY_SUP_TEST_B $REFINERY_SUP_TEST_C"},
+                 {{"REFINERY_SUP_TEST_A", "child"}, {"REFINERY_SUP_TEST_C", "new"}}, log);
   EXPECT_EQ(child.Wait().code, 0);
   EXPECT_EQ(ReadFile(log), "child kept new\n");
   unsetenv("REFINERY_SUP_TEST_A");

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "control/control_client.h"
 #include "supervisor/supervisor_test_util.h"
 #include "support/process_util.h"
 #include "support/test_support.h"
@@ -60,8 +61,8 @@ TEST(SupervisorHealth, ChildThatStopsHeartbeatingIsKilledAndRestarted) {
 TEST(SupervisorHealth, FailingHttpCheckKillsTheChildAfterRetries) {
   auto spec = Sleeper("server");
   spec.start_period_s = 0.2;
-  spec.health = {HealthCheckSpec::Kind::kHttp, "http://127.0.0.1:" + std::to_string(FreePort()) + "/health", 0.1,
-                 0.5, 2};
+  spec.health = {HealthCheckSpec::Kind::kHttp, "http://127.0.0.1:" + std::to_string(FreePort()) + "/health", 0.1, 0.5,
+                 2};
   SupervisorThread sup({spec});
   ASSERT_TRUE(sup.WaitUntil([](const ServiceStatus& s) { return s.restarts >= 1; }));
   EXPECT_EQ(sup.Status().last_exit->signal, SIGKILL);

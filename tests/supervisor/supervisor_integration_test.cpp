@@ -109,9 +109,8 @@ TEST(Supervisor, RestartsAKilledChildWithANewPid) {
   const pid_t first = sup.WaitRunning();
   ASSERT_GT(first, 0);
   ASSERT_EQ(kill(first, SIGKILL), 0);
-  ASSERT_TRUE(sup.WaitUntil([&](const ServiceStatus& s) {
-    return s.state == ServiceState::kRunning && s.pid != first && s.pid != 0;
-  }));
+  ASSERT_TRUE(sup.WaitUntil(
+      [&](const ServiceStatus& s) { return s.state == ServiceState::kRunning && s.pid != first && s.pid != 0; }));
   const ServiceStatus status = sup.Status();
   EXPECT_EQ(status.restarts, 1);
   ASSERT_TRUE(status.last_exit.has_value());
@@ -146,8 +145,8 @@ TEST(Supervisor, OnFailureDoesNotRestartAfterSuccess) {
 }
 
 TEST(Supervisor, AlwaysAndUnlessStoppedRestartAfterSuccess) {
-  SupervisorThread sup({Spec("a", {"/bin/true"}, RestartPolicy::kAlways),
-                        Spec("u", {"/bin/true"}, RestartPolicy::kUnlessStopped)});
+  SupervisorThread sup(
+      {Spec("a", {"/bin/true"}, RestartPolicy::kAlways), Spec("u", {"/bin/true"}, RestartPolicy::kUnlessStopped)});
   for (size_t i : {0, 1}) {
     ASSERT_TRUE(sup.WaitUntil([](const ServiceStatus& s) { return s.restarts >= 2; }, i));
     EXPECT_TRUE(sup.Status(i).last_exit->success());
@@ -194,9 +193,10 @@ TEST(Supervisor, StopSendsSigtermToEveryChild) {
 TEST(Supervisor, ChildIgnoringSigtermIsKilledAfterTheGracePeriod) {
   SupervisorOptions options;
   options.stop_grace_s = 0.5;
-  SupervisorThread sup({Spec("stubborn", {"/bin/sh", "-c", "trap '' TERM; exec /bin/sleep 100"}, RestartPolicy::kAlways),
-                        Sleeper("polite")},
-                       options);
+  SupervisorThread sup(
+      {Spec("stubborn", {"/bin/sh", "-c", "trap '' TERM; exec /bin/sleep 100"}, RestartPolicy::kAlways),
+       Sleeper("polite")},
+      options);
   const pid_t stubborn = sup.WaitRunning(0);
   ASSERT_GT(stubborn, 0);
   ASSERT_GT(sup.WaitRunning(1), 0);
@@ -260,8 +260,8 @@ class ScopedSubreaper {
 // `pid_file`; never returns.
 [[noreturn]] void RunHelperSupervisor(const std::string& pid_file) {
   try {
-    const std::string script = "echo $$ > " + pid_file + ".tmp && mv " + pid_file + ".tmp " + pid_file +
-                               " && exec /bin/sleep 100";
+    const std::string script =
+        "echo $$ > " + pid_file + ".tmp && mv " + pid_file + ".tmp " + pid_file + " && exec /bin/sleep 100";
     Supervisor supervisor({Spec("grandchild", {"/bin/sh", "-c", script}, RestartPolicy::kNo)});
     std::atomic<bool> never{false};
     supervisor.Run(never);

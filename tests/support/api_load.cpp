@@ -131,9 +131,12 @@ std::vector<Sample> RunLoad(const LoadSpec& spec, const std::function<void(Clock
 std::function<std::string(std::mt19937&)> DatabaseReadMix(std::vector<int64_t> ids) {
   return [ids = std::move(ids)](std::mt19937& rng) -> std::string {
     switch (rng() % 3) {
-      case 0: return "/stats";
-      case 1: return "/documents?limit=20";
-      default: return "/documents/" + std::to_string(ids[rng() % ids.size()]);
+      case 0:
+        return "/stats";
+      case 1:
+        return "/documents?limit=20";
+      default:
+        return "/documents/" + std::to_string(ids[rng() % ids.size()]);
     }
   };
 }
@@ -157,7 +160,8 @@ std::string Summary(const std::vector<Sample>& samples) {
   }
   std::ostringstream out;
   out << samples.size() << " requests;";
-  for (const auto& [status, n] : by_status) out << " " << (status == 0 ? "transport-error" : std::to_string(status)) << ":" << n;
+  for (const auto& [status, n] : by_status)
+    out << " " << (status == 0 ? "transport-error" : std::to_string(status)) << ":" << n;
   out << "; invalid " << invalid << "; p50 " << LatencyPercentile(samples, 50) * 1000 << " ms, p99 "
       << LatencyPercentile(samples, 99) * 1000 << " ms, max " << LatencyPercentile(samples, 100) * 1000 << " ms";
   return out.str();
@@ -186,9 +190,7 @@ std::string Slowest(std::vector<Sample> samples, size_t n) {
   return out.str();
 }
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 bool PgCtl(const std::string& action) {
   // The variable holds a quoted -o '...' argument, so it needs a shell's eval.
@@ -196,9 +198,7 @@ bool PgCtl(const std::string& action) {
   return std::getenv("REFINERY_TEST_PG_CTL") != nullptr && std::system(command.c_str()) == 0;
 }
 
-bool PgAcceptsConnections(const std::string& database_url) {
-  return PQping(database_url.c_str()) == PQPING_OK;
-}
+bool PgAcceptsConnections(const std::string& database_url) { return PQping(database_url.c_str()) == PQPING_OK; }
 
 int64_t TerminateBackends(const std::string& database_url) {
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(database_url.c_str()), PQfinish);
@@ -215,8 +215,8 @@ int64_t TerminateBackends(const std::string& database_url) {
 namespace {
 
 void SleepUntil(Clock::time_point run_start, double at_s) {
-  std::this_thread::sleep_until(run_start + std::chrono::duration_cast<Clock::duration>(
-                                                std::chrono::duration<double>(at_s)));
+  std::this_thread::sleep_until(run_start +
+                                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at_s)));
 }
 
 }  // namespace

@@ -54,18 +54,18 @@ std::vector<int64_t> SeedDocuments(const ApiProcess& api, size_t count);
 
 // What one request of a load run saw.
 struct Sample {
-  double start_s = 0;    // since the run began
+  double start_s = 0;  // since the run began
   double latency_s = 0;
-  long status = 0;       // 0: transport error (refused, reset, timed out)
-  bool valid = false;    // 200 with a JSON body, or 503 with {"error":{code,message}}
+  long status = 0;     // 0: transport error (refused, reset, timed out)
+  bool valid = false;  // 200 with a JSON body, or 503 with {"error":{code,message}}
   std::string path;
-  std::string detail;    // transport error or body prefix, when not valid
+  std::string detail;  // transport error or body prefix, when not valid
 };
 
 struct LoadSpec {
-  std::string base_url;  // http://127.0.0.1:PORT
-  int clients = 16;      // threads, each with its own request loop
-  double timeout_s = 10; // per request; a slower answer is a transport error
+  std::string base_url;   // http://127.0.0.1:PORT
+  int clients = 16;       // threads, each with its own request loop
+  double timeout_s = 10;  // per request; a slower answer is a transport error
   // The next path for a client; called on that client's thread.
   std::function<std::string(std::mt19937&)> next_path;
 };
@@ -109,7 +109,7 @@ struct OutageTimeline {
   bool stop_ok = false;
   bool start_ok = false;
 };
-OutageTimeline RunPgOutage(const std::string& database_url, double stop_at_s, double outage_s,
-                           double after_s, std::chrono::steady_clock::time_point run_start);
+OutageTimeline RunPgOutage(const std::string& database_url, double stop_at_s, double outage_s, double after_s,
+                           std::chrono::steady_clock::time_point run_start);
 
 }  // namespace refinery::testing

@@ -1,13 +1,12 @@
 #include "support/pipeline_checks.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <memory>
 
 #include <gtest/gtest.h>
 
-#include "ingest/chunker.h"
+#include "support/raw_sqlite.h"
+#include "text/chunker.h"
 
 namespace refinery::testing {
 
@@ -16,15 +15,7 @@ int64_t CompleteCount(const RefineryUp& up) {
 }
 
 int64_t CountSqlite(const std::string& db_path, const std::string& sql) {
-  sqlite3* raw = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  int64_t value = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  return value;
+  return RawSqlite(db_path, /*read_only=*/true).Int(sql);
 }
 
 int ExpectChunksExact(const RefineryUp& up, const std::map<int64_t, ScifactDoc>& by_id) {

@@ -62,7 +62,8 @@ std::vector<pid_t> ChildPids(pid_t parent, const std::string& needle) {
     std::string base = entry.path().string();
     if (ParentOf(ReadFile(base + "/stat")) != parent) continue;
     std::string cmdline = ReadFile(base + "/cmdline");
-    for (char& c : cmdline) if (c == '\0') c = ' ';
+    for (char& c : cmdline)
+      if (c == '\0') c = ' ';
     if (cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
   }
   return pids;
@@ -106,8 +107,8 @@ std::vector<ScifactDoc> LoadScifact(size_t limit) {
   std::vector<ScifactDoc> docs;
   for (std::string line; docs.size() < limit && std::getline(in, line);) {
     auto json = nlohmann::json::parse(line);
-    docs.push_back({json.at("_id").get<std::string>(), json.at("title").get<std::string>(),
-                    json.at("text").get<std::string>()});
+    docs.push_back(
+        {json.at("_id").get<std::string>(), json.at("title").get<std::string>(), json.at("text").get<std::string>()});
   }
   return docs;
 }

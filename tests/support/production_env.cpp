@@ -19,7 +19,8 @@ struct PgClear {
 
 std::string Exec(const std::string& url, const std::string& sql) {
   std::unique_ptr<PGconn, PgFinish> conn(PQconnectdb(url.c_str()));
-  if (PQstatus(conn.get()) != CONNECTION_OK) throw std::runtime_error("connect " + url + ": " + PQerrorMessage(conn.get()));
+  if (PQstatus(conn.get()) != CONNECTION_OK)
+    throw std::runtime_error("connect " + url + ": " + PQerrorMessage(conn.get()));
   std::unique_ptr<PGresult, PgClear> result(PQexec(conn.get(), sql.c_str()));
   auto status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -57,7 +58,8 @@ std::unique_ptr<ProductionBackends> ProductionBackends::Create() {
   std::system(("redis-cli -u " + b->redis_url_ + " FLUSHDB >/dev/null 2>&1").c_str());
   b->s3_url_ = s3;
   b->bucket_ = "refinery-e2e-" + suffix;
-  for (char& c : b->bucket_) if (c == '_') c = '-';
+  for (char& c : b->bucket_)
+    if (c == '_') c = '-';
   return b;
 }
 
@@ -70,12 +72,9 @@ ProductionBackends::~ProductionBackends() {
 }
 
 std::map<std::string, std::string> ProductionBackends::Env() const {
-  return {{"DATABASE_URL", database_url_},
-          {"REDIS_URL", redis_url_},
-          {"REFINERY_BLOB_URL", s3_url_},
-          {"REFINERY_S3_BUCKET", bucket_},
-          {"REFINERY_S3_ACCESS_KEY", "S3RVER"},
-          {"REFINERY_S3_SECRET_KEY", "S3RVER"}};
+  return {{"DATABASE_URL", database_url_},      {"REDIS_URL", redis_url_},
+          {"REFINERY_BLOB_URL", s3_url_},       {"REFINERY_S3_BUCKET", bucket_},
+          {"REFINERY_S3_ACCESS_KEY", "S3RVER"}, {"REFINERY_S3_SECRET_KEY", "S3RVER"}};
 }
 
 int64_t ProductionBackends::QueryInt(const std::string& sql) const {

@@ -15,7 +15,7 @@ class ProductionBackends {
   // nullptr when the test servers are not configured (the caller skips).
   static std::unique_ptr<ProductionBackends> Create();
   ProductionBackends() = default;  // use Create()
-  ~ProductionBackends();  // drops the database
+  ~ProductionBackends();           // drops the database
   ProductionBackends(const ProductionBackends&) = delete;
   ProductionBackends& operator=(const ProductionBackends&) = delete;
 
@@ -27,7 +27,7 @@ class ProductionBackends {
   int64_t QueryInt(const std::string& sql) const;
 
  private:
-  std::string admin_url_;     // the refinery_test database, to create/drop ours
+  std::string admin_url_;  // the refinery_test database, to create/drop ours
   std::string database_name_;
   std::string database_url_;
   std::string redis_url_;

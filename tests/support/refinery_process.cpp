@@ -13,8 +13,7 @@ namespace {
 
 Subprocess SpawnUp(const std::string& data_dir, int port, std::map<std::string, std::string> env) {
   env["REFINERY_DATA_DIR"] = data_dir;
-  auto spawned = Subprocess::Spawn({REFINERY_BINARY, "up", "--port", std::to_string(port)}, env,
-                                   data_dir + "/up.log");
+  auto spawned = Subprocess::Spawn({REFINERY_BINARY, "up", "--port", std::to_string(port)}, env, data_dir + "/up.log");
   if (!spawned.ok()) throw std::runtime_error("spawn refinery up: " + spawned.status().ToString());
   return std::move(spawned).value();
 }

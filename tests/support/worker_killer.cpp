@@ -23,9 +23,12 @@ std::optional<HeartbeatFile> ReadHeartbeatFile(const std::string& path) {
   HeartbeatFile file;
   int fields = 0;
   for (std::string key; in >> key;) {
-    if (key == "beat" && in >> file.beat) ++fields;
-    else if (key == "pid" && in >> file.pid) ++fields;
-    else if (key == "in_flight" && in >> file.in_flight) ++fields;
+    if (key == "beat" && in >> file.beat)
+      ++fields;
+    else if (key == "pid" && in >> file.pid)
+      ++fields;
+    else if (key == "in_flight" && in >> file.in_flight)
+      ++fields;
   }
   if (fields != 3) return std::nullopt;
   return file;

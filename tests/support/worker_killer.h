@@ -28,7 +28,7 @@ struct HeartbeatFile {
 std::optional<HeartbeatFile> ReadHeartbeatFile(const std::string& path);
 
 struct WorkerKill {
-  std::string service;       // the heartbeat file's name without ".heartbeat"
+  std::string service;  // the heartbeat file's name without ".heartbeat"
   pid_t pid = 0;
   int in_flight_before = 0;  // what the file said right before the kill
   // The file the dead process left still names it and counts a lease; the
@@ -47,9 +47,9 @@ class WorkerKiller {
   // pipeline instead of testing it. `may_kill`, asked right before each
   // kill, can veto it (e.g. once a document has used up nearly all its
   // attempts: each kill costs the jobs it hits one).
-  WorkerKiller(pid_t supervisor, std::string run_dir, std::chrono::milliseconds period,
-               std::chrono::milliseconds min_age, uint32_t seed,
-               std::function<bool()> may_kill = [] { return true; });
+  WorkerKiller(
+      pid_t supervisor, std::string run_dir, std::chrono::milliseconds period, std::chrono::milliseconds min_age,
+      uint32_t seed, std::function<bool()> may_kill = [] { return true; });
   ~WorkerKiller();  // stops
   WorkerKiller(const WorkerKiller&) = delete;
   WorkerKiller& operator=(const WorkerKiller&) = delete;

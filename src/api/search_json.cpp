@@ -1,0 +1,31 @@
+#include "api/search_json.h"
+
+namespace refinery::api {
+namespace {
+
+nlohmann::json OptionalJson(const std::optional<double>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json SearchResultJson(const SearchResult& r) {
+  return {{"chunk_id", r.chunk_id},
+          {"document_id", r.document_id},
+          {"title", r.title},
+          {"content", r.content},
+          {"score", r.score},
+          {"similarity", OptionalJson(r.similarity)},
+          {"lexical_score", OptionalJson(r.lexical_score)},
+          {"trust_score", OptionalJson(r.trust_score)},
+          {"relevance_score", OptionalJson(r.relevance_score)}};
+}
+
+nlohmann::json SearchResponseJson(const SearchQuery& query, const std::vector<SearchResult>& results, double took_ms) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const SearchResult& r : results) list.push_back(SearchResultJson(r));
+  return {
+      {"results", std::move(list)}, {"query", query.query}, {"mode", SearchModeName(query.mode)}, {"took_ms", took_ms}};
+}
+
+}  // namespace refinery::api

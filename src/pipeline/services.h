@@ -1,0 +1,37 @@
+// Every backend a process uses, opened once from the configuration.
+#pragma once
+
+#include <memory>
+
+#include "blob/blob.h"
+#include "core/config.h"
+#include "core/status.h"
+#include "llm/embedder.h"
+#include "queue/queue.h"
+#include "store/store.h"
+
+namespace refinery {
+
+struct Services {
+  Config config;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Queue> queue;
+  std::unique_ptr<BlobStore> blobs;
+  std::unique_ptr<Embedder> embedder;
+};
+
+enum class OpenMode {
+  // Creates what is missing (data directory, files, queue schema) and
+  // brings the store's schema up to date: the API, workers, `up`, `migrate`
+  // and `ingest`.
+  kServe,
+  // Opens what exists and changes nothing: `stats`, `search` and the
+  // doctor never migrate a database. A data directory, queue or schema that
+  // is missing or older than this binary is an InvalidArgument naming
+  // `refinery migrate`.
+  kReadOnly,
+};
+
+Result<Services> OpenServices(const Config& config, OpenMode mode);
+
+}  // namespace refinery

@@ -1,0 +1,51 @@
+// ChunkStore's shared front: the argument checks every backend relies on.
+#include "store/chunks.h"
+
+#include <set>
+#include <string>
+
+namespace refinery {
+namespace {
+
+// Duplicate indexes would violate UNIQUE(document_id, chunk_index) halfway
+// through a write; reject them up front as the caller's mistake.
+Status CheckChunks(const std::vector<Chunk>& chunks) {
+  std::set<int> seen;
+  for (const Chunk& c : chunks) {
+    if (c.chunk_index < 0) return Status::InvalidArgument("chunk_index must be >= 0");
+    if (!seen.insert(c.chunk_index).second) {
+      return Status::InvalidArgument("duplicate chunk_index " + std::to_string(c.chunk_index));
+    }
+    if (c.char_start < 0 || c.char_start > c.char_end) {
+      return Status::InvalidArgument("chunk " + std::to_string(c.chunk_index) + ": need 0 <= char_start <= char_end");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ChunkStore::Replace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) {
+  REFINERY_RETURN_IF_ERROR(CheckChunks(chunks));
+  return DoReplace(document_id, chunks, t);
+}
+
+Result<std::vector<Chunk>> ChunkStore::Get(int64_t document_id) { return DoGet(document_id); }
+
+Status ChunkStore::SetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) {
+  return DoSetEmbeddings(document_id, vectors, t);
+}
+
+Result<std::vector<ChunkVector>> ChunkStore::ScanEmbeddings(int64_t after_chunk_id, int64_t limit) {
+  if (limit < 0) return Status::InvalidArgument("limit must be >= 0");
+  if (limit == 0) return std::vector<ChunkVector>{};
+  return DoScanEmbeddings(after_chunk_id, limit);
+}
+
+Result<std::vector<ChunkHit>> ChunkStore::Hits(const std::vector<int64_t>& chunk_ids) {
+  const std::set<int64_t> unique(chunk_ids.begin(), chunk_ids.end());
+  if (unique.empty()) return std::vector<ChunkHit>{};
+  return DoHits(std::vector<int64_t>(unique.begin(), unique.end()));
+}
+
+}  // namespace refinery

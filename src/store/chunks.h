@@ -1,0 +1,57 @@
+// ChunkStore: a document's chunks and their embeddings. Writes that move a
+// document on carry the state transition and commit with it.
+//
+// Public methods validate once, then call the backend's Do* method (see
+// documents.h). Errors common to every method: Unavailable or Timeout while
+// the database is down or busy. Thread-safety: as DocumentStore.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "store/records.h"
+
+namespace refinery {
+
+using ChunkEmbeddings = std::vector<std::pair<int64_t, std::vector<float>>>;  // chunk id, vector
+
+class ChunkStore {
+ public:
+  virtual ~ChunkStore() = default;
+
+  // Replaces every chunk of the document with `chunks` (ids and
+  // document_id ignored), sets chunk_count and applies `t`, in one
+  // transaction. NotFound if the document is absent; Conflict (and no
+  // write) if it is not in t.from. InvalidArgument: a repeated or negative
+  // chunk_index, or char_start > char_end.
+  Status Replace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t);
+  // The document's chunks ordered by chunk_index, embeddings included;
+  // empty when it has none. NotFound if the document is absent.
+  Result<std::vector<Chunk>> Get(int64_t document_id);
+  // Sets the embedding of each listed chunk and applies `t`, in one
+  // transaction. NotFound (and no write) if the document is absent or a
+  // listed chunk is not one of its chunks; Conflict (and no write) if it is
+  // not in t.from.
+  Status SetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t);
+  // Every stored embedding whose chunk id is greater than `after_chunk_id`,
+  // in chunk id order, at most `limit` (lets callers page and cache).
+  // InvalidArgument for a negative limit.
+  Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after_chunk_id, int64_t limit);
+  // The listed chunks (repeats ignored) with their documents' titles, in no
+  // particular order; unknown ids (e.g. a just-deleted document) are simply
+  // absent, never an error.
+  Result<std::vector<ChunkHit>> Hits(const std::vector<int64_t>& chunk_ids);
+
+ protected:
+  // REQUIRES (each): the arguments passed the checks above; Hits gets
+  // distinct ids, at least one.
+  virtual Status DoReplace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) = 0;
+  virtual Result<std::vector<Chunk>> DoGet(int64_t document_id) = 0;
+  virtual Status DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) = 0;
+  virtual Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) = 0;
+  virtual Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& chunk_ids) = 0;
+};
+
+}  // namespace refinery

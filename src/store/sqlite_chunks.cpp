@@ -1,0 +1,155 @@
+// SqliteStore's ChunkStore: chunks and embeddings.
+#include "store/sqlite_store_internal.h"
+
+namespace refinery::sqlite_store_internal {
+
+using sqlite::Connection;
+using sqlite::Statement;
+
+namespace {
+
+constexpr const char* kInsertChunk =
+    "INSERT INTO chunks (document_id, chunk_index, content, char_start, char_end, token_count,"
+    " embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kGetChunks = "SELECT " REFINERY_CHUNK_COLUMNS
+                                   ", c.embedding FROM chunks c WHERE c.document_id = ?1"
+                                   " ORDER BY c.chunk_index";
+// The document's chunk figures, recounted after its embeddings changed
+// (an index range scan of one document's chunks).
+constexpr const char* kCountChunks =
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE embedding IS NOT NULL) FROM chunks WHERE document_id = ?1";
+constexpr const char* kSetEmbedding = "UPDATE chunks SET embedding = ?1 WHERE id = ?2 AND document_id = ?3";
+constexpr const char* kScanEmbeddings =
+    "SELECT id, document_id, embedding FROM chunks WHERE id > ?1 AND embedding IS NOT NULL ORDER BY id LIMIT ?2";
+// Search results need text and title, not the vector: the embedding is left empty.
+constexpr const char* kChunkHit =
+    "SELECT " REFINERY_CHUNK_COLUMNS ", d.title FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1";
+
+Status InsertChunks(Connection& conn, int64_t document_id, const std::vector<Chunk>& chunks) {
+  for (const Chunk& c : chunks) {
+    auto stmt = conn.Prepare(kInsertChunk);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(
+        stmt->Bind(document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count, c.embedding).Run());
+  }
+  return Status::Ok();
+}
+
+Status UpdateEmbeddings(Connection& conn, int64_t document_id, const ChunkEmbeddings& vectors) {
+  for (const auto& [chunk_id, embedding] : vectors) {
+    auto stmt = conn.Prepare(kSetEmbedding);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(stmt->Bind(embedding, chunk_id, document_id).Run());
+    if (conn.Changes() == 0) {  // the whole transaction rolls back: nothing written
+      return Status::NotFound("chunk " + std::to_string(chunk_id) + " of document " + std::to_string(document_id) +
+                              " does not exist");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ChunkCounts> CountChunks(Connection& conn, int64_t document_id) {
+  auto stmt = conn.Prepare(kCountChunks);
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Bind(document_id).Step();
+  if (!row.ok()) return row.status();
+  return ChunkCounts{stmt->Int(0), stmt->Int(1)};
+}
+
+class SqliteChunks final : public ChunkStore {
+ public:
+  explicit SqliteChunks(SqliteDb& db) : db_(db) {}
+
+ protected:
+  Status DoReplace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) override;
+  Result<std::vector<Chunk>> DoGet(int64_t document_id) override;
+  Status DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) override;
+  Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
+  Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& chunk_ids) override;
+
+ private:
+  SqliteDb& db_;
+};
+
+Status SqliteChunks::DoReplace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) {
+  return db_.Write([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckState(c, document_id, t.from));
+    auto clear = c.Prepare("DELETE FROM chunks WHERE document_id = ?1");
+    if (!clear.ok()) return clear.status();
+    REFINERY_RETURN_IF_ERROR(clear->Bind(document_id).Run());
+    REFINERY_RETURN_IF_ERROR(InsertChunks(c, document_id, chunks));
+    return ApplyTransition(c, document_id, t, CountsOf(chunks));
+  });
+}
+
+Result<std::vector<Chunk>> SqliteChunks::DoGet(int64_t document_id) {
+  std::vector<Chunk> chunks;
+  Status s = db_.Read([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckExists(c, document_id));
+    auto stmt = c.Prepare(kGetChunks);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(stmt->Bind(document_id), [&](const Statement& row) {
+      chunks.push_back(ReadChunk(row));
+      chunks.back().embedding = row.Floats(7);
+    });
+  });
+  if (!s.ok()) return s;
+  return chunks;
+}
+
+Status SqliteChunks::DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) {
+  return db_.Write([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckState(c, document_id, t.from));
+    REFINERY_RETURN_IF_ERROR(UpdateEmbeddings(c, document_id, vectors));
+    auto counts = CountChunks(c, document_id);
+    if (!counts.ok()) return counts.status();
+    return ApplyTransition(c, document_id, t, *counts);
+  });
+}
+
+Result<std::vector<ChunkVector>> SqliteChunks::DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) {
+  std::vector<ChunkVector> vectors;
+  Status s = db_.Read([&](Connection& c) -> Status {
+    auto stmt = c.Prepare(kScanEmbeddings);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(stmt->Bind(after_chunk_id, limit), [&](const Statement& row) {
+      vectors.push_back({row.Int(0), row.Int(1), row.Floats(2)});
+    });
+  });
+  if (!s.ok()) return s;
+  return vectors;
+}
+
+Result<std::vector<ChunkHit>> SqliteChunks::DoHits(const std::vector<int64_t>& chunk_ids) {
+  std::vector<ChunkHit> hits;
+  Status s = db_.Read([&](Connection& c) -> Status {
+    for (int64_t id : chunk_ids) {  // unknown ids (e.g. a just-deleted document) are skipped
+      auto stmt = c.Prepare(kChunkHit);
+      if (!stmt.ok()) return stmt.status();
+      REFINERY_RETURN_IF_ERROR(ForEachRow(stmt->Bind(id), [&](const Statement& row) {
+        hits.push_back({ReadChunk(row), row.Text(7)});
+      }));
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return hits;
+}
+
+}  // namespace
+
+Chunk ReadChunk(const Statement& s) {
+  Chunk c;
+  c.id = s.Int(0);
+  c.document_id = s.Int(1);
+  c.chunk_index = static_cast<int>(s.Int(2));
+  c.content = s.Text(3);
+  c.char_start = s.Int(4);
+  c.char_end = s.Int(5);
+  c.token_count = static_cast<int>(s.Int(6));
+  return c;
+}
+
+std::unique_ptr<ChunkStore> NewChunks(SqliteDb& db) { return std::make_unique<SqliteChunks>(db); }
+
+}  // namespace refinery::sqlite_store_internal
