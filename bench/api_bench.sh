@@ -3,17 +3,27 @@
 # on PostgreSQL + Redis + S3 holding 1,000 documents / ~20,000 chunks, then
 # `wrk -t2 -d10s --latency` at 16 and 64 connections against GET /health,
 # GET /stats and POST /ingest (unique bodies: bench/ingest_unique.lua).
+# With a second binary, both serve the same seeded data in turn, interleaved
+# (A B A B ...; BENCH_ROUNDS rounds) at every connection count, for a
+# side-by-side comparison (issue 10); ingest is then left out, so /stats
+# reads the same data in every run.
 # Uses the test servers in REFINERY_TEST_* if set, else starts its own
 # (scripts/test-services.sh). Prints a markdown table for docs/benchmarks.md.
-#   bench/api_bench.sh [path/to/refinery]      (default build/refinery)
+#   bench/api_bench.sh [path/to/refinery [path/to/other/refinery]]   (default build/refinery)
+#   BENCH_CONNS="16 64 512" BENCH_ROUNDS=2 BENCH_DURATION=10s
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=$(realpath "${1:-$here/build/refinery}")
+other_bin=${2:+$(realpath "$2")}
+conns_list=${BENCH_CONNS:-16 64 512}
+rounds=${BENCH_ROUNDS:-2}
 docs=${BENCH_DOCS:-1000}
 abstracts_per_doc=${BENCH_ABSTRACTS_PER_DOC:-11}  # ~1.8 chunks of 1 kB per abstract: ~20 per document
 duration=${BENCH_DURATION:-10s}
 [ -x "$bin" ] || { echo "no refinery binary at $bin (make build)" >&2; exit 2; }
+[ -z "$other_bin" ] || [ -x "$other_bin" ] || { echo "no refinery binary at $other_bin" >&2; exit 2; }
+ulimit -n "$(ulimit -Hn)"  # wrk holds a descriptor per connection
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 
 work=$(mktemp -d /tmp/refinery-api-bench.XXXXXX)
@@ -49,8 +59,10 @@ base="http://127.0.0.1:$port"
 stat_of() { curl -s "$base/stats" | jq -r "$1"; }
 
 start_api() {
-  "$bin" api --port "$port" >"$work/api.log" 2>&1 &
-  pids+=($!)
+  local binary=${1:-$bin}
+  "$binary" api --port "$port" >>"$work/api.log" 2>&1 &
+  api_pid=$!
+  pids+=("$api_pid")
   for _ in $(seq 1 300); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/health")" = 200 ] && return 0
     sleep 0.1
@@ -105,14 +117,37 @@ run_wrk() {
     "non-2xx ${non2xx:-0}, socket ${sock:-0}${other:+, not-201 $other}"
 }
 
+stop_api() {
+  kill "$api_pid" 2>/dev/null || true
+  wait "$api_pid" 2>/dev/null || true
+}
+
 start_api
 seed
+if [ -n "$other_bin" ]; then
+  stop_api
+  echo "| endpoint | connections | binary | req/s | p99 | errors |"
+  echo "|---|---|---|---|---|---|"
+  for round in $(seq 1 "$rounds"); do
+    for binary in "$bin" "$other_bin"; do
+      start_api "$binary"
+      name=$(basename "$(dirname "$(dirname "$binary")")")/$(basename "$(dirname "$binary")")
+      for conns in $conns_list; do
+        for path in /health /stats; do
+          run_wrk "GET $path" "$conns" "$base$path" | sed "s#^| GET $path | $conns |#| GET $path | $conns | $name (round $round) |#"
+        done
+      done
+      stop_api
+    done
+  done
+  exit 0
+fi
 echo "| endpoint | connections | req/s | p99 | errors |"
 echo "|---|---|---|---|---|"
 # Reads first, while exactly the seeded documents are stored (each /ingest
 # run adds thousands, which /stats would then count too).
-for conns in 16 64; do run_wrk "GET /health" "$conns" "$base/health"; done
-for conns in 16 64; do run_wrk "GET /stats" "$conns" "$base/stats"; done
+for conns in $conns_list; do run_wrk "GET /health" "$conns" "$base/health"; done
+for conns in $conns_list; do run_wrk "GET /stats" "$conns" "$base/stats"; done
 for conns in 16 64; do
   run_wrk "POST /ingest" "$conns" -s "$here/bench/ingest_unique.lua" "$base/ingest" -- "c$conns-$$"
 done

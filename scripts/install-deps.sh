@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git curl
-  libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libssl-dev
+  libboost1.81-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev libhiredis-dev

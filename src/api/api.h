@@ -1,5 +1,6 @@
-// The HTTP API: JSON over cpp-httplib, errors as
-// {"error": {"code": "...", "message": "..."}} with a fitting status.
+// The HTTP API: JSON over an event-driven HTTP/1.1 server (Boost.Beast;
+// api/http_server.h), errors as {"error": {"code": "...", "message": "..."}}
+// with a fitting status.
 #pragma once
 
 #include <atomic>
@@ -24,9 +25,13 @@ class ApiServer {
   Status Bind(const std::string& host, int port);
   // The bound port. REQUIRES: Bind succeeded.
   int port() const;
-  // Serves until Stop(); blocks. REQUIRES: Bind succeeded.
+  // Serves until Stop(); blocks. Waits first (at most 0.8 s) for the
+  // health checks' first results, so no probe ever waits for one.
+  // REQUIRES: Bind succeeded; called at most once.
   void Serve();
-  // Thread-safe; Serve returns soon after.
+  // Thread-safe, also before Serve (which then returns at once); Serve
+  // returns soon after: running handlers finish, queued requests and open
+  // connections are dropped.
   void Stop();
 
  private:

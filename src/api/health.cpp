@@ -104,6 +104,13 @@ std::vector<ComponentHealth> HealthMonitor::Snapshot() const {
   return memo_;
 }
 
+void HealthMonitor::WaitForFirstResults() const {
+  for (const auto& c : components_) {
+    std::unique_lock<std::mutex> lock(c->mutex);
+    c->changed.wait_until(lock, c->state.first_result_due(), [&c] { return c->state.has_result(); });
+  }
+}
+
 std::vector<ComponentHealth> HealthMonitor::Compute() const {
   std::vector<ComponentHealth> result;
   for (const auto& c : components_) {

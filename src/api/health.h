@@ -78,6 +78,12 @@ class HealthMonitor {
   // under heavy load never starve a checker thread of its own mutex.
   std::vector<ComponentHealth> Snapshot() const;
 
+  // Waits until every component has its first result or is past
+  // timing.first_result_wait; from then on Snapshot never waits for a
+  // check, only for its own short locks. The server calls it before it
+  // answers anything, so the health routes can run on the event loop.
+  void WaitForFirstResults() const;
+
  private:
   struct Component;
   static void Loop(std::shared_ptr<Component> component);

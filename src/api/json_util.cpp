@@ -7,6 +7,7 @@
 #include <ctime>
 #include <limits>
 
+#include "core/json_depth.h"
 #include "core/log.h"
 
 namespace refinery::api {
@@ -68,22 +69,26 @@ HttpError MapStatus(const Status& status) {
 
 std::string Dump(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-void SendJson(httplib::Response& res, int status, const json& body) {
+void SendJson(Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(Dump(body), "application/json");
 }
 
-void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message) {
+void SendError(Response& res, int status, const std::string& code, const std::string& message) {
   SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-void SendStatus(httplib::Response& res, const Status& status) {
+void SendStatus(Response& res, const Status& status) {
   HttpError mapped = MapStatus(status);
   if (mapped.status >= 500) spdlog::warn("api: {}", status.ToString());
   SendError(res, mapped.status, mapped.code, status.message());
 }
 
 Result<json> ParseObject(const std::string& body) {
+  if (!JsonDepthWithin(body, kMaxJsonDepth)) {
+    return Status::InvalidArgument("request body nests objects and arrays deeper than the limit of " +
+                                   std::to_string(kMaxJsonDepth) + " levels");
+  }
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
   if (!parsed.is_object()) return Status::InvalidArgument("request body must be a JSON object");
@@ -131,9 +136,9 @@ Result<int64_t> ParseId(const std::string& text) {
   return *value;
 }
 
-Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback, int64_t min, int64_t max) {
+Result<int64_t> IntParam(const Request& req, const char* name, int64_t fallback, int64_t min, int64_t max) {
   if (!req.has_param(name)) return fallback;
-  auto value = ParseInt(req.get_param_value(name));
+  auto value = ParseInt(req.param(name));
   if (!value || *value < min || *value > max) {
     return Status::InvalidArgument(RangeMessage(name, min, max));
   }

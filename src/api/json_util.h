@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "api/http_types.h"
 #include "core/status.h"
 #include "store/store.h"
 
@@ -35,12 +35,18 @@ HttpError MapStatus(const Status& status);
 // hold any bytes; a reply must never throw half-way).
 std::string Dump(const json& body);
 
-void SendJson(httplib::Response& res, int status, const json& body);
+void SendJson(Response& res, int status, const json& body);
 // {"error":{"code":..., "message":...}}
-void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message);
-void SendStatus(httplib::Response& res, const Status& status);
+void SendError(Response& res, int status, const std::string& code, const std::string& message);
+void SendStatus(Response& res, const Status& status);
 
-// The request body as a JSON object; InvalidArgument naming the problem.
+// How deeply a request body may nest objects and arrays. Checked before
+// parsing (core/json_depth.h): deeper nesting is no real document's
+// metadata, and a parser recursing into it overflows the stack.
+constexpr size_t kMaxJsonDepth = 64;
+
+// The request body as a JSON object; InvalidArgument naming the problem
+// (nesting over kMaxJsonDepth is named as such, before anything else).
 Result<json> ParseObject(const std::string& body);
 
 // Field readers: absent or null -> nullopt; a value of the wrong type ->
@@ -54,7 +60,7 @@ Result<std::string> RequiredText(const json& obj, const char* field);
 // A path id: digits only, > 0, fits int64. InvalidArgument otherwise.
 Result<int64_t> ParseId(const std::string& text);
 // A query parameter that must be an integer in [min, max]; `fallback` when absent.
-Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback, int64_t min, int64_t max);
+Result<int64_t> IntParam(const Request& req, const char* name, int64_t fallback, int64_t min, int64_t max);
 
 // Epoch seconds as ISO-8601 UTC with milliseconds: 2024-05-01T12:00:00.250Z.
 std::string IsoTime(double epoch_seconds);

@@ -22,11 +22,11 @@ struct ApiContext {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
-// Adapts `Result<Reply> fn(ApiContext&, const httplib::Request&)` to the
-// router's handler type.
+// Adapts `Result<Reply> fn(ApiContext&, const Request&)` to the router's
+// handler type.
 template <typename Fn>
 JsonHandler Bind(ApiContext& context, Fn fn) {
-  return [&context, fn](const httplib::Request& req) { return fn(context, req); };
+  return [&context, fn](const Request& req) { return fn(context, req); };
 }
 
 // POST /ingest, GET /documents, GET|DELETE /documents/{id},
@@ -34,7 +34,8 @@ JsonHandler Bind(ApiContext& context, Fn fn) {
 void AddDocumentRoutes(Router& router, ApiContext& context);
 // POST /search.
 void AddSearchRoutes(Router& router, ApiContext& context);
-// GET /stats, /health, /health/live, /health/ready and / (dashboard).
+// GET /stats, /health, /health/live, /health/ready and / (dashboard); the
+// health routes and the dashboard run on the event loop.
 void AddSystemRoutes(Router& router, ApiContext& context);
 // GET /metrics (Prometheus text format).
 void AddMetricsRoutes(Router& router, ApiContext& context);

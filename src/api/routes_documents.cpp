@@ -14,7 +14,7 @@ constexpr const char* kDocument = "/documents/:id";
 constexpr const char* kChunks = "/documents/:id/chunks";
 constexpr const char* kRetry = "/documents/:id/retry";
 
-Result<int64_t> PathId(const httplib::Request& req) { return ParseId(req.matches[1].str()); }
+Result<int64_t> PathId(const Request& req) { return ParseId(req.captures.at(0)); }
 
 Result<IngestRequest> ParseIngest(const std::string& body) {
   auto obj = ParseObject(body);
@@ -38,7 +38,7 @@ Result<IngestRequest> ParseIngest(const std::string& body) {
   return request;
 }
 
-Result<Reply> Ingest(ApiContext& ctx, const httplib::Request& req) {
+Result<Reply> Ingest(ApiContext& ctx, const Request& req) {
   auto request = ParseIngest(req.body);
   if (!request.ok()) return request.status();
   auto outcome = IngestDocument(ctx.services, *request);
@@ -49,8 +49,8 @@ Result<Reply> Ingest(ApiContext& ctx, const httplib::Request& req) {
 
 // The `?stage=` filter, named so for the Python system's clients: it holds
 // a state (chunking, complete, error, ...).
-Result<std::string> StateParam(const httplib::Request& req) {
-  std::string state = req.get_param_value("stage");
+Result<std::string> StateParam(const Request& req) {
+  std::string state = req.param("stage");
   if (state.empty()) return state;  // "?stage=" means no filter, like no parameter
   auto states = AllStates();
   if (std::find(states.begin(), states.end(), state) != states.end()) return state;
@@ -59,7 +59,7 @@ Result<std::string> StateParam(const httplib::Request& req) {
   return Status::InvalidArgument("stage must be one of: " + known);
 }
 
-Result<Reply> ListDocuments(ApiContext& ctx, const httplib::Request& req) {
+Result<Reply> ListDocuments(ApiContext& ctx, const Request& req) {
   auto state = StateParam(req);
   if (!state.ok()) return state.status();
   auto limit = IntParam(req, "limit", 50, 1, 1000);
@@ -74,7 +74,7 @@ Result<Reply> ListDocuments(ApiContext& ctx, const httplib::Request& req) {
                {{"documents", std::move(documents)}, {"total", page->total}, {"limit", *limit}, {"offset", *offset}}};
 }
 
-Result<Reply> GetDocument(ApiContext& ctx, const httplib::Request& req) {
+Result<Reply> GetDocument(ApiContext& ctx, const Request& req) {
   auto id = PathId(req);
   if (!id.ok()) return id.status();
   auto doc = ctx.services.store->documents().Get(*id);
@@ -87,7 +87,7 @@ Result<Reply> GetDocument(ApiContext& ctx, const httplib::Request& req) {
   return Reply{200, std::move(body)};
 }
 
-Result<Reply> GetChunks(ApiContext& ctx, const httplib::Request& req) {
+Result<Reply> GetChunks(ApiContext& ctx, const Request& req) {
   auto id = PathId(req);
   if (!id.ok()) return id.status();
   // GetChunks of an unknown document is just empty; the API says 404.
@@ -100,14 +100,14 @@ Result<Reply> GetChunks(ApiContext& ctx, const httplib::Request& req) {
   return Reply{200, {{"chunks", std::move(list)}}};
 }
 
-Result<Reply> Retry(ApiContext& ctx, const httplib::Request& req) {
+Result<Reply> Retry(ApiContext& ctx, const Request& req) {
   auto id = PathId(req);
   if (!id.ok()) return id.status();
   REFINERY_RETURN_IF_ERROR(RetryDocument(ctx.services, *id));
   return Reply{202, {{"status", "queued"}, {"id", *id}}};
 }
 
-Result<Reply> Delete(ApiContext& ctx, const httplib::Request& req) {
+Result<Reply> Delete(ApiContext& ctx, const Request& req) {
   auto id = PathId(req);
   if (!id.ok()) return id.status();
   REFINERY_RETURN_IF_ERROR(DeleteDocumentEverywhere(ctx.services, *id));

@@ -37,7 +37,7 @@ Result<SearchQuery> ParseSearch(const std::string& body) {
   return query;
 }
 
-Result<Reply> Search(ApiContext& ctx, const httplib::Request& req) {
+Result<Reply> Search(ApiContext& ctx, const Request& req) {
   auto start = std::chrono::steady_clock::now();
   auto query = ParseSearch(req.body);
   if (!query.ok()) return query.status();

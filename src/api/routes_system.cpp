@@ -10,7 +10,7 @@
 namespace refinery::api {
 namespace {
 
-Result<Reply> Stats(ApiContext& ctx, const httplib::Request&) {
+Result<Reply> Stats(ApiContext& ctx, const Request&) {
   PipelineStats stats = ReadPipelineStats(ctx.services);
   if (!stats.status().ok()) return stats.status();  // transient failures map to 503
   json body = PipelineStatsJson(stats);
@@ -49,7 +49,7 @@ json Components(const std::vector<ComponentHealth>& health, const std::vector<st
   return components;
 }
 
-Result<Reply> Health(ApiContext& ctx, const httplib::Request&) {
+Result<Reply> Health(ApiContext& ctx, const Request&) {
   bool all_up = true;
   json components = Components(ctx.health.Snapshot(), {}, all_up);
   return Reply{
@@ -57,13 +57,13 @@ Result<Reply> Health(ApiContext& ctx, const httplib::Request&) {
       {{"status", all_up ? "running" : "degraded"}, {"components", std::move(components)}, {"version", kVersion}}};
 }
 
-Result<Reply> Ready(ApiContext& ctx, const httplib::Request&) {
+Result<Reply> Ready(ApiContext& ctx, const Request&) {
   bool all_up = true;
   json components = Components(ctx.health.Snapshot(), {"store", "queue"}, all_up);
   return Reply{all_up ? 200 : 503, {{"status", all_up ? "ready" : "not_ready"}, {"components", std::move(components)}}};
 }
 
-Result<Reply> Live(ApiContext&, const httplib::Request&) { return Reply{200, {{"status", "alive"}}}; }
+Result<Reply> Live(ApiContext&, const Request&) { return Reply{200, {{"status", "alive"}}}; }
 
 constexpr const char* kDashboard = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Refinery</title></head>
@@ -82,12 +82,16 @@ constexpr const char* kDashboard = R"(<!doctype html>
 
 void AddSystemRoutes(Router& router, ApiContext& ctx) {
   router.Json("GET", "/stats", Bind(ctx, Stats));
-  router.Json("GET", "/health", Bind(ctx, Health));
-  router.Json("GET", "/health/live", Bind(ctx, Live));
-  router.Json("GET", "/health/ready", Bind(ctx, Ready));
-  router.Raw("GET", "/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(kDashboard, "text/html; charset=utf-8");
-  });
+  // The probes read the health monitor's cached snapshot (it never waits
+  // for a check once the server serves), so they run on the event loop and
+  // answer however busy the handler threads are: liveness must mean "the
+  // process is alive and its event loop turns", never "a thread was free".
+  router.Json("GET", "/health", Bind(ctx, Health), RunsOn::kEventLoop);
+  router.Json("GET", "/health/live", Bind(ctx, Live), RunsOn::kEventLoop);
+  router.Json("GET", "/health/ready", Bind(ctx, Ready), RunsOn::kEventLoop);
+  router.Raw(
+      "GET", "/", [](const Request&, Response& res) { res.set_content(kDashboard, "text/html; charset=utf-8"); },
+      RunsOn::kEventLoop);
 }
 
 }  // namespace refinery::api

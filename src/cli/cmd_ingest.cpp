@@ -11,7 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/json_util.h"
 #include "cli/cli.h"
+#include "core/json_depth.h"
 #include "core/clock.h"
 #include "pipeline/documents.h"
 #include "pipeline/services.h"
@@ -100,8 +102,11 @@ Result<std::vector<IngestRequest>> ReadJsonl(const fs::path& path, const std::st
   for (std::string line; std::getline(lines, line);) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto json = nlohmann::json::parse(line, nullptr, false);
     std::string where = path.string() + ":" + std::to_string(number);
+    if (!JsonDepthWithin(line, api::kMaxJsonDepth)) {
+      return Status::InvalidArgument(where + ": nests deeper than " + std::to_string(api::kMaxJsonDepth) + " levels");
+    }
+    auto json = nlohmann::json::parse(line, nullptr, false);
     if (!json.is_object()) return Status::InvalidArgument(where + ": not a JSON object");
     IngestRequest r;
     r.title = json.value("title", "");

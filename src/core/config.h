@@ -65,13 +65,28 @@ struct Config {
   // API server.
   std::string host = "127.0.0.1";
   int port = 8000;
-  int http_threads = 64;  // a keep-alive connection holds a thread: size for expected connections
-  // Niceness of request threads, so a saturated API yields CPU to the
-  // health checkers (and any other process) its answers depend on; at 0,
-  // 64 busy request threads starved the checkers for seconds and /health
-  // answered `degraded` with every dependency up (0: as the process).
+  // A few event-loop threads (one per core, at most 4, at the process's
+  // niceness) accept every connection, parse and write every message and
+  // answer the health probes; a connection costs memory, never a thread.
+  // Handlers that may block (every route touching the store, queue or blob
+  // store) run on a pool of `http_threads` handler threads. Size it for
+  // concurrent blocking work, not for connections: about the store's pool
+  // (PostgreSQL: db_pool_max) plus a few.
+  int http_threads = 16;
+  // Niceness of the handler threads, so a saturated API yields CPU to its
+  // event loop, its health checkers and the processes its answers depend
+  // on (PostgreSQL, Redis); at 0, 64 busy request threads once starved the
+  // checkers for seconds and /health answered `degraded` with every
+  // dependency up (0: as the process).
   int http_thread_nice = 10;
-  int64_t max_body_bytes = 16 * 1024 * 1024;
+  // How long a request may wait for a free handler thread; past it, 503
+  // with Retry-After (load shedding). A bound on waiting time rather than
+  // a queue length: the connections bound the count already.
+  double http_queue_wait_s = 2;
+  double http_idle_timeout_s = 30;    // a connection with no request in progress is closed after this
+  double http_header_timeout_s = 10;  // first byte of a request to the end of its header (slowloris)
+  double http_body_timeout_s = 30;    // to read a whole request body; also to write an answer
+  int64_t max_body_bytes = 16 * 1024 * 1024;  // Content-Length or chunked: 413 beyond, before reading it
 
   // Pipeline.
   int chunk_target_chars = 1000;     // aim for chunks about this long

@@ -60,6 +60,8 @@ class RunningServer {
     server_.reset();
   }
 
+  int port() const { return server_->port(); }
+
   std::string Url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
   }

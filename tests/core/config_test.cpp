@@ -58,6 +58,31 @@ TEST(Config, RefineryVariablesBeatLegacyNamesWhichBeatToml) {
   EXPECT_EQ(overridden->database_url, "postgresql://new");
 }
 
+TEST(Config, HttpServerSettingsAreRead) {
+  auto defaults = LoadConfig(FakeEnv({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->http_threads, 16);
+  EXPECT_EQ(defaults->http_thread_nice, 10);
+  EXPECT_EQ(defaults->http_queue_wait_s, 2);
+  EXPECT_EQ(defaults->http_idle_timeout_s, 30);
+  EXPECT_EQ(defaults->http_header_timeout_s, 10);
+  EXPECT_EQ(defaults->http_body_timeout_s, 30);
+  auto set = LoadConfig(FakeEnv({{"REFINERY_HTTP_THREADS", "3"},
+                                 {"REFINERY_HTTP_QUEUE_WAIT_S", "0.5"},
+                                 {"REFINERY_HTTP_IDLE_TIMEOUT_S", "7"},
+                                 {"REFINERY_HTTP_HEADER_TIMEOUT_S", "1.5"},
+                                 {"REFINERY_HTTP_BODY_TIMEOUT_S", "9"}}));
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->http_threads, 3);
+  EXPECT_EQ(set->http_queue_wait_s, 0.5);
+  EXPECT_EQ(set->http_idle_timeout_s, 7);
+  EXPECT_EQ(set->http_header_timeout_s, 1.5);
+  EXPECT_EQ(set->http_body_timeout_s, 9);
+  auto bad = LoadConfig(FakeEnv({{"REFINERY_HTTP_QUEUE_WAIT_S", "soon"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("REFINERY_HTTP_QUEUE_WAIT_S"), std::string::npos);
+}
+
 TEST(Config, InvalidSettingFailsWithOneLineNamingIt) {
   auto bad_port = LoadConfig(FakeEnv({{"REFINERY_PORT", "eighty"}}));
   ASSERT_FALSE(bad_port.ok());

@@ -2,9 +2,10 @@
 // their connection (the server sees one client port), HttpCall does not,
 // and a session survives the server closing its connections.
 #include <gtest/gtest.h>
-#include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -12,30 +13,38 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
 #include "core/http_client.h"
 
 namespace refinery {
 namespace {
 
-// Answers GET /port with nothing and records the client port of each request.
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// Answers every request with "ok" over keep-alive connections, a thread
+// per connection, and records the client port of each request.
 class PortServer {
  public:
-  explicit PortServer(int port = 0) {
-    server_.set_keep_alive_max_count(1000);  // httplib closes after 5 by default
-    server_.set_keep_alive_timeout(1);       // stop() waits for idle keep-alive connections
-    server_.set_tcp_nodelay(true);
-    server_.Get("/port", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      ports_.insert(req.remote_port);
-      res.set_content("ok", "text/plain");
-    });
-    port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : port;
-    if (port != 0 && !server_.bind_to_port("127.0.0.1", port)) throw std::runtime_error("bind failed");
-    // Bound means listening: calls queue in the backlog until accepted.
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  explicit PortServer(int port = 0) : acceptor_(ioc_) {
+    tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);  // throws when the port is taken
+    // Listening means calls queue in the backlog until accepted.
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { AcceptLoop(); });
   }
   ~PortServer() {
-    server_.stop();
+    // shutdown() wakes the blocking accept and reads; the sockets stay open
+    // (so no descriptor number is reused) until every thread is joined.
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
     thread_.join();
   }
   int port() const { return port_; }
@@ -46,11 +55,53 @@ class PortServer {
   }
 
  private:
-  httplib::Server server_;
+  void AcceptLoop() {
+    std::vector<std::thread> connections;
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket(ioc_);
+      acceptor_.accept(socket, ec);
+      if (ec) break;
+      std::lock_guard lock(mu_);
+      tcp::socket& kept = sockets_.emplace_back(std::move(socket));
+      connections.emplace_back([this, &kept] { Serve(kept); });
+    }
+    {
+      std::lock_guard lock(mu_);
+      for (auto& socket : sockets_) ::shutdown(socket.native_handle(), SHUT_RDWR);
+    }
+    for (auto& t : connections) t.join();
+  }
+
+  void Serve(tcp::socket& socket) {
+    beast::error_code ec;
+    const int client_port = socket.remote_endpoint(ec).port();
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> request;
+      http::read(socket, buffer, request, ec);
+      if (ec) return;
+      {
+        std::lock_guard lock(mu_);
+        ports_.insert(client_port);
+      }
+      http::response<http::string_body> response{http::status::ok, request.version()};
+      response.set(http::field::content_type, "text/plain");
+      response.body() = "ok";
+      response.keep_alive(request.keep_alive());
+      response.prepare_payload();
+      http::write(socket, response, ec);
+      if (ec || !request.keep_alive()) return;
+    }
+  }
+
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
   int port_ = 0;
   std::thread thread_;
   std::mutex mu_;
-  std::set<int> ports_;
+  std::list<tcp::socket> sockets_;  // GUARDED_BY(mu_); a list: references stay valid
+  std::set<int> ports_;             // GUARDED_BY(mu_)
 };
 
 HttpRequest Get(const std::string& url) {

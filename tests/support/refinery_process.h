@@ -20,6 +20,7 @@ class RefineryUp {
   ~RefineryUp();  // SIGTERM, grace, SIGKILL
 
   std::string url(const std::string& path) const;
+  int port() const { return port_; }  // the API's
   pid_t pid() const { return process_.pid(); }
   // Until GET /health answers 200 and every service has left the
   // starting/waiting states (workers wait for the API to be ready).
