@@ -74,7 +74,11 @@ struct Shared {
 // back to the strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+  Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    beast::error_code ec;
+    const auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string();
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::AwaitRequest, shared_from_this()));
@@ -100,6 +104,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadHeader() {
     request_ = Request{};
+    request_.remote_address = remote_address_;
     head_ = false;
     version_ = 11;
     parser_.emplace();
@@ -175,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.body = std::move(parser_->get().body());
     keep_alive_ = parser_->keep_alive();
     parser_.reset();
+    shared_.app.Admit(request_);
     if (shared_.app.OnEventLoop(request_)) {
       Response response;
       shared_.app.Handle(request_, response);
@@ -263,7 +269,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Shared& shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  Request request_;  // the request being read or handled
+  std::string remote_address_;  // the client's, for every request of this connection
+  Request request_;             // the request being read or handled
   http::response<http::string_body> response_;  // the answer being written
   unsigned version_ = 11;
   bool head_ = false;

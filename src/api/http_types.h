@@ -15,6 +15,16 @@ namespace refinery::api {
 // Header fields in arrival order; names lower-case.
 using HeaderFields = std::vector<std::pair<std::string, std::string>>;
 
+// An answer the server gives on its own, before or instead of the
+// application's handler: malformed or ambiguous framing (400), a body or
+// header over its limit (413, 431), no handler thread free in time (503).
+struct Refusal {
+  int status = 400;
+  std::string code;     // the JSON error code
+  std::string message;  // the JSON error message
+  int retry_after_s = 0;  // > 0: sent as Retry-After
+};
+
 struct Request {
   std::string method;  // as sent: "GET", "POST", ...
   std::string target;  // as sent: "/documents?limit=5"
@@ -23,6 +33,10 @@ struct Request {
   HeaderFields headers;
   std::string body;
   std::vector<std::string> captures;  // the ":name" segments the matched route captured, in order
+  std::string remote_address;         // the client's IP address ("127.0.0.1"); "" when unknown
+  // Set when the access policy refused the request before its handler
+  // (api/access.h): it is answered with this instead.
+  std::optional<Refusal> refusal;
 
   // The first value of query parameter `name`; "" when absent.
   std::string param(std::string_view name) const;
@@ -46,22 +60,16 @@ struct Response {
   }
 };
 
-// An answer the server gives on its own, before or instead of the
-// application's handler: malformed or ambiguous framing (400), a body or
-// header over its limit (413, 431), no handler thread free in time (503).
-struct Refusal {
-  int status = 400;
-  std::string code;     // the JSON error code
-  std::string message;  // the JSON error message
-  int retry_after_s = 0;  // > 0: sent as Retry-After
-};
-
 // What the HTTP server (http_server.h) asks of the application. Each
 // method is called for one request at a time per connection, possibly on
 // different threads for different connections; none may throw.
 class HttpApplication {
  public:
   virtual ~HttpApplication() = default;
+  // Called first for every request that was read whole, on the event
+  // loop: may set request.refusal (access checks), so a refused request
+  // never waits for a handler thread.
+  virtual void Admit(Request& /*request*/) {}
   // True when `request` is answered on the event loop: cheap work that
   // never blocks (health probes reading a cached snapshot, errors for
   // unknown routes). Everything else runs on the handler pool.

@@ -62,7 +62,8 @@ Router::Router(MetricsRegistry& metrics) : metrics_(metrics) {
                    DefaultLatencyBuckets());
 }
 
-void Router::Json(const std::string& method, const std::string& pattern, JsonHandler handler, RunsOn runs_on) {
+void Router::Json(const std::string& method, const std::string& pattern, JsonHandler handler, RunsOn runs_on,
+                  std::optional<Access> access) {
   Raw(
       method, pattern,
       [handler = std::move(handler)](const Request& req, Response& res) {
@@ -70,14 +71,16 @@ void Router::Json(const std::string& method, const std::string& pattern, JsonHan
         if (!reply.ok()) return SendStatus(res, reply.status());
         SendJson(res, reply->status, reply->body);
       },
-      runs_on);
+      runs_on, access);
 }
 
-void Router::Raw(const std::string& method, const std::string& pattern, RawHandler handler, RunsOn runs_on) {
+void Router::Raw(const std::string& method, const std::string& pattern, RawHandler handler, RunsOn runs_on,
+                 std::optional<Access> access) {
   if (method != "GET" && method != "POST" && method != "DELETE") {
     throw std::invalid_argument("Router: unsupported method " + method);
   }
-  routes_.push_back({method, pattern, Segments(pattern), std::move(handler), runs_on});
+  const Access by_method = method == "GET" ? Access::kRead : Access::kWrite;
+  routes_.push_back({method, pattern, Segments(pattern), std::move(handler), runs_on, access.value_or(by_method)});
 }
 
 const Router::Route* Router::Find(const std::string& method, const std::string& path,
@@ -89,13 +92,35 @@ const Router::Route* Router::Find(const std::string& method, const std::string& 
   return nullptr;
 }
 
+void Router::Admit(Request& request) {
+  if (!policy_ || request.method == "OPTIONS") return;  // preflights are answered in Handle
+  const Route* route = Find(RouteMethod(request.method), request.path, nullptr);
+  // An unknown route is checked as a read, so a wrong Host or key learns nothing of the routes.
+  request.refusal = policy_->Check(request, route != nullptr ? route->access : Access::kRead,
+                                   std::chrono::steady_clock::now());
+}
+
 bool Router::OnEventLoop(const Request& request) const {
+  if (request.refusal || request.method == "OPTIONS") return true;
   const Route* route = Find(RouteMethod(request.method), request.path, nullptr);
   return route == nullptr || route->runs_on == RunsOn::kEventLoop;
 }
 
 void Router::Handle(Request& req, Response& res) {
+  if (req.refusal) return Refuse(req, *req.refusal, res);
+  HandleRoute(req, res);
+  if (policy_) policy_->AddCorsHeaders(req, res);
+}
+
+void Router::HandleRoute(Request& req, Response& res) {
   const Route* route = Find(RouteMethod(req.method), req.path, &req.captures);
+  if (route == nullptr && policy_ && req.method == "OPTIONS") {
+    const std::string allowed = AllowedMethods(req.path);
+    if (!allowed.empty() && policy_->Preflight(req, allowed, res)) {
+      Record(req.method, kUnmatched, res.status, 0);
+      return;
+    }
+  }
   if (route == nullptr) {
     const std::string allowed = AllowedMethods(req.path);
     if (allowed.empty()) {
@@ -136,6 +161,7 @@ void Router::Refuse(const Request& req, const Refusal& refusal, Response& res) {
   const Route* route = req.path.empty() ? nullptr : Find(RouteMethod(req.method), req.path, nullptr);
   Record(route != nullptr ? route->method : (req.method.empty() ? "unknown" : req.method),
          route != nullptr ? route->pattern : kUnmatched, refusal.status, 0);
+  if (policy_) policy_->AddCorsHeaders(req, res);  // so a browser can read why it was refused
 }
 
 void Router::Record(const std::string& method, const std::string& route, int status, double seconds) {

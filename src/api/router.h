@@ -6,9 +6,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "api/access.h"
 #include "api/http_types.h"
 #include "api/json_util.h"
 #include "api/metrics.h"
@@ -39,13 +42,19 @@ class Router final : public HttpApplication {
   // `pattern` a path whose ":name" segments match any one non-empty
   // segment, captured in order in Request::captures (e.g.
   // "/documents/:id/chunks"). Register every route before serving.
+  // `access` defaults by method: GET reads, POST and DELETE write.
   void Json(const std::string& method, const std::string& pattern, JsonHandler handler,
-            RunsOn runs_on = RunsOn::kHandlerPool);
+            RunsOn runs_on = RunsOn::kHandlerPool, std::optional<Access> access = std::nullopt);
   void Raw(const std::string& method, const std::string& pattern, RawHandler handler,
-           RunsOn runs_on = RunsOn::kHandlerPool);
+           RunsOn runs_on = RunsOn::kHandlerPool, std::optional<Access> access = std::nullopt);
+
+  // Checks every request against `policy` before its handler (none: every
+  // request is let through, as in tests of routing alone). Set before serving.
+  void SetPolicy(std::unique_ptr<AccessPolicy> policy) { policy_ = std::move(policy); }
 
   // HttpApplication. Unknown routes and wrong methods are answered on the
   // event loop too: they touch nothing.
+  void Admit(Request& request) override;
   bool OnEventLoop(const Request& request) const override;
   void Handle(Request& request, Response& response) override;
   void Refuse(const Request& request, const Refusal& refusal, Response& response) override;
@@ -57,8 +66,11 @@ class Router final : public HttpApplication {
     std::vector<std::string> segments;  // of the pattern
     RawHandler handler;
     RunsOn runs_on = RunsOn::kHandlerPool;
+    Access access = Access::kRead;
   };
 
+  // Handle without the policy's headers: the route's answer, 404/405, or a preflight's.
+  void HandleRoute(Request& req, Response& res);
   // The route for method and path; fills `captures` if given. nullptr: none.
   const Route* Find(const std::string& method, const std::string& path, std::vector<std::string>* captures) const;
   void Record(const std::string& method, const std::string& route, int status, double seconds);
@@ -66,7 +78,8 @@ class Router final : public HttpApplication {
   std::string AllowedMethods(const std::string& path) const;
 
   MetricsRegistry& metrics_;
-  std::vector<Route> routes_;  // written only before the server starts serving
+  std::vector<Route> routes_;             // written only before the server starts serving
+  std::unique_ptr<AccessPolicy> policy_;  // likewise
 };
 
 }  // namespace refinery::api

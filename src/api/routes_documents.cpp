@@ -16,7 +16,9 @@ constexpr const char* kRetry = "/documents/:id/retry";
 
 Result<int64_t> PathId(const Request& req) { return ParseId(req.captures.at(0)); }
 
-Result<IngestRequest> ParseIngest(const std::string& body) {
+// Bounds from the config (REFINERY_MAX_TITLE_BYTES, _METADATA_BYTES),
+// checked before anything is written.
+Result<IngestRequest> ParseIngest(const Config& config, const std::string& body) {
   auto obj = ParseObject(body);
   if (!obj.ok()) return obj.status();
   IngestRequest request;
@@ -31,15 +33,26 @@ Result<IngestRequest> ParseIngest(const std::string& body) {
   if (has_metadata && !metadata->is_object()) {
     return Status::InvalidArgument("metadata must be an object");
   }
+  if (title->size() > static_cast<size_t>(config.max_title_bytes)) {
+    return Status::InvalidArgument("title is " + std::to_string(title->size()) + " bytes; the limit is " +
+                                   std::to_string(config.max_title_bytes) + " (REFINERY_MAX_TITLE_BYTES)");
+  }
   request.title = std::move(*title);
   request.content = std::move(*content);
   request.source_url = source_url->value_or("");
-  if (has_metadata) request.metadata_json = Dump(*metadata);
+  if (has_metadata) {
+    request.metadata_json = Dump(*metadata);
+    if (static_cast<int64_t>(request.metadata_json.size()) > config.max_metadata_bytes) {
+      return Status::InvalidArgument("metadata is " + std::to_string(request.metadata_json.size()) +
+                                     " bytes as JSON; the limit is " + std::to_string(config.max_metadata_bytes) +
+                                     " (REFINERY_MAX_METADATA_BYTES)");
+    }
+  }
   return request;
 }
 
 Result<Reply> Ingest(ApiContext& ctx, const Request& req) {
-  auto request = ParseIngest(req.body);
+  auto request = ParseIngest(ctx.services.config, req.body);
   if (!request.ok()) return request.status();
   auto outcome = IngestDocument(ctx.services, *request);
   if (!outcome.ok()) return outcome.status();

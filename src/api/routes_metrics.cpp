@@ -181,11 +181,14 @@ std::string ScrapeGauges(ApiContext& ctx) {
 }  // namespace
 
 void AddMetricsRoutes(Router& router, ApiContext& ctx) {
-  router.Raw("GET", "/metrics", [&ctx](const Request&, Response& res) {
-    // Request counters first, so this scrape's own request shows up in the next one.
-    std::string body = ctx.metrics.Render() + ScrapeGauges(ctx);
-    res.set_content(body, "text/plain; version=0.0.4; charset=utf-8");
-  });
+  router.Raw(
+      "GET", "/metrics",
+      [&ctx](const Request&, Response& res) {
+        // Request counters first, so this scrape's own request shows up in the next one.
+        std::string body = ctx.metrics.Render() + ScrapeGauges(ctx);
+        res.set_content(body, "text/plain; version=0.0.4; charset=utf-8");
+      },
+      RunsOn::kHandlerPool, Access::kMetrics);
 }
 
 }  // namespace refinery::api

@@ -49,6 +49,9 @@ Result<Reply> Search(ApiContext& ctx, const Request& req) {
 
 }  // namespace
 
-void AddSearchRoutes(Router& router, ApiContext& ctx) { router.Json("POST", "/search", Bind(ctx, Search)); }
+// A POST that only reads: read keys may search.
+void AddSearchRoutes(Router& router, ApiContext& ctx) {
+  router.Json("POST", "/search", Bind(ctx, Search), RunsOn::kHandlerPool, Access::kRead);
+}
 
 }  // namespace refinery::api

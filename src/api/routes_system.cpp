@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <unistd.h>
+
 #include "api/routes.h"
 #include "api/stats_json.h"
 #include "core/version.h"
@@ -78,6 +80,21 @@ constexpr const char* kDashboard = R"(<!doctype html>
 </body></html>
 )";
 
+
+// The probes' answers name the process that gave them (X-Refinery-Pid), so
+// `refinery up` can tell its own child from another process on the port.
+RawHandler NamingThisProcess(JsonHandler handler) {
+  return [handler = std::move(handler), pid = std::to_string(::getpid())](const Request& req, Response& res) {
+    Result<Reply> reply = handler(req);
+    if (reply.ok()) {
+      SendJson(res, reply->status, reply->body);
+    } else {
+      SendStatus(res, reply.status());
+    }
+    res.set_header("X-Refinery-Pid", pid);
+  };
+}
+
 }  // namespace
 
 void AddSystemRoutes(Router& router, ApiContext& ctx) {
@@ -86,12 +103,14 @@ void AddSystemRoutes(Router& router, ApiContext& ctx) {
   // for a check once the server serves), so they run on the event loop and
   // answer however busy the handler threads are: liveness must mean "the
   // process is alive and its event loop turns", never "a thread was free".
-  router.Json("GET", "/health", Bind(ctx, Health), RunsOn::kEventLoop);
-  router.Json("GET", "/health/live", Bind(ctx, Live), RunsOn::kEventLoop);
-  router.Json("GET", "/health/ready", Bind(ctx, Ready), RunsOn::kEventLoop);
+  // Public with keys on: probes and load balancers carry no key.
+  router.Raw("GET", "/health", NamingThisProcess(Bind(ctx, Health)), RunsOn::kEventLoop, Access::kPublic);
+  router.Raw("GET", "/health/live", NamingThisProcess(Bind(ctx, Live)), RunsOn::kEventLoop, Access::kPublic);
+  router.Raw("GET", "/health/ready", NamingThisProcess(Bind(ctx, Ready)), RunsOn::kEventLoop, Access::kPublic);
+  // A static page; the figures it shows come from /stats, which needs a key.
   router.Raw(
       "GET", "/", [](const Request&, Response& res) { res.set_content(kDashboard, "text/html; charset=utf-8"); },
-      RunsOn::kEventLoop);
+      RunsOn::kEventLoop, Access::kPublic);
 }
 
 }  // namespace refinery::api

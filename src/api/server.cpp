@@ -83,7 +83,22 @@ ApiServer::~ApiServer() {
   impl_->serve_ended.wait(lock, [this] { return !impl_->serving; });
 }
 
-Status ApiServer::Bind(const std::string& host, int port) { return impl_->http.Bind(host, port); }
+Status ApiServer::Bind(const std::string& host, int port) {
+  REFINERY_RETURN_IF_ERROR(impl_->http.Bind(host, port));
+  const Config& config = impl_->context.services.config;
+  auto policy = std::make_unique<api::AccessPolicy>(config, host, impl_->http.port());
+  if (policy->keys_on()) {
+    // Counts only: a key is a secret and never logged.
+    spdlog::info("api: API keys on ({} full, {} read-only){}", config.api_keys.size(), config.read_api_keys.size(),
+                 config.metrics_auth ? ", /metrics too" : "");
+  } else if (!policy->checks_host()) {
+    spdlog::warn("api: listening on {} (not loopback) without API keys: anyone who can reach the port may "
+                 "read and delete every document (set REFINERY_API_KEYS)",
+                 host);
+  }
+  impl_->router.SetPolicy(std::move(policy));
+  return Status::Ok();
+}
 
 int ApiServer::port() const { return impl_->http.port(); }
 

@@ -1,5 +1,9 @@
 #include "cli/cli.h"
 
+#include <sys/stat.h>
+
+#include <cctype>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -27,6 +31,16 @@ const std::vector<Command>& Commands() {
   return kCommands;
 }
 
+CLI::Validator ServiceNameValidator() {
+  return CLI::Validator(
+      [](std::string& name) -> std::string {
+        bool ok = !name.empty() && name.size() <= 64 && name.find("..") == std::string::npos && name[0] != '.';
+        for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+        return ok ? "" : "not a service name (letters, digits, '-', '_', '.'; e.g. api, worker-chunk)";
+      },
+      "SERVICE");
+}
+
 std::optional<Config> LoadEffectiveConfig(const GlobalFlags& flags, const std::string& service) {
   if (flags.config_path) setenv("REFINERY_CONFIG", flags.config_path->c_str(), 1);
   auto loaded = LoadConfig();
@@ -47,6 +61,10 @@ std::optional<Config> LoadEffectiveConfig(const GlobalFlags& flags, const std::s
 }
 
 int Main(int argc, char** argv) {
+  // Every file and folder Refinery creates (database, queue, blobs, logs,
+  // the control socket) is the user's alone: 0600 / 0700. The documents
+  // may be private; a shared machine must not make them world-readable.
+  ::umask(077);
   CLI::App app{"refinery: turns raw sources into a trusted, searchable knowledge base"};
   app.require_subcommand(1);
   GlobalFlags flags;

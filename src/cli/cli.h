@@ -28,6 +28,13 @@ struct GlobalFlags {
 // line naming the setting to stderr and returns nullopt (exit kExitUsage).
 std::optional<Config> LoadEffectiveConfig(const GlobalFlags& flags, const std::string& service);
 
+// Checks a SERVICE argument (logs, stop, start, restart): letters, digits,
+// '-', '_' and '.' but not "..", at most 64 bytes, as every service name
+// (`api`, `worker-chunk.2`) is. Why: the name becomes a file name under the
+// log folder and a word of the control socket's line protocol, so
+// `logs ../../x` must not read outside the folder nor a newline add a command.
+CLI::Validator ServiceNameValidator();
+
 // One subcommand: `add` declares its options on `app` and sets a callback
 // that stores its exit code in `*exit_code`.
 struct Command {

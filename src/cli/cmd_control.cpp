@@ -33,7 +33,9 @@ void AddControl(CLI::App& app, const GlobalFlags& flags, int* code, const std::s
                 const std::string& summary) {
   auto* cmd = app.add_subcommand(verb, summary);
   auto service = std::make_shared<std::string>();
-  cmd->add_option("service", *service, "api or worker-STAGE (see `refinery status`)")->required();
+  cmd->add_option("service", *service, "api or worker-STAGE (see `refinery status`)")
+      ->required()
+      ->check(ServiceNameValidator());
   cmd->callback([&flags, code, service, verb] {
     auto config = LoadEffectiveConfig(flags, verb);
     if (!config) {

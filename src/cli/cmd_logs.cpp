@@ -81,7 +81,7 @@ void AddLogs(CLI::App& app, const GlobalFlags& flags, int* code) {
   auto service = std::make_shared<std::string>();
   auto follow = std::make_shared<bool>(false);
   auto tail = std::make_shared<int>(-1);
-  cmd->add_option("service", *service, "api or worker-STAGE")->required();
+  cmd->add_option("service", *service, "api or worker-STAGE")->required()->check(ServiceNameValidator());
   cmd->add_flag("-f,--follow", *follow, "Keep printing what is appended (Ctrl-C ends)");
   cmd->add_option("-n,--tail", *tail, "Only the last N lines (default: all)")->check(CLI::Range(0, 100000000));
   cmd->callback([&flags, code, service, follow, tail] {

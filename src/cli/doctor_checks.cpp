@@ -28,10 +28,14 @@ struct Probe {
   std::string error;  // when !reached
 };
 
-Probe Get(const std::string& url, double timeout_s) {
+// With REFINERY_CLIENT_API_KEY set, every probe carries it (the health
+// routes are public, but a proxy in front may not be).
+Probe Get(const DoctorContext& ctx, const std::string& path) {
   Probe probe;
   HttpRequest request;
-  request.url = url;
+  request.url = ctx.api_base + path;
+  const double timeout_s = ctx.timeout_s;
+  if (!ctx.config.client_api_key.empty()) request.headers["X-API-Key"] = ctx.config.client_api_key;
   request.timeout_s = timeout_s;
   request.connect_timeout_s = timeout_s;
   auto start = std::chrono::steady_clock::now();
@@ -109,7 +113,7 @@ void ReportRecentErrors(Store& store, DoctorSection& section) {
 
 void CheckApi(DoctorContext& ctx, DoctorSection& section) {
   section.details["url"] = ctx.api_base;
-  Probe live = Get(ctx.api_base + "/health/live", ctx.timeout_s);
+  Probe live = Get(ctx, "/health/live");
   section.details["live"] = ProbeJson(live);
   if (!live.reached) {
     section.Add(Mark::kFail, live.error);  // names the URL already
@@ -117,7 +121,7 @@ void CheckApi(DoctorContext& ctx, DoctorSection& section) {
     section.Add(live.status == 200 ? Mark::kOk : Mark::kFail,
                 "GET /health/live: " + std::to_string(live.status) + " in " + Ms(live.latency_ms));
   }
-  Probe health = Get(ctx.api_base + "/health", ctx.timeout_s);
+  Probe health = Get(ctx, "/health");
   section.details["health"] = ProbeJson(health);
   if (!health.reached) {
     section.Add(Mark::kFail, "GET /health: " + health.error);

@@ -80,6 +80,10 @@ Result<ServiceSpec> ApiSpec(const Config& config, const std::string& exe, const 
   if (config.port != 0) {  // a hung API fails its probes within about 3 s
     api.health = {HealthCheckSpec::Kind::kHttp, LocalUrl(config.host, config.port, "/health/live"), 1, 1, 3};
     api.ready = {HealthCheckSpec::Kind::kHttp, LocalUrl(config.host, config.port, "/health/ready"), 0.25, 2, 1};
+    // Only our own child's answers count: with the port taken by another
+    // instance, its /health/ready must not start our workers.
+    api.health.answered_by_child = true;
+    api.ready.answered_by_child = true;
   }
   const ServiceSettings settings = SettingsFor(config, "api");
   if (settings.depends_on) api.depends_on = *settings.depends_on;

@@ -58,6 +58,52 @@ Status SecondsSetter(Config& c, const std::string& name, const std::string& valu
   return ParseSeconds(name, value, 0.01, c.*Member);
 }
 
+// "a, b,,c" -> {"a", "b", "c"}: comma-separated, blanks trimmed, empties dropped.
+std::vector<std::string> SplitList(const std::string& value) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find(',', start);
+    if (end == std::string::npos) end = value.size();
+    const size_t first = value.find_first_not_of(" \t", start);
+    if (first != std::string::npos && first < end) {
+      const size_t last = value.find_last_not_of(" \t", end - 1);
+      items.push_back(value.substr(first, last - first + 1));
+    }
+    start = end + 1;
+  }
+  return items;
+}
+
+template <auto Member>
+Status ListSetter(Config& c, const std::string&, const std::string& value) {
+  c.*Member = SplitList(value);
+  return Status::Ok();
+}
+
+template <auto Member>
+Status BoolSetter(Config& c, const std::string& name, const std::string& value) {
+  if (value == "1" || value == "true" || value == "yes" || value == "on") {
+    c.*Member = true;
+  } else if (value == "0" || value == "false" || value == "no" || value == "off" || value.empty()) {
+    c.*Member = false;
+  } else {
+    return Status::InvalidArgument(name + ": expected 1/0, true/false, yes/no or on/off, got '" + value + "'");
+  }
+  return Status::Ok();
+}
+
+template <auto Member>
+Status RateSetter(Config& c, const std::string& name, const std::string& value) {
+  char* end = nullptr;
+  const double parsed = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !(parsed >= 0) || parsed > 1e9) {
+    return Status::InvalidArgument(name + ": expected a number >= 0 (requests per second), got '" + value + "'");
+  }
+  c.*Member = parsed;
+  return Status::Ok();
+}
+
 template <auto Member>
 Status StringSetter(Config& c, const std::string&, const std::string& value) {
   c.*Member = value;
@@ -112,6 +158,17 @@ const std::vector<Setting>& Settings() {
       {"api.header_timeout_s", "REFINERY_HTTP_HEADER_TIMEOUT_S", SecondsSetter<&Config::http_header_timeout_s>},
       {"api.body_timeout_s", "REFINERY_HTTP_BODY_TIMEOUT_S", SecondsSetter<&Config::http_body_timeout_s>},
       {"api.max_body_bytes", "REFINERY_MAX_BODY_BYTES", IntSetter<1024, kMaxInt, &Config::max_body_bytes>},
+      {"api.max_title_bytes", "REFINERY_MAX_TITLE_BYTES", IntSetter<16, 1 << 20, &Config::max_title_bytes>},
+      {"api.max_metadata_bytes", "REFINERY_MAX_METADATA_BYTES",
+       IntSetter<16, kMaxInt, &Config::max_metadata_bytes>},
+      {"api.keys", "REFINERY_API_KEYS", ListSetter<&Config::api_keys>},
+      {"api.read_keys", "REFINERY_READ_API_KEYS", ListSetter<&Config::read_api_keys>},
+      {"api.metrics_auth", "REFINERY_METRICS_AUTH", BoolSetter<&Config::metrics_auth>},
+      {"api.client_key", "REFINERY_CLIENT_API_KEY", StringSetter<&Config::client_api_key>},
+      {"api.cors_origins", "REFINERY_CORS_ORIGINS", ListSetter<&Config::cors_origins>},
+      {"api.allowed_hosts", "REFINERY_ALLOWED_HOSTS", ListSetter<&Config::allowed_hosts>},
+      {"api.rate_limit", "REFINERY_RATE_LIMIT", RateSetter<&Config::rate_limit>},
+      {"api.rate_burst", "REFINERY_RATE_BURST", RateSetter<&Config::rate_burst>},
       {"pipeline.chunk_target_chars", "REFINERY_CHUNK_TARGET_CHARS",
        IntSetter<50, 100000, &Config::chunk_target_chars>},
       {"pipeline.chunk_overlap_chars", "REFINERY_CHUNK_OVERLAP_CHARS",
@@ -206,6 +263,8 @@ Status ApplyLegacyEnv(Config& config, const EnvLookup& env) {
   if (auto v = env("MINIO_ACCESS_KEY")) config.s3_access_key = *v;
   if (auto v = env("MINIO_SECRET_KEY")) config.s3_secret_key = *v;
   if (auto v = env("MINIO_BUCKET")) config.s3_bucket = *v;
+  if (auto v = env("API_KEYS")) config.api_keys = SplitList(*v);
+  if (auto v = env("CORS_ORIGINS")) config.cors_origins = SplitList(*v);
   return Status::Ok();
 }
 
@@ -246,6 +305,10 @@ Status ValidateConfig(const Config& config) {
   }
   if (config.retry_max_delay_s < config.retry_base_delay_s) {
     return Status::InvalidArgument("REFINERY_RETRY_MAX_DELAY_S: must be >= REFINERY_RETRY_BASE_DELAY_S");
+  }
+  if (!config.read_api_keys.empty() && config.api_keys.empty()) {
+    return Status::InvalidArgument(
+        "REFINERY_READ_API_KEYS: set REFINERY_API_KEYS too (with read keys alone no key could write)");
   }
   return Status::Ok();
 }

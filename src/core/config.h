@@ -87,6 +87,19 @@ struct Config {
   double http_header_timeout_s = 10;  // first byte of a request to the end of its header (slowloris)
   double http_body_timeout_s = 30;    // to read a whole request body; also to write an answer
   int64_t max_body_bytes = 16 * 1024 * 1024;  // Content-Length or chunked: 413 beyond, before reading it
+  int max_title_bytes = 1024;                 // a longer title is refused (400)
+  int64_t max_metadata_bytes = 64 * 1024;     // the metadata object, as sent
+  // Access (README, "Access"). Keys are secrets: never logged or printed.
+  std::vector<std::string> api_keys;       // full access; any key set switches authentication on
+  std::vector<std::string> read_api_keys;  // GET routes and POST /search only
+  bool metrics_auth = false;               // /metrics needs a key too (when keys are on)
+  std::string client_api_key;              // what the CLI and the doctor send
+  std::vector<std::string> cors_origins;   // allowed browser origins ("*": any); none: no CORS headers
+  // Host names accepted besides the loopback names when bound to loopback
+  // (DNS rebinding defence); ignored when bound elsewhere.
+  std::vector<std::string> allowed_hosts;
+  double rate_limit = 0;  // requests per second per key (per address when keys are off); 0: off
+  double rate_burst = 0;  // bucket size; 0: max(rate_limit, 1) * 2
 
   // Pipeline.
   int chunk_target_chars = 1000;     // aim for chunks about this long

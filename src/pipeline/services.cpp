@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/log.h"
+
 namespace refinery {
 namespace {
 
@@ -26,6 +28,18 @@ Status CheckSchemaCurrent(Store& store) {
                                  "): use the newer binary");
 }
 
+// An existing data directory others may read is used as it is (the user
+// may share it on purpose), with a warning.
+void WarnIfShared(const std::string& dir) {
+  std::error_code ec;
+  using std::filesystem::perms;
+  const perms mode = std::filesystem::status(dir, ec).permissions();
+  if (ec || (mode & (perms::group_all | perms::others_all)) == perms::none) return;
+  spdlog::warn("data directory {} is accessible to other users (mode {:o}); Refinery creates its files 0600 "
+               "but the folder lets others list or reach them: chmod 700 it unless that is intended",
+               dir, static_cast<unsigned>(mode));
+}
+
 }  // namespace
 
 Result<Services> OpenServices(const Config& config, OpenMode mode) {
@@ -36,6 +50,7 @@ Result<Services> OpenServices(const Config& config, OpenMode mode) {
     if (ec) {
       return Status::InvalidArgument("REFINERY_DATA_DIR: cannot create '" + config.data_dir + "': " + ec.message());
     }
+    WarnIfShared(config.data_dir);
   } else if (!std::filesystem::is_directory(config.data_dir, ec)) {
     return Status::InvalidArgument("no data directory '" + config.data_dir +
                                    "' (REFINERY_DATA_DIR): run `refinery up` or `refinery migrate` first");

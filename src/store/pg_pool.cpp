@@ -130,11 +130,11 @@ void Pool::NoteValidationFailure() {
   spdlog::warn("postgres: every pooled connection failed validation; rebuilt the pool");
 }
 
-Status Pool::RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline, bool* connection_lost) {
+Status Pool::RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline, Lost* lost) {
   CheckoutFailure why = CheckoutFailure::kNone;
   auto lease = Checkout(deadline, &why);
   if (!lease.ok()) {
-    *connection_lost = why == CheckoutFailure::kConnect;
+    *lost = why == CheckoutFailure::kConnect ? Lost::kCannotConnect : Lost::kNo;
     return lease.status();
   }
   Conn& conn = **lease;
@@ -143,34 +143,41 @@ Status Pool::RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadli
   if (s.ok() && mode != TxMode::kNone) {
     s = conn.Run("COMMIT");
     if (!s.ok() && conn.broken()) {
-      *connection_lost = false;  // see Run: never re-run work that may have committed
+      *lost = Lost::kNo;  // see Run: never re-run work that may have committed
       return Status::Unavailable("postgres: connection lost during COMMIT; outcome unknown: " + s.message());
     }
   }
   if (!s.ok() && conn.InTransaction() && !conn.broken()) (void)conn.Run("ROLLBACK");
-  *connection_lost = conn.broken();
+  *lost = conn.broken() ? Lost::kConnection : Lost::kNo;
   return s;
 }
 
 Status Pool::Run(const char* what, TxMode mode, const std::function<Status(Conn&)>& fn) {
   const Deadline deadline = After(options_.call_budget_s);
+  int backoffs = 0;  // delays so far: only failed connects count toward the back-off
   for (int attempt = 0;; ++attempt) {
-    bool connection_lost = false;
-    Status s = RunOnce(mode, fn, deadline, &connection_lost);
-    if (s.ok() || !connection_lost) return s;
+    Lost lost = Lost::kNo;
+    Status s = RunOnce(mode, fn, deadline, &lost);
+    if (s.ok() || lost == Lost::kNo) return s;
     const double budget = SecondsLeft(deadline) - kMinAttemptS;
     if (attempt >= options_.retries || budget <= 0) {
       return Status::Unavailable(s.message());
     }
-    // Jittered, so callers that lost their connections together do not
-    // all come back at once; never longer than the budget (which is the cap).
-    const double delay =
-        std::min(JitteredBackoff({options_.retry_base_delay_s, options_.call_budget_s}, attempt + 1), budget);
     ++retries_;
-    spdlog::warn(
-        "postgres: {} failed on a connection error, retry {}/{} in {} ms on a fresh "
-        "connection: {}",
-        what, attempt + 1, options_.retries, static_cast<int>(delay * 1000), s.message());
+    if (lost == Lost::kConnection) {
+      // A connection killed under us (pg_terminate_backend, a restarted
+      // proxy): the next checkout opens a fresh one, so re-run at once.
+      spdlog::warn("postgres: {} lost its connection, re-running it on a fresh one ({}/{}): {}", what, attempt + 1,
+                   options_.retries, s.message());
+      continue;
+    }
+    // Opening a connection failed: the server is down or refusing. Jittered,
+    // so callers that failed together do not all come back at once; never
+    // longer than the budget (which is the cap).
+    const double delay =
+        std::min(JitteredBackoff({options_.retry_base_delay_s, options_.call_budget_s}, ++backoffs), budget);
+    spdlog::warn("postgres: {} could not connect, retry {}/{} in {} ms: {}", what, attempt + 1, options_.retries,
+                 static_cast<int>(delay * 1000), s.message());
     std::this_thread::sleep_for(std::chrono::duration<double>(delay));
   }
 }

@@ -73,6 +73,8 @@ class Pool {
   // RunUnitOfWork: runs `fn` on a pooled connection (inside a transaction
   // per `mode`), re-running it on a fresh connection after a connection
   // error, within the call budget. `what` names the work in retry logs.
+  // A connection found dead is replaced and the work re-run at once; only
+  // when opening a connection fails (the server is down) does it back off.
   // A failed COMMIT is not re-run: its outcome is unknown, and re-running a
   // compare-and-set that did commit would report a false Conflict.
   Status Run(const char* what, TxMode mode, const std::function<Status(Conn&)>& fn);
@@ -91,7 +93,9 @@ class Pool {
 
   bool Expired(const Conn& conn) const;
   void NoteValidationFailure();
-  Status RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline, bool* connection_lost);
+  // How an attempt ended, for Run's decision to re-run it.
+  enum class Lost { kNo, kConnection, kCannotConnect };
+  Status RunOnce(TxMode mode, const std::function<Status(Conn&)>& fn, Deadline deadline, Lost* lost);
 
   const ConnectSettings settings_;
   const PoolOptions options_;

@@ -19,23 +19,26 @@ bool HeartbeatFresh(const std::string& path, double max_age_s) {
   return NowSeconds() - modified <= max_age_s;
 }
 
-bool HttpHealthy(const std::string& url, double timeout_s) {
+bool HttpHealthy(const HealthCheckSpec& check, pid_t pid) {
   HttpRequest request;
-  request.url = url;
-  request.timeout_s = timeout_s;
-  request.connect_timeout_s = timeout_s;
+  request.url = check.target;
+  request.timeout_s = check.timeout_s;
+  request.connect_timeout_s = check.timeout_s;
   auto response = HttpCall(request);
-  return response.ok() && response->status >= 200 && response->status < 300;
+  if (!response.ok() || response->status < 200 || response->status >= 300) return false;
+  if (!check.answered_by_child) return true;
+  auto named = response->headers.find("x-refinery-pid");
+  return named != response->headers.end() && named->second == std::to_string(pid);
 }
 
 }  // namespace
 
-bool ProbeHealth(const HealthCheckSpec& check) {
+bool ProbeHealth(const HealthCheckSpec& check, pid_t pid) {
   switch (check.kind) {
     case HealthCheckSpec::Kind::kNone:
       return true;
     case HealthCheckSpec::Kind::kHttp:
-      return HttpHealthy(check.target, check.timeout_s);
+      return HttpHealthy(check, pid);
     case HealthCheckSpec::Kind::kHeartbeat:
       return HeartbeatFresh(check.target, check.timeout_s);
   }

@@ -27,7 +27,7 @@ inline SupervisorClock::duration SecondsDuration(double seconds) {
 // reap loop. Destruction joins, which is immediate once `result` is set.
 struct ProbeRun {
   ProbeRun(const HealthCheckSpec& check, pid_t probed) : pid(probed), thread([this, check] { Run(check); }) {}
-  void Run(const HealthCheckSpec& check) { result = ProbeHealth(check) ? 1 : 0; }
+  void Run(const HealthCheckSpec& check) { result = ProbeHealth(check, pid) ? 1 : 0; }
 
   const pid_t pid;              // the child probed; a result for an older child is dropped
   std::atomic<int> result{-1};  // -1 while running, then 1 healthy / 0 not

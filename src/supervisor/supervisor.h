@@ -51,6 +51,10 @@ struct HealthCheckSpec {
   double interval_s = 1;  // between probes
   double timeout_s = 1;   // per probe (kHeartbeat: the oldest beat still fresh)
   int retries = 3;        // consecutive failures after the start period -> unhealthy
+  // kHttp: the answer must name the probed child in X-Refinery-Pid, so
+  // another process answering on the port (an older instance) is not
+  // taken for ours.
+  bool answered_by_child = false;
 };
 
 struct ServiceSpec {
@@ -157,8 +161,9 @@ class HealthTracker {
   FailureStreak streak_;
 };
 
-// One probe of `check` (blocking, at most about timeout_s); true if healthy.
-bool ProbeHealth(const HealthCheckSpec& check);
+// One probe of `check` against child `pid` (blocking, at most about
+// timeout_s); true if healthy.
+bool ProbeHealth(const HealthCheckSpec& check, pid_t pid);
 
 // Copy-truncate rotation for a log file children hold open with O_APPEND:
 // when `path` exceeds max_bytes it is copied to path.1 (older copies shift

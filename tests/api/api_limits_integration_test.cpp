@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "api_test_util.h"
 
@@ -26,6 +27,8 @@ class ApiLimitsTest : public ::testing::Test {
   ApiLimitsTest() {
     Config config = testing::TestConfig(dir_);
     config.max_body_bytes = 1 << 20;  // room for the 200 KB body of the crash
+    config.max_title_bytes = 100;
+    config.max_metadata_bytes = 1000;
     services_ = testing::OpenTestServices(config);
     server_ = std::make_unique<testing::RunningServer>(services_);
   }
@@ -58,6 +61,33 @@ TEST_F(ApiLimitsTest, DeepNestingIsNamedBeforeAnyFieldCheckAndTheLimitItselfPass
   const std::string at_limit = std::string(62, '[') + std::string(62, ']');
   reply = server_->Call("POST", "/ingest", R"({"title": "t", "content": "text", "metadata": {"a": )" + at_limit + "}}");
   EXPECT_EQ(reply.status, 201) << reply.raw;
+}
+
+// The probe left 8 orphan blobs after rejected ingests (a disk-fill
+// vector): no rejected ingest may write anything, blob included.
+TEST_F(ApiLimitsTest, RejectedIngestsWriteNoDocumentAndNoBlob) {
+  const std::string long_title(101, 't');
+  const std::string big_metadata = R"({"k": ")" + std::string(1000, 'm') + R"("})";
+  const std::vector<std::string> bodies = {
+      "not json",
+      R"({"content": "no title"})",
+      R"({"title": "no content"})",
+      R"({"title": "   ", "content": "blank title"})",
+      R"({"title": ")" + long_title + R"(", "content": "title over the limit"})",
+      R"({"title": "t", "content": "metadata over the limit", "metadata": )" + big_metadata + "}",
+      R"({"title": "t", "content": "metadata not an object", "metadata": [1]})",
+      R"({"title": "t", "content": 42})",
+      R"({"title": "t", "content": "c", "source_url": 7})",
+      "[" + std::string(70, '[') + std::string(71, ']'),
+  };
+  for (const std::string& body : bodies) {
+    auto reply = server_->Call("POST", "/ingest", body);
+    EXPECT_EQ(reply.status, 400) << body.substr(0, 80) << " -> " << reply.raw;
+  }
+  auto title = server_->Call("POST", "/ingest", R"({"title": ")" + long_title + R"(", "content": "x"})");
+  EXPECT_NE(title.body["error"].value("message", "").find("REFINERY_MAX_TITLE_BYTES"), std::string::npos) << title.raw;
+  EXPECT_EQ(server_->Call("GET", "/stats").body["total_documents"], 0);
+  EXPECT_EQ(CountFiles(services_.config.BlobDir()), 0) << "a rejected ingest wrote a blob";
 }
 
 }  // namespace

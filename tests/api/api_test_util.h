@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -68,12 +69,19 @@ class RunningServer {
 
   ApiReply Call(const std::string& method, const std::string& path, const std::string& body = "",
                 double timeout_s = 10) const {
+    return CallWith(method, path, body, {}, timeout_s);
+  }
+
+  // With `headers` on top (they replace the JSON Content-Type a body gets).
+  ApiReply CallWith(const std::string& method, const std::string& path, const std::string& body,
+                    const std::map<std::string, std::string>& headers, double timeout_s = 10) const {
     HttpRequest request;
     request.method = method;
     request.url = Url(path);
     request.body = body;
     request.timeout_s = timeout_s;
     if (!body.empty()) request.headers["Content-Type"] = "application/json";
+    for (const auto& [name, value] : headers) request.headers[name] = value;
     auto response = HttpCall(request);
     if (!response.ok()) throw std::runtime_error(response.status().ToString());
     ApiReply reply;
@@ -89,6 +97,26 @@ class RunningServer {
  private:
   std::unique_ptr<ApiServer> server_;
   std::thread thread_;
+};
+
+// A server over fresh embedded backends in a temp dir of its own; `tune`
+// adjusts the test config first.
+class Served {
+ public:
+  explicit Served(const std::function<void(Config&)>& tune = {}) {
+    Config config = TestConfig(dir_);
+    if (tune) tune(config);
+    services_ = OpenTestServices(config);
+    server_ = std::make_unique<RunningServer>(services_);
+  }
+  int port() const { return server_->port(); }
+  RunningServer& server() { return *server_; }
+  Services& services() { return services_; }
+
+ private:
+  TempDir dir_;
+  Services services_;
+  std::unique_ptr<RunningServer> server_;
 };
 
 }  // namespace refinery::testing

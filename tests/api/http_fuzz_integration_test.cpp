@@ -34,19 +34,19 @@ const std::vector<std::string>& Seeds() {
       "GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
       "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
       "HEAD /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-      "GET /documents?limit=5&offset=0&stage=complete HTTP/1.1\r\nHost: h\r\n\r\n",
-      "GET /documents/1/chunks HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      "GET /documents?limit=5&offset=0&stage=complete HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "GET /documents/1/chunks HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
       "GET /metrics HTTP/1.0\r\n\r\n",
-      "DELETE /documents/2 HTTP/1.1\r\nHost: h\r\n\r\n",
-      "POST /documents/1/retry HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
-      "POST /ingest HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 73\r\n\r\n"
+      "DELETE /documents/2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "POST /documents/1/retry HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
+      "POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 73\r\n\r\n"
       R"({"title": "fuzz", "content": "a small text", "metadata": {"k": [1, 2.5]}})",
-      "POST /search HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n"
+      "POST /search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n"
       R"({"query": "text", "limit": 3, "mode": "hybrid"})",
-      "POST /ingest HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
       "10\r\n{\"title\": \"c\", \"\r\n1b\r\ncontent\": \"chunked body\"}  \r\n0\r\n\r\n",
-      "GET /stats HTTP/1.1\r\nHost: h\r\n\r\nGET /health HTTP/1.1\r\nHost: h\r\n\r\n",
-      "POST /search HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Type: application/json\r\n"
+      "GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "POST /search HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Type: application/json\r\n"
       "Content-Length: 16\r\n\r\n{\"query\": \"a b\"}",
   };
   return seeds;

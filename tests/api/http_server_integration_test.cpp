@@ -34,24 +34,7 @@ using testing::RawResponse;
 
 constexpr milliseconds kHang{10000};  // an answer slower than this is a hang
 
-// A server over fresh embedded backends; `tune` adjusts the config first.
-class Served {
- public:
-  explicit Served(const std::function<void(Config&)>& tune = {}) {
-    Config config = testing::TestConfig(dir_);
-    if (tune) tune(config);
-    services_ = testing::OpenTestServices(config);
-    server_ = std::make_unique<testing::RunningServer>(services_);
-  }
-  int port() const { return server_->port(); }
-  testing::RunningServer& server() { return *server_; }
-  Services& services() { return services_; }
-
- private:
-  testing::TempDir dir_;
-  Services services_;
-  std::unique_ptr<testing::RunningServer> server_;
-};
+using testing::Served;
 
 json BodyOf(const RawResponse& response) { return json::parse(response.body, nullptr, false); }
 
@@ -87,7 +70,7 @@ TEST(HttpServer, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
 TEST(HttpServer, ConnectionCloseIsHonoured) {
   Served s;
   RawConnection conn(s.port());
-  ASSERT_TRUE(conn.Send("GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(conn.Send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
   auto answer = conn.ReadResponse(kHang);
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 200);
@@ -98,7 +81,7 @@ TEST(HttpServer, ConnectionCloseIsHonoured) {
 TEST(HttpServer, HeadAnswersTheGetHeadersWithoutABody) {
   Served s;
   RawConnection conn(s.port());
-  ASSERT_TRUE(conn.Send("HEAD /health/live HTTP/1.1\r\nHost: x\r\n\r\n" + RawGet("/health/live")));
+  ASSERT_TRUE(conn.Send("HEAD /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + RawGet("/health/live")));
   const std::string get_body = json({{"status", "alive"}}).dump();
   auto head = conn.ReadResponse(kHang, /*to_head=*/true);
   ASSERT_TRUE(head);
@@ -115,7 +98,7 @@ TEST(HttpServer, HeadAnswersTheGetHeadersWithoutABody) {
 
 TEST(HttpServer, AmbiguousOrInvalidFramingIs400AndClosesTheConnection) {
   Served s;
-  const std::string post = "POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+  const std::string post = "POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"two different Content-Length", post + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"},
       {"Content-Length then chunked", post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
@@ -144,12 +127,12 @@ TEST(HttpServer, BodylessPostIsAnsweredAtOnce) {
   // A server waiting for a body would answer only after body_timeout (60 s).
   Served s([](Config& c) { c.http_body_timeout_s = 60; });
   RawConnection conn(s.port());
-  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   auto ingest = conn.ReadResponse(kHang);
   ASSERT_TRUE(ingest) << "a POST without body and Content-Length got no answer";
   EXPECT_EQ(ingest->status, 400);  // handled as empty: not a JSON object
   EXPECT_EQ(ErrorCode(*ingest), "invalid_argument");
-  ASSERT_TRUE(conn.Send("POST /documents/1/retry HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(conn.Send("POST /documents/1/retry HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   auto retry = conn.ReadResponse(kHang);
   ASSERT_TRUE(retry);
   EXPECT_EQ(retry->status, 404);
@@ -159,7 +142,7 @@ TEST(HttpServer, ExpectContinueGetsContinueBeforeTheBody) {
   Served s;
   RawConnection conn(s.port());
   const std::string body = json({{"title", "t"}, {"content", "Expect continue."}}).dump();
-  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
                         std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n"));
   auto proceed = conn.ReadResponse(kHang);
   ASSERT_TRUE(proceed);
@@ -175,7 +158,7 @@ TEST(HttpServer, ExpectContinueGetsContinueBeforeTheBody) {
 TEST(HttpServer, DeclaredBodyOverTheLimitIs413WithoutSendingIt) {
   Served s;  // max_body_bytes 64 KiB (TestConfig)
   RawConnection conn(s.port());
-  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                         "Content-Length: 1073741824\r\n\r\n"));
   auto answer = conn.ReadResponse(kHang);
   ASSERT_TRUE(answer);
@@ -187,7 +170,7 @@ TEST(HttpServer, DeclaredBodyOverTheLimitIs413WithoutSendingIt) {
 TEST(HttpServer, ChunkedBodyOverTheLimitIs413BeforeItIsAllRead) {
   Served s;  // max_body_bytes 64 KiB
   RawConnection conn(s.port());
-  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                         "Transfer-Encoding: chunked\r\n\r\n"));
   const std::string chunk = "4000\r\n" + std::string(0x4000, 'a') + "\r\n";  // 16 KiB of data each
   constexpr size_t kTotal = size_t{256} << 20;                               // what the client would send
@@ -224,7 +207,7 @@ TEST(HttpServer, ChunkedBodyOverTheLimitIs413BeforeItIsAllRead) {
 TEST(HttpServer, HeaderOverTheLimitIs431) {
   Served s;
   RawConnection conn(s.port());
-  ASSERT_TRUE(conn.Send("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'b') + "\r\n\r\n"));
+  ASSERT_TRUE(conn.Send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(64 * 1024, 'b') + "\r\n\r\n"));
   auto answer = conn.ReadResponse(kHang);
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 431);
@@ -237,7 +220,7 @@ TEST(HttpServer, HeaderOverTheLimitIs431) {
 TEST(HttpServer, SlowlorisHeaderIsCutAfterTheHeaderTimeout) {
   Served s([](Config& c) { c.http_header_timeout_s = 1; });
   RawConnection conn(s.port());
-  const std::string header = "GET /health/live HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n\r\n";
+  const std::string header = "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n\r\n";
   size_t sent = 0;
   bool closed = false;
   // One byte every 2 s (the server must not wait for all of them: 100 s).
@@ -255,7 +238,7 @@ TEST(HttpServer, SlowlorisHeaderIsCutAfterTheHeaderTimeout) {
 TEST(HttpServer, SlowBodyIsCutAfterTheBodyTimeout) {
   Served s([](Config& c) { c.http_body_timeout_s = 1; });
   RawConnection conn(s.port());
-  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"));
+  ASSERT_TRUE(conn.Send("POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"));
   bool closed = false;
   for (int i = 0; i < 50 && !closed; ++i) {
     if (!conn.Send("\"")) break;

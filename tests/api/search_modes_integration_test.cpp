@@ -51,6 +51,22 @@ TEST_F(SearchModesTest, EachModeReportsItsScores) {
   EXPECT_TRUE(hybrid.body["results"][1]["lexical_score"].is_null());
 }
 
+// A long title is not copied whole into every hit (the probe got a 105 MB
+// answer to a 45-byte query from a 1 MB title): at most a 512-byte excerpt.
+TEST_F(SearchModesTest, AHitCarriesABoundedExcerptOfALongTitle) {
+  std::string title;
+  while (title.size() < 1000) title += "Telomerase \u00e9tude ";  // two-byte characters, so the cut must respect them
+  Ingest(title, "Telomerase is the enzyme that extends telomeres in stem cells.");
+  RunPipeline();
+  ApiReply reply = Search("lexical");
+  ASSERT_EQ(reply.status, 200) << reply.raw;
+  ASSERT_EQ(reply.body["results"].size(), 1u);
+  const std::string hit_title = reply.body["results"][0]["title"];
+  EXPECT_LE(hit_title.size(), 512u + 3);
+  EXPECT_EQ(hit_title.substr(0, 40), title.substr(0, 40));
+  EXPECT_TRUE(hit_title.ends_with("\u2026"));
+}
+
 TEST_F(SearchModesTest, QueryWithoutWordsIsEmptyNotAnError) {
   Ingest("Telomerase", "Telomerase extends telomeres.");
   RunPipeline();

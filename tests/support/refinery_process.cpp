@@ -35,8 +35,10 @@ std::string Tail(const std::string& text) { return text.size() > 6000 ? text.sub
 
 }  // namespace
 
-RefineryUp::RefineryUp(const std::string& data_dir, std::map<std::string, std::string> env)
-    : data_dir_(data_dir), port_(FreePort()), process_(SpawnUp(data_dir, port_, std::move(env))) {
+RefineryUp::RefineryUp(const std::string& data_dir, std::map<std::string, std::string> env, int port)
+    : data_dir_(data_dir),
+      port_(port != 0 ? port : FreePort()),
+      process_(SpawnUp(data_dir, port_, std::move(env))) {
   process_.set_stop_grace(std::chrono::seconds(15));
 }
 

@@ -16,7 +16,8 @@ class RefineryUp {
  public:
   // Starts `refinery up --port <free port>` with REFINERY_DATA_DIR=data_dir
   // and `env` on top; its output goes to data_dir/up.log. Throws on failure.
-  RefineryUp(const std::string& data_dir, std::map<std::string, std::string> env = {});
+  // `port` 0: a free one.
+  RefineryUp(const std::string& data_dir, std::map<std::string, std::string> env = {}, int port = 0);
   ~RefineryUp();  // SIGTERM, grace, SIGKILL
 
   std::string url(const std::string& path) const;
