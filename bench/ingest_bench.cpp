@@ -1,7 +1,8 @@
 // Ingest benchmark on the embedded default: `refinery up` on a fresh data
 // dir, then `refinery ingest corpus.jsonl --wait` with every SciFact abstract
-// (5,183), timed until all are complete. Prints documents/s end to end and
-// the peak RSS of each process involved.
+// (5,183), timed until all are complete (through every stage of the
+// chain). Prints documents/s end to end, each stage's summed job time from
+// /metrics and the peak RSS of each process involved.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -53,6 +54,24 @@ std::vector<std::pair<std::string, pid_t>> Children(pid_t parent) {
   return out;
 }
 
+// Per stage, from /metrics: completed jobs and the seconds they took in
+// all (refinery_stage_duration_seconds_{count,sum}, outcome="completed").
+void PrintStageTimes(int port) {
+  auto metrics = HttpGet("http://127.0.0.1:" + std::to_string(port) + "/metrics", 10);
+  if (!metrics.ok() || metrics->status != 200) {
+    std::printf("per-stage time: /metrics unavailable\n");
+    return;
+  }
+  std::istringstream lines(metrics->body);
+  for (std::string line; std::getline(lines, line);) {
+    for (const char* series : {"refinery_stage_duration_seconds_sum{", "refinery_stage_duration_seconds_count{"}) {
+      if (line.rfind(series, 0) == 0 && line.find("outcome=\"completed\"") != std::string::npos) {
+        std::printf("per-stage: %s\n", line.c_str());
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +106,7 @@ int main(int argc, char** argv) {
   std::printf("ingest_bench: %zu documents to complete in %.2f s = %.0f documents/s (ingest exit %s)\n", docs, seconds,
               docs / seconds, result.ToString().c_str());
   std::printf("peak RSS: ingest CLI %.1f MiB\n", usage.ru_maxrss / 1024.0);
+  PrintStageTimes(port);
   for (const auto& [cmd, pid] : Children(up->pid())) {
     std::printf("peak RSS: %.1f MiB  %s\n", PeakRssMiB(pid), cmd.c_str());
   }

@@ -185,13 +185,26 @@ json LogEntryJson(const LogEntry& entry) {
 }
 
 json ChunkJson(const Chunk& chunk) {
-  return {{"id", chunk.id},
-          {"chunk_index", chunk.chunk_index},
-          {"content", chunk.content},
-          {"char_start", chunk.char_start},
-          {"char_end", chunk.char_end},
-          {"token_count", chunk.token_count},
-          {"has_embedding", !chunk.embedding.empty()}};
+  json out = {{"id", chunk.id},
+              {"chunk_index", chunk.chunk_index},
+              {"content", chunk.content},
+              {"char_start", chunk.char_start},
+              {"char_end", chunk.char_end},
+              {"token_count", chunk.token_count},
+              {"has_embedding", !chunk.embedding.empty()}};
+  AddEvaluationJson(chunk, out);
+  return out;
+}
+
+void AddEvaluationJson(const Chunk& chunk, json& out) {
+  const auto& e = chunk.evaluation;
+  out["trust_score"] = e ? json(e->trust_score) : json(nullptr);
+  out["relevance_score"] = e ? json(e->relevance_score) : json(nullptr);
+  // The Python system's name for the domain label, whatever the profile.
+  out["automotive_domain"] = e ? json(e->domain) : json(nullptr);
+  out["domain"] = out["automotive_domain"];
+  out["evaluation_reasoning"] = e ? json(e->reasoning) : json(nullptr);
+  out["evaluator"] = e ? json(e->evaluator) : json(nullptr);
 }
 
 }  // namespace refinery::api

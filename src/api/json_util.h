@@ -69,5 +69,9 @@ std::string IsoTime(double epoch_seconds);
 json DocumentJson(const Document& doc);
 json LogEntryJson(const LogEntry& entry);
 json ChunkJson(const Chunk& chunk);
+// The chunk's evaluation fields (null before the evaluate stage ran):
+// trust_score, relevance_score, automotive_domain (the Python system's
+// name) and domain (the same label), evaluation_reasoning, evaluator.
+void AddEvaluationJson(const Chunk& chunk, json& out);
 
 }  // namespace refinery::api

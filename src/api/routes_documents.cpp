@@ -13,6 +13,7 @@ namespace {
 constexpr const char* kDocument = "/documents/:id";
 constexpr const char* kChunks = "/documents/:id/chunks";
 constexpr const char* kRetry = "/documents/:id/retry";
+constexpr const char* kStatus = "/documents/:id/status";
 
 Result<int64_t> PathId(const Request& req) { return ParseId(req.captures.at(0)); }
 
@@ -87,17 +88,38 @@ Result<Reply> ListDocuments(ApiContext& ctx, const Request& req) {
                {{"documents", std::move(documents)}, {"total", page->total}, {"limit", *limit}, {"offset", *offset}}};
 }
 
-Result<Reply> GetDocument(ApiContext& ctx, const Request& req) {
+// The document of the path and its processing log as JSON.
+Result<std::pair<Document, json>> DocumentAndLog(ApiContext& ctx, const Request& req) {
   auto id = PathId(req);
   if (!id.ok()) return id.status();
   auto doc = ctx.services.store->documents().Get(*id);
   if (!doc.ok()) return doc.status();
   auto log = ctx.services.store->telemetry().GetLog(*id);
   if (!log.ok()) return log.status();
-  json body = DocumentJson(*doc);
-  body["processing_log"] = json::array();
-  for (const LogEntry& entry : *log) body["processing_log"].push_back(LogEntryJson(entry));
+  json entries = json::array();
+  for (const LogEntry& entry : *log) entries.push_back(LogEntryJson(entry));
+  return std::make_pair(std::move(doc).value(), std::move(entries));
+}
+
+Result<Reply> GetDocument(ApiContext& ctx, const Request& req) {
+  auto found = DocumentAndLog(ctx, req);
+  if (!found.ok()) return found.status();
+  json body = DocumentJson(found->first);
+  body["processing_log"] = std::move(found->second);
   return Reply{200, std::move(body)};
+}
+
+// The Python system's status route, with its field names.
+Result<Reply> GetStatus(ApiContext& ctx, const Request& req) {
+  auto found = DocumentAndLog(ctx, req);
+  if (!found.ok()) return found.status();
+  const Document& doc = found->first;
+  return Reply{200,
+               {{"document_id", doc.id},
+                {"title", doc.title},
+                {"current_stage", doc.state},
+                {"error_message", doc.error_message.empty() ? json(nullptr) : json(doc.error_message)},
+                {"processing_log", std::move(found->second)}}};
 }
 
 Result<Reply> GetChunks(ApiContext& ctx, const Request& req) {
@@ -135,6 +157,7 @@ void AddDocumentRoutes(Router& router, ApiContext& ctx) {
   router.Json("GET", kDocument, Bind(ctx, GetDocument));
   router.Json("DELETE", kDocument, Bind(ctx, Delete));
   router.Json("GET", kChunks, Bind(ctx, GetChunks));
+  router.Json("GET", kStatus, Bind(ctx, GetStatus));
   router.Json("POST", kRetry, Bind(ctx, Retry));
 }
 

@@ -92,6 +92,8 @@ void AddPipeline(MetricsRegistry& m, const PipelineStats& stats) {
   m.Set("refinery_chunks", {}, static_cast<double>(stats.store.total_chunks));
   m.Declare("refinery_chunks_embedded", MetricType::kGauge, "Chunks that have an embedding");
   m.Set("refinery_chunks_embedded", {}, static_cast<double>(stats.store.chunks_with_embeddings));
+  m.Declare("refinery_chunks_evaluated", MetricType::kGauge, "Chunks the evaluate stage judged");
+  m.Set("refinery_chunks_evaluated", {}, static_cast<double>(stats.store.chunks_evaluated));
 }
 
 // The job outcome label of each processing-log status that ends an attempt.

@@ -15,6 +15,7 @@ nlohmann::ordered_json PipelineStatsJson(const PipelineStats& stats) {
   out["documents_by_stage"] = std::move(by_state);
   out["total_chunks"] = stats.store.total_chunks;
   out["chunks_with_embeddings"] = stats.store.chunks_with_embeddings;
+  out["chunks_evaluated"] = stats.store.chunks_evaluated;
   nlohmann::ordered_json depths = nlohmann::ordered_json::object();
   for (const StageFigures& s : stats.stages) {
     depths[s.stage] = {

@@ -18,6 +18,8 @@ const std::vector<Command>& Commands() {
       {"worker", "Run one stage's worker loop", AddWorker},
       {"ingest", "Ingest .txt/.md/.jsonl files, a directory tree, or stdin (-)", AddIngest},
       {"search", "Search the knowledge base", AddSearch},
+      {"extract", "Run the evaluator and extractors on text, storing nothing", AddExtract},
+      {"profile", "Check a domain profile, or list the built-in ones", AddProfile},
       {"stats", "Show document, chunk and queue counts", AddStats},
       {"doctor", "Check services, API, database, queues and pipeline; exit 1 if unhealthy", AddDoctor},
       {"migrate", "Create or upgrade the database schema", AddMigrate},

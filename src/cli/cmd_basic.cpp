@@ -48,7 +48,8 @@ int PrintStats(Services& s, bool as_json) {
   for (const auto& [state, count] : out["documents_by_stage"].items()) {
     std::cout << "  " << state << ": " << count << "\n";
   }
-  std::cout << "chunks: " << stats.store.total_chunks << " (" << stats.store.chunks_with_embeddings << " embedded)\n";
+  std::cout << "chunks: " << stats.store.total_chunks << " (" << stats.store.chunks_with_embeddings << " embedded, "
+            << stats.store.chunks_evaluated << " evaluated)\n";
   std::cout << "queues (ready / in flight / delayed / dead):\n";
   for (const StageFigures& f : stats.stages) {
     std::cout << "  " << f.stage << ": " << f.queue.ready << " / " << f.queue.in_flight << " / " << f.queue.delayed

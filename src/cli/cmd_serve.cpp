@@ -122,6 +122,12 @@ bool PrepareBackends(const Config& config, const std::atomic<bool>& stop, int* c
 }
 
 int RunUp(const Config& config) {
+  // Every child would fail on a malformed profile: say so once, up front.
+  auto profile = LoadProfile(config.profile, config.profiles_dir);
+  if (!profile.ok()) {
+    std::cerr << "refinery: " << profile.status().message() << "\n";
+    return kExitUsage;
+  }
   auto specs = UpServiceSpecs(config, SelfExecutable());
   if (!specs.ok()) {
     std::cerr << "refinery: " << specs.status().message() << "\n";

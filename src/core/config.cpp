@@ -181,6 +181,8 @@ const std::vector<Setting>& Settings() {
       {"pipeline.stage_timeout_s", "REFINERY_STAGE_TIMEOUT_S", SecondsSetter<&Config::stage_timeout_s>},
       {"pipeline.reconcile_interval_s", "REFINERY_RECONCILE_INTERVAL_S", SecondsSetter<&Config::reconcile_interval_s>},
       {"pipeline.worker_concurrency", "REFINERY_WORKER_CONCURRENCY", IntSetter<1, 256, &Config::worker_concurrency>},
+      {"knowledge.profile", "REFINERY_PROFILE", StringSetter<&Config::profile>},
+      {"knowledge.profiles_dir", "REFINERY_PROFILES_DIR", StringSetter<&Config::profiles_dir>},
       {"pipeline.test_stage_delay_ms", "REFINERY_TEST_STAGE_DELAY_MS",
        IntSetter<0, 600000, &Config::test_stage_delay_ms>},
       {"supervisor.stop_grace_s", "REFINERY_STOP_GRACE_S", SecondsSetter<&Config::stop_grace_s>},

@@ -113,6 +113,10 @@ struct Config {
   double reconcile_interval_s = 5;
   int worker_concurrency = 2;  // jobs one worker process runs at once
 
+  // [knowledge]
+  std::string profile = "research";  // a profile name (profiles/<name>.toml or built in) or a .toml path
+  std::string profiles_dir;          // looked in first for a profile name
+
   // Test-only: sleep this long inside every stage to widen kill windows.
   int test_stage_delay_ms = 0;
 

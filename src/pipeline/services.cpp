@@ -44,6 +44,12 @@ void WarnIfShared(const std::string& dir) {
 
 Result<Services> OpenServices(const Config& config, OpenMode mode) {
   const bool serve = mode == OpenMode::kServe;
+  Services services;
+  // First: a malformed profile stops the process before it creates or opens anything.
+  auto profile = LoadProfile(config.profile, config.profiles_dir);
+  if (!profile.ok()) return profile.status();
+  services.profile = std::make_shared<const Profile>(std::move(profile).value());
+  services.evaluator = NewRuleEvaluator(services.profile);
   std::error_code ec;
   if (serve) {
     std::filesystem::create_directories(config.data_dir, ec);
@@ -55,7 +61,6 @@ Result<Services> OpenServices(const Config& config, OpenMode mode) {
     return Status::InvalidArgument("no data directory '" + config.data_dir +
                                    "' (REFINERY_DATA_DIR): run `refinery up` or `refinery migrate` first");
   }
-  Services services;
   services.config = config;
   auto store = OpenStore(config, serve);
   if (!store.ok()) return store.status();

@@ -6,6 +6,8 @@
 #include "blob/blob.h"
 #include "core/config.h"
 #include "core/status.h"
+#include "knowledge/evaluator.h"
+#include "knowledge/profile.h"
 #include "llm/embedder.h"
 #include "queue/queue.h"
 #include "store/store.h"
@@ -18,6 +20,8 @@ struct Services {
   std::unique_ptr<Queue> queue;
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<Embedder> embedder;
+  std::shared_ptr<const Profile> profile;  // REFINERY_PROFILE, loaded and checked at start
+  std::unique_ptr<Evaluator> evaluator;
 };
 
 enum class OpenMode {

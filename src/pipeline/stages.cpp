@@ -1,4 +1,4 @@
-// The stage chain and the stages built so far (chunk, embed).
+// The stage chain and the stages built so far (chunk, embed, evaluate).
 #include <chrono>
 #include <thread>
 
@@ -50,6 +50,24 @@ Status RunEmbed(Services& s, const Document& doc, const StateTransition& t) {
   return s.store->chunks().SetEmbeddings(doc.id, updates, t);
 }
 
+// Judges every chunk; evaluating again replaces the earlier judgement, so a
+// re-delivered job changes nothing. An evaluator failure fails the attempt
+// (retried), never a default score.
+Status RunEvaluate(Services& s, const Document& doc, const StateTransition& t) {
+  auto chunks = s.store->chunks().Get(doc.id);
+  if (!chunks.ok()) return chunks.status();
+  TestDelay(s.config);
+  ChunkEvaluations evaluations;
+  evaluations.reserve(chunks->size());
+  for (const Chunk& chunk : *chunks) {
+    auto e = s.evaluator->Evaluate({chunk.content, doc.title, doc.source_url});
+    if (!e.ok()) return e.status();
+    evaluations.emplace_back(
+        chunk.id, ChunkEvaluation{e->trust_score, e->relevance_score, e->domain, e->reasoning, e->evaluator});
+  }
+  return s.store->chunks().SetEvaluations(doc.id, evaluations, t);
+}
+
 }  // namespace
 
 const std::vector<StageDef>& StageChain() {
@@ -57,7 +75,8 @@ const std::vector<StageDef>& StageChain() {
   // extract, resolve after embed: rows here, nothing else.
   static const std::vector<StageDef> kChain = {
       {"chunk", "chunking", "embedding", "embed", RunChunk},
-      {"embed", "embedding", kStateComplete, "", RunEmbed},
+      {"embed", "embedding", "evaluating", "evaluate", RunEmbed},
+      {"evaluate", "evaluating", kStateComplete, "", RunEvaluate},
   };
   return kChain;
 }

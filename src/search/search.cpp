@@ -183,7 +183,8 @@ Status Searcher::VectorCandidates(const std::string& text, size_t k, const std::
 // slow store should not serialise every other query's scoring), and only
 // for a window of `order` at a time: most candidates are never shown.
 Result<std::vector<SearchResult>> Searcher::Assemble(const std::vector<std::pair<int64_t, double>>& order,
-                                                     Candidates& c, int limit) {
+                                                     Candidates& c, const SearchQuery& query) {
+  const int limit = query.limit;
   const auto lookup = [](const std::unordered_map<int64_t, double>& m, int64_t id) -> std::optional<double> {
     auto it = m.find(id);
     return it == m.end() ? std::nullopt : std::optional<double>(it->second);
@@ -206,6 +207,11 @@ Result<std::vector<SearchResult>> Searcher::Assemble(const std::vector<std::pair
     const auto [id, score] = order[i];
     auto it = c.hits.find(id);
     if (it == c.hits.end()) continue;  // deleted since the cache was filled
+    const std::optional<ChunkEvaluation>& e = it->second.chunk.evaluation;
+    if ((query.min_trust && (!e || e->trust_score < *query.min_trust)) ||
+        (query.min_relevance && (!e || e->relevance_score < *query.min_relevance))) {
+      continue;
+    }
     SearchResult r;
     r.chunk_id = id;
     r.document_id = it->second.chunk.document_id;
@@ -214,9 +220,10 @@ Result<std::vector<SearchResult>> Searcher::Assemble(const std::vector<std::pair
     r.score = score;
     r.similarity = lookup(c.similarity, id);
     r.lexical_score = lookup(c.lexical, id);
-    // min_trust / min_relevance apply only to evaluated chunks; no stage
-    // evaluates chunks yet (trust and relevance are null), so they filter
-    // nothing today.
+    if (e) {
+      r.trust_score = e->trust_score;
+      r.relevance_score = e->relevance_score;
+    }
     results.push_back(std::move(r));
   }
   return results;
@@ -226,12 +233,26 @@ Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query) {
   REFINERY_RETURN_IF_ERROR(ValidateQuery(query));
   // Over-fetch so that chunks deleted since the cache was filled can be
   // dropped and still leave `limit` results; in hybrid mode also the depth
-  // of each ranking that goes into the fusion.
-  const size_t k = static_cast<size_t>(query.limit) * 4 + 20;
+  // of each ranking that goes into the fusion. Filters that leave fewer
+  // than `limit` ask again four times deeper until the rankings run dry.
+  const bool filtered = query.min_trust.has_value() || query.min_relevance.has_value();
+  for (size_t depth = static_cast<size_t>(query.limit) * 4 + 20;; depth *= 4) {
+    bool exhausted = false;
+    auto results = SearchAtDepth(query, depth, exhausted);
+    if (!results.ok() || !filtered || exhausted || results->size() >= static_cast<size_t>(query.limit)) {
+      return results;
+    }
+  }
+}
+
+Result<std::vector<SearchResult>> Searcher::SearchAtDepth(const SearchQuery& query, size_t k, bool& exhausted) {
+  const bool filtered = query.min_trust.has_value() || query.min_relevance.has_value();
+  // Unfiltered lexical search needs only `limit` (the store skips nothing).
+  const size_t lexical_depth = query.mode == SearchMode::kLexical && !filtered ? query.limit : k;
   Candidates c;
+  exhausted = true;
   if (query.mode != SearchMode::kVector) {
-    auto found = store_.search_index().Lexical(
-        query.query, query.mode == SearchMode::kLexical ? query.limit : static_cast<int64_t>(k));
+    auto found = store_.search_index().Lexical(query.query, static_cast<int64_t>(lexical_depth));
     if (!found.ok()) return found.status();
     for (LexicalHit& h : *found) {
       const int64_t id = h.hit.chunk.id;
@@ -240,8 +261,10 @@ Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query) {
       c.hits.emplace(id, std::move(h.hit));
     }
   }
+  exhausted = c.lexical_order.size() < lexical_depth;
   if (query.mode != SearchMode::kLexical) {
     REFINERY_RETURN_IF_ERROR(VectorCandidates(query.query, k, c.lexical_order, c));
+    exhausted = exhausted && c.vector_order.size() < k;
   }
   std::vector<std::pair<int64_t, double>> order;
   if (query.mode == SearchMode::kVector) {
@@ -254,7 +277,7 @@ Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query) {
       order.emplace_back(f.id, f.score);
     }
   }
-  return Assemble(order, c, query.limit);
+  return Assemble(order, c, query);
 }
 
 }  // namespace refinery

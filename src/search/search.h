@@ -33,8 +33,12 @@ std::optional<SearchMode> ParseSearchMode(std::string_view name);
 struct SearchQuery {
   std::string query;
   int limit = 10;                       // 1..100
-  std::optional<double> min_trust;      // applies only to evaluated chunks
-  std::optional<double> min_relevance;  // applies only to evaluated chunks
+  // Filters on the evaluate stage's scores: a chunk not evaluated yet has
+  // no score and is left out while a filter is set. Filtered results are
+  // never fewer than `limit` while matching chunks exist (the rankings are
+  // asked for more, not cut short).
+  std::optional<double> min_trust;
+  std::optional<double> min_relevance;
   SearchMode mode = SearchMode::kLexical;
 };
 
@@ -52,8 +56,8 @@ struct SearchResult {
   // vector mode or when the chunk was no lexical candidate).
   std::optional<double> similarity;
   std::optional<double> lexical_score;
-  std::optional<double> trust_score;      // null until the evaluate stage exists
-  std::optional<double> relevance_score;  // null until the evaluate stage exists
+  std::optional<double> trust_score;      // null until the evaluate stage ran on the chunk
+  std::optional<double> relevance_score;  // null until the evaluate stage ran on the chunk
 };
 
 // Keeps an in-memory copy of the stored vectors, topped up incrementally
@@ -70,10 +74,14 @@ class Searcher {
   // The best `k` chunks by similarity, best first, plus the similarity of
   // each `also` chunk that has a cached vector.
   Status VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also, Candidates& out);
-  // Results in `order` (best first, at most `limit`), text fetched for
-  // chunks that lack it, deleted chunks skipped.
+  // One ranking `depth` candidates deep per mode; `exhausted` when no
+  // ranking had more to give.
+  Result<std::vector<SearchResult>> SearchAtDepth(const SearchQuery& query, size_t depth, bool& exhausted);
+  // Results in `order` (best first, at most query.limit) that pass the
+  // query's filters, text fetched for chunks that lack it, deleted chunks
+  // skipped.
   Result<std::vector<SearchResult>> Assemble(const std::vector<std::pair<int64_t, double>>& order,
-                                             Candidates& candidates, int limit);
+                                             Candidates& candidates, const SearchQuery& query);
 
   Store& store_;
   Embedder& embedder_;

@@ -26,7 +26,8 @@ size_t BucketIndex(double le) {
 
 }  // namespace
 
-void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents, int64_t chunks, int64_t embedded) {
+void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents, int64_t chunks, int64_t embedded,
+                   int64_t evaluated) {
   constexpr std::string_view kErrorPrefix = "error:";
   if (key.starts_with(kErrorPrefix)) {
     stats.documents_by_state["error"] += documents;
@@ -38,6 +39,7 @@ void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents,
   stats.total_documents += documents;
   stats.total_chunks += chunks;
   stats.chunks_with_embeddings += embedded;
+  stats.chunks_evaluated += evaluated;
 }
 
 LogEntry EntryFor(int64_t id, const LogNote& note) {
@@ -66,8 +68,11 @@ FailedAttempt GiveUp(AttemptStart& start, const std::string& stage, const std::s
 }
 
 ChunkCounts CountsOf(const std::vector<Chunk>& chunks) {
-  ChunkCounts counts{static_cast<int64_t>(chunks.size()), 0};
-  for (const Chunk& c : chunks) counts.embedded += c.embedding.empty() ? 0 : 1;
+  ChunkCounts counts{static_cast<int64_t>(chunks.size()), 0, 0};
+  for (const Chunk& c : chunks) {
+    counts.embedded += c.embedding.empty() ? 0 : 1;
+    counts.evaluated += c.evaluation ? 1 : 0;
+  }
   return counts;
 }
 

@@ -30,6 +30,7 @@ FailedAttempt GiveUp(AttemptStart& start, const std::string& stage, const std::s
 struct ChunkCounts {
   int64_t chunks = 0;    // chunk_count
   int64_t embedded = 0;  // embedded_count: chunks with an embedding
+  int64_t evaluated = 0;  // evaluated_count: chunks with an evaluation
 };
 // The figures of a chunk set about to be written (an empty embedding is NULL).
 ChunkCounts CountsOf(const std::vector<Chunk>& chunks);
@@ -41,7 +42,8 @@ double BucketFor(double seconds);
 // Folds one stage_totals row into `stats`. Its key is a state, or
 // "error:<stage>" for the documents in "error" given up on at <stage>
 // (schema v6), which count under "error" and in errors_by_stage.
-void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents, int64_t chunks, int64_t embedded);
+void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents, int64_t chunks, int64_t embedded,
+                   int64_t evaluated);
 
 // The log entry `note` asks for on document `id`, its duration measured now.
 LogEntry EntryFor(int64_t id, const LogNote& note);

@@ -23,6 +23,21 @@ Status CheckChunks(const std::vector<Chunk>& chunks) {
   return Status::Ok();
 }
 
+Status CheckEvaluations(const ChunkEvaluations& evaluations) {
+  for (const auto& [chunk_id, e] : evaluations) {
+    const std::string which = "evaluation of chunk " + std::to_string(chunk_id);
+    if (!(e.trust_score >= 0 && e.trust_score <= 1) || !(e.relevance_score >= 0 && e.relevance_score <= 1)) {
+      return Status::InvalidArgument(which + ": scores must be in [0, 1]");
+    }
+    if (e.domain.empty() || e.domain.size() > 64) return Status::InvalidArgument(which + ": domain must be 1..64 bytes");
+    if (e.evaluator.empty() || e.evaluator.size() > 256) {
+      return Status::InvalidArgument(which + ": evaluator must be 1..256 bytes");
+    }
+    if (e.reasoning.size() > 4096) return Status::InvalidArgument(which + ": reasoning over 4096 bytes");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ChunkStore::Replace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) {
@@ -34,6 +49,11 @@ Result<std::vector<Chunk>> ChunkStore::Get(int64_t document_id) { return DoGet(d
 
 Status ChunkStore::SetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) {
   return DoSetEmbeddings(document_id, vectors, t);
+}
+
+Status ChunkStore::SetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) {
+  REFINERY_RETURN_IF_ERROR(CheckEvaluations(evaluations));
+  return DoSetEvaluations(document_id, evaluations, t);
 }
 
 Result<std::vector<ChunkVector>> ChunkStore::ScanEmbeddings(int64_t after_chunk_id, int64_t limit) {

@@ -16,6 +16,7 @@
 namespace refinery {
 
 using ChunkEmbeddings = std::vector<std::pair<int64_t, std::vector<float>>>;  // chunk id, vector
+using ChunkEvaluations = std::vector<std::pair<int64_t, ChunkEvaluation>>;     // chunk id, evaluation
 
 class ChunkStore {
  public:
@@ -35,6 +36,12 @@ class ChunkStore {
   // listed chunk is not one of its chunks; Conflict (and no write) if it is
   // not in t.from.
   Status SetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t);
+  // Sets the evaluation of each listed chunk (replacing an earlier one) and
+  // applies `t`, in one transaction; the document's evaluated count (and
+  // Stats().chunks_evaluated) follows. NotFound / Conflict as
+  // SetEmbeddings. InvalidArgument (no write): a score outside [0, 1], an
+  // empty domain or evaluator, a domain over 64 or a reasoning over 4096 bytes.
+  Status SetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t);
   // Every stored embedding whose chunk id is greater than `after_chunk_id`,
   // in chunk id order, at most `limit` (lets callers page and cache).
   // InvalidArgument for a negative limit.
@@ -50,6 +57,8 @@ class ChunkStore {
   virtual Status DoReplace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) = 0;
   virtual Result<std::vector<Chunk>> DoGet(int64_t document_id) = 0;
   virtual Status DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) = 0;
+  virtual Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations,
+                                  const StateTransition& t) = 0;
   virtual Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) = 0;
   virtual Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& chunk_ids) = 0;
 };

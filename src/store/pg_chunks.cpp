@@ -21,7 +21,11 @@ constexpr const char* kGetChunks = "SELECT " REFINERY_PG_CHUNK_COLUMNS
 // The document's chunk figures, recounted after its embeddings changed
 // (an index range scan of one document's chunks).
 constexpr const char* kCountChunks =
-    "SELECT COUNT(*), COUNT(*) FILTER (WHERE embedding IS NOT NULL) FROM refinery.chunks WHERE document_id = $1";
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE embedding IS NOT NULL), COUNT(*) FILTER (WHERE trust_score IS NOT NULL)"
+    " FROM refinery.chunks WHERE document_id = $1";
+constexpr const char* kSetEvaluation =
+    "UPDATE refinery.chunks SET trust_score = $1, relevance_score = $2, domain = $3, eval_reasoning = $4,"
+    " evaluator = $5 WHERE id = $6 AND document_id = $7";
 constexpr const char* kSetEmbedding = "UPDATE refinery.chunks SET embedding = $1 WHERE id = $2 AND document_id = $3";
 constexpr const char* kScanEmbeddings =
     "SELECT id, document_id, embedding FROM refinery.chunks"
@@ -52,10 +56,23 @@ Status UpdateEmbeddings(Conn& conn, int64_t document_id, const ChunkEmbeddings& 
   return Status::Ok();
 }
 
+Status UpdateEvaluations(Conn& conn, int64_t document_id, const ChunkEvaluations& evaluations) {
+  for (const auto& [chunk_id, e] : evaluations) {
+    auto rows = conn.Exec(kSetEvaluation, Params(e.trust_score, e.relevance_score, e.domain, e.reasoning, e.evaluator,
+                                                 chunk_id, document_id));
+    if (!rows.ok()) return rows.status();
+    if (rows->Affected() == 0) {  // the whole transaction rolls back: nothing written
+      return Status::NotFound("chunk " + std::to_string(chunk_id) + " of document " + std::to_string(document_id) +
+                              " does not exist");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<ChunkCounts> CountChunks(Conn& conn, int64_t document_id) {
   auto rows = conn.Exec(kCountChunks, Params(document_id));
   if (!rows.ok()) return rows.status();
-  return ChunkCounts{rows->Int(0, 0), rows->Int(0, 1)};
+  return ChunkCounts{rows->Int(0, 0), rows->Int(0, 1), rows->Int(0, 2)};
 }
 
 // "{1,2,3}": a bigint[] literal.
@@ -73,6 +90,7 @@ class PgChunks final : public ChunkStore {
   Status DoReplace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) override;
   Result<std::vector<Chunk>> DoGet(int64_t document_id) override;
   Status DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) override;
+  Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) override;
   Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
   Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& chunk_ids) override;
 
@@ -99,7 +117,7 @@ Result<std::vector<Chunk>> PgChunks::DoGet(int64_t document_id) {
     for (int i = 0; i < rows->size(); ++i) {
       if (rows->IsNull(i, 0)) continue;  // the document has no chunks
       chunks.push_back(ReadChunk(*rows, i));
-      chunks.back().embedding = rows->Floats(i, 7);
+      chunks.back().embedding = rows->Floats(i, kChunkColumns);
     }
     return Status::Ok();
   });
@@ -111,6 +129,16 @@ Status PgChunks::DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vec
   return pool_.Run("set embeddings", TxMode::kWrite, [&](Conn& c) -> Status {
     REFINERY_RETURN_IF_ERROR(LockState(c, document_id, t.from));
     REFINERY_RETURN_IF_ERROR(UpdateEmbeddings(c, document_id, vectors));
+    auto counts = CountChunks(c, document_id);
+    if (!counts.ok()) return counts.status();
+    return ApplyTransition(c, document_id, t, *counts);
+  });
+}
+
+Status PgChunks::DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) {
+  return pool_.Run("set evaluations", TxMode::kWrite, [&](Conn& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(LockState(c, document_id, t.from));
+    REFINERY_RETURN_IF_ERROR(UpdateEvaluations(c, document_id, evaluations));
     auto counts = CountChunks(c, document_id);
     if (!counts.ok()) return counts.status();
     return ApplyTransition(c, document_id, t, *counts);
@@ -137,7 +165,7 @@ Result<std::vector<ChunkHit>> PgChunks::DoHits(const std::vector<int64_t>& chunk
     auto rows = c.Exec(kChunkHits, Params(ArrayLiteral(chunk_ids)));
     if (!rows.ok()) return rows.status();
     hits.clear();
-    for (int i = 0; i < rows->size(); ++i) hits.push_back({ReadChunk(*rows, i), rows->Text(i, 7)});
+    for (int i = 0; i < rows->size(); ++i) hits.push_back({ReadChunk(*rows, i), rows->Text(i, kChunkColumns)});
     return Status::Ok();
   });
   if (!s.ok()) return s;

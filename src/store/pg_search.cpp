@@ -51,7 +51,7 @@ class PgSearchIndex final : public SearchIndex {
       if (!rows.ok()) return rows.status();
       hits.clear();
       for (int i = 0; i < rows->size(); ++i)
-        hits.push_back({{ReadChunk(*rows, i), rows->Text(i, 7)}, rows->Real(i, 8)});
+        hits.push_back({{ReadChunk(*rows, i), rows->Text(i, kChunkColumns)}, rows->Real(i, kChunkColumns + 1)});
       return Status::Ok();
     });
     if (!s.ok()) return s;

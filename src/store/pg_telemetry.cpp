@@ -23,7 +23,7 @@ constexpr const char* kGetLog =
 // The per-shard totals the trigger keeps (schema v5, v6): at most 16 rows
 // per state key, whatever the number of documents and chunks.
 constexpr const char* kStats =
-    "SELECT state_key, SUM(documents)::bigint, SUM(chunks)::bigint, SUM(embedded)::bigint"
+    "SELECT state_key, SUM(documents)::bigint, SUM(chunks)::bigint, SUM(embedded)::bigint, SUM(evaluated)::bigint"
     " FROM refinery.stage_totals GROUP BY state_key HAVING SUM(documents) > 0";
 
 LogEntry ReadLogEntry(const Rows& r, int row) {
@@ -99,7 +99,8 @@ Result<StoreStats> PgTelemetry::DoStats() {
     if (!rows.ok()) return rows.status();
     stats = StoreStats{};
     for (int i = 0; i < rows->size(); ++i) {
-      backend_common::AddStageTotal(stats, rows->Text(i, 0), rows->Int(i, 1), rows->Int(i, 2), rows->Int(i, 3));
+      backend_common::AddStageTotal(stats, rows->Text(i, 0), rows->Int(i, 1), rows->Int(i, 2), rows->Int(i, 3),
+                                    rows->Int(i, 4));
     }
     return Status::Ok();
   });

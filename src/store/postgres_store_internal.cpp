@@ -22,6 +22,7 @@ constexpr const char* kApplyTransition =
     " error_stage = CASE WHEN state <> $2 THEN '' ELSE error_stage END,"
     " chunk_count = COALESCE($4::integer, chunk_count),"
     " embedded_count = COALESCE($5::integer, embedded_count),"
+    " evaluated_count = COALESCE($6::integer, evaluated_count),"
     " state = $2, updated_at = $3"
     " WHERE id = $1";
 // One statement: the log row (skipped when the document is gone) and its
@@ -59,12 +60,13 @@ Status LockState(Conn& conn, int64_t id, const std::string& state) {
 }
 
 Status ApplyTransition(Conn& conn, int64_t id, const StateTransition& t, std::optional<ChunkCounts> counts) {
-  std::optional<int64_t> chunks, embedded;
+  std::optional<int64_t> chunks, embedded, evaluated;
   if (counts) {
     chunks = counts->chunks;
     embedded = counts->embedded;
+    evaluated = counts->evaluated;
   }
-  REFINERY_RETURN_IF_ERROR(conn.Run(kApplyTransition, Params(id, t.to, NowSeconds(), chunks, embedded)));
+  REFINERY_RETURN_IF_ERROR(conn.Run(kApplyTransition, Params(id, t.to, NowSeconds(), chunks, embedded, evaluated)));
   if (!t.log) return Status::Ok();
   return AppendNoteIn(conn, id, *t.log);
 }
@@ -91,6 +93,9 @@ Chunk ReadChunk(const pg::Rows& r, int row) {
   c.char_start = r.Int(row, 4);
   c.char_end = r.Int(row, 5);
   c.token_count = static_cast<int>(r.Int(row, 6));
+  if (!r.IsNull(row, 7)) {
+    c.evaluation = ChunkEvaluation{r.Real(row, 7), r.Real(row, 8), r.Text(row, 9), r.Text(row, 10), r.Text(row, 11)};
+  }
   return c;
 }
 

@@ -36,8 +36,8 @@ Status LockState(pg::Conn& conn, int64_t id, const std::string& state);
 
 
 // Moves the document to t.to; when the state really changes, also stamps
-// state_changed_at and clears attempts and the error. Sets chunk_count and
-// embedded_count when given. Appends t.log, if any.
+// state_changed_at and clears attempts and the error. Sets chunk_count,
+// embedded_count and evaluated_count when given. Appends t.log, if any.
 Status ApplyTransition(pg::Conn& conn, int64_t id, const StateTransition& t, std::optional<ChunkCounts> counts);
 
 // Appends `entry` to the log (unless its document is gone) and counts it in
@@ -48,8 +48,11 @@ Result<bool> AppendLogIn(pg::Conn& conn, const LogEntry& entry);
 Status AppendNoteIn(pg::Conn& conn, int64_t id, const LogNote& note);
 
 // The chunk columns every chunk query selects first, and their reader.
-#define REFINERY_PG_CHUNK_COLUMNS \
-  "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count"
+// The evaluation columns are NULL until the evaluate stage ran.
+#define REFINERY_PG_CHUNK_COLUMNS                                                            \
+  "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count," \
+  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator"
+inline constexpr int kChunkColumns = 12;  // the index of the first column after them
 Chunk ReadChunk(const pg::Rows& r, int row);
 
 }  // namespace refinery::postgres_store_internal

@@ -55,6 +55,15 @@ struct DocumentPage {
   int64_t total = 0;  // matching documents, ignoring limit/offset
 };
 
+// What the evaluate stage said about a chunk.
+struct ChunkEvaluation {
+  double trust_score = 0;      // [0, 1]
+  double relevance_score = 0;  // [0, 1]
+  std::string domain;          // a label of the profile's evaluation domains
+  std::string reasoning;       // why, in a sentence or two
+  std::string evaluator;       // which evaluator: "rules:research", "ollama:<model>"
+};
+
 struct Chunk {
   int64_t id = 0;  // assigned by the store
   int64_t document_id = 0;
@@ -64,6 +73,7 @@ struct Chunk {
   int64_t char_end = 0;
   int token_count = 0;
   std::vector<float> embedding;  // empty until the embed stage ran
+  std::optional<ChunkEvaluation> evaluation;  // absent until the evaluate stage ran
 };
 
 // One chunk's vector, for scoring without loading chunk text.
@@ -153,6 +163,7 @@ struct StoreStats {
   std::map<std::string, int64_t> errors_by_stage;
   int64_t total_chunks = 0;
   int64_t chunks_with_embeddings = 0;
+  int64_t chunks_evaluated = 0;
 };
 
 // Upper bounds (seconds) of the duration buckets StageCounters() reports:

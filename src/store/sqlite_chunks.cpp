@@ -17,7 +17,11 @@ constexpr const char* kGetChunks = "SELECT " REFINERY_CHUNK_COLUMNS
 // The document's chunk figures, recounted after its embeddings changed
 // (an index range scan of one document's chunks).
 constexpr const char* kCountChunks =
-    "SELECT COUNT(*), COUNT(*) FILTER (WHERE embedding IS NOT NULL) FROM chunks WHERE document_id = ?1";
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE embedding IS NOT NULL), COUNT(*) FILTER (WHERE trust_score IS NOT NULL)"
+    " FROM chunks WHERE document_id = ?1";
+constexpr const char* kSetEvaluation =
+    "UPDATE chunks SET trust_score = ?1, relevance_score = ?2, domain = ?3, eval_reasoning = ?4, evaluator = ?5"
+    " WHERE id = ?6 AND document_id = ?7";
 constexpr const char* kSetEmbedding = "UPDATE chunks SET embedding = ?1 WHERE id = ?2 AND document_id = ?3";
 constexpr const char* kScanEmbeddings =
     "SELECT id, document_id, embedding FROM chunks WHERE id > ?1 AND embedding IS NOT NULL ORDER BY id LIMIT ?2";
@@ -48,12 +52,26 @@ Status UpdateEmbeddings(Connection& conn, int64_t document_id, const ChunkEmbedd
   return Status::Ok();
 }
 
+Status UpdateEvaluations(Connection& conn, int64_t document_id, const ChunkEvaluations& evaluations) {
+  for (const auto& [chunk_id, e] : evaluations) {
+    auto stmt = conn.Prepare(kSetEvaluation);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(
+        stmt->Bind(e.trust_score, e.relevance_score, e.domain, e.reasoning, e.evaluator, chunk_id, document_id).Run());
+    if (conn.Changes() == 0) {  // the whole transaction rolls back: nothing written
+      return Status::NotFound("chunk " + std::to_string(chunk_id) + " of document " + std::to_string(document_id) +
+                              " does not exist");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<ChunkCounts> CountChunks(Connection& conn, int64_t document_id) {
   auto stmt = conn.Prepare(kCountChunks);
   if (!stmt.ok()) return stmt.status();
   auto row = stmt->Bind(document_id).Step();
   if (!row.ok()) return row.status();
-  return ChunkCounts{stmt->Int(0), stmt->Int(1)};
+  return ChunkCounts{stmt->Int(0), stmt->Int(1), stmt->Int(2)};
 }
 
 class SqliteChunks final : public ChunkStore {
@@ -64,6 +82,7 @@ class SqliteChunks final : public ChunkStore {
   Status DoReplace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) override;
   Result<std::vector<Chunk>> DoGet(int64_t document_id) override;
   Status DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) override;
+  Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) override;
   Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
   Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& chunk_ids) override;
 
@@ -90,7 +109,7 @@ Result<std::vector<Chunk>> SqliteChunks::DoGet(int64_t document_id) {
     if (!stmt.ok()) return stmt.status();
     return ForEachRow(stmt->Bind(document_id), [&](const Statement& row) {
       chunks.push_back(ReadChunk(row));
-      chunks.back().embedding = row.Floats(7);
+      chunks.back().embedding = row.Floats(kChunkColumns);
     });
   });
   if (!s.ok()) return s;
@@ -101,6 +120,17 @@ Status SqliteChunks::DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings&
   return db_.Write([&](Connection& c) -> Status {
     REFINERY_RETURN_IF_ERROR(CheckState(c, document_id, t.from));
     REFINERY_RETURN_IF_ERROR(UpdateEmbeddings(c, document_id, vectors));
+    auto counts = CountChunks(c, document_id);
+    if (!counts.ok()) return counts.status();
+    return ApplyTransition(c, document_id, t, *counts);
+  });
+}
+
+Status SqliteChunks::DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations,
+                                      const StateTransition& t) {
+  return db_.Write([&](Connection& c) -> Status {
+    REFINERY_RETURN_IF_ERROR(CheckState(c, document_id, t.from));
+    REFINERY_RETURN_IF_ERROR(UpdateEvaluations(c, document_id, evaluations));
     auto counts = CountChunks(c, document_id);
     if (!counts.ok()) return counts.status();
     return ApplyTransition(c, document_id, t, *counts);
@@ -127,7 +157,7 @@ Result<std::vector<ChunkHit>> SqliteChunks::DoHits(const std::vector<int64_t>& c
       auto stmt = c.Prepare(kChunkHit);
       if (!stmt.ok()) return stmt.status();
       REFINERY_RETURN_IF_ERROR(ForEachRow(stmt->Bind(id), [&](const Statement& row) {
-        hits.push_back({ReadChunk(row), row.Text(7)});
+        hits.push_back({ReadChunk(row), row.Text(kChunkColumns)});
       }));
     }
     return Status::Ok();
@@ -147,6 +177,7 @@ Chunk ReadChunk(const Statement& s) {
   c.char_start = s.Int(4);
   c.char_end = s.Int(5);
   c.token_count = static_cast<int>(s.Int(6));
+  if (!s.IsNull(7)) c.evaluation = ChunkEvaluation{s.Real(7), s.Real(8), s.Text(9), s.Text(10), s.Text(11)};
   return c;
 }
 

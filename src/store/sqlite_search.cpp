@@ -27,7 +27,7 @@ class SqliteSearchIndex final : public SearchIndex {
       auto stmt = c.Prepare(kLexicalSearch);
       if (!stmt.ok()) return stmt.status();
       return ForEachRow(stmt->Bind(match, limit), [&](const sqlite::Statement& row) {
-        hits.push_back({{ReadChunk(row), row.Text(7)}, row.Real(8)});
+        hits.push_back({{ReadChunk(row), row.Text(kChunkColumns)}, row.Real(kChunkColumns + 1)});
       });
     });
     if (!s.ok()) return s;

@@ -23,6 +23,7 @@ constexpr const char* kApplyTransition =
     " error_stage = CASE WHEN state <> ?2 THEN '' ELSE error_stage END,"
     " chunk_count = COALESCE(?4, chunk_count),"
     " embedded_count = COALESCE(?5, embedded_count),"
+    " evaluated_count = COALESCE(?6, evaluated_count),"
     " state = ?2, updated_at = ?3"
     " WHERE id = ?1";
 // Skips the row (no change) when the document is gone: NotFound, not an FK error.
@@ -47,14 +48,15 @@ Status CheckState(Connection& conn, int64_t id, const std::string& state) {
 }
 
 Status ApplyTransition(Connection& conn, int64_t id, const StateTransition& t, std::optional<ChunkCounts> counts) {
-  std::optional<int64_t> chunks, embedded;
+  std::optional<int64_t> chunks, embedded, evaluated;
   if (counts) {
     chunks = counts->chunks;
     embedded = counts->embedded;
+    evaluated = counts->evaluated;
   }
   auto stmt = conn.Prepare(kApplyTransition);
   if (!stmt.ok()) return stmt.status();
-  REFINERY_RETURN_IF_ERROR(stmt->Bind(id, t.to, NowSeconds(), chunks, embedded).Run());
+  REFINERY_RETURN_IF_ERROR(stmt->Bind(id, t.to, NowSeconds(), chunks, embedded, evaluated).Run());
   if (!t.log) return Status::Ok();
   return AppendNoteIn(conn, id, *t.log);
 }

@@ -50,8 +50,8 @@ Status CheckState(sqlite::Connection& conn, int64_t id, const std::string& state
 
 
 // Moves the document to t.to; when the state really changes, also stamps
-// state_changed_at and clears attempts and the error. Sets chunk_count and
-// embedded_count when given. Appends t.log, if any.
+// state_changed_at and clears attempts and the error. Sets chunk_count,
+// embedded_count and evaluated_count when given. Appends t.log, if any.
 Status ApplyTransition(sqlite::Connection& conn, int64_t id, const StateTransition& t,
                        std::optional<ChunkCounts> counts);
 // Appends `entry` to the log (unless its document is gone) and counts it in
@@ -64,7 +64,11 @@ Status AppendNoteIn(sqlite::Connection& conn, int64_t id, const LogNote& note);
 Status CheckExists(sqlite::Connection& conn, int64_t id);
 
 // The chunk columns every chunk query selects first, and their reader.
-#define REFINERY_CHUNK_COLUMNS "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count"
+// The evaluation columns are NULL until the evaluate stage ran.
+#define REFINERY_CHUNK_COLUMNS                                                               \
+  "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count," \
+  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator"
+inline constexpr int kChunkColumns = 12;  // the index of the first column after them
 Chunk ReadChunk(const sqlite::Statement& s);
 
 // Steps `stmt` to the end, handing each row to `on_row`.

@@ -15,7 +15,7 @@ constexpr const char* kGetLog =
     "SELECT id, document_id, stage, status, message, duration_ms, created_at"
     " FROM processing_log WHERE document_id = ?1 ORDER BY id";
 // The totals the triggers keep (schema v5, v6): a few rows, not every document.
-constexpr const char* kStats = "SELECT state_key, documents, chunks, embedded FROM stage_totals WHERE documents > 0";
+constexpr const char* kStats = "SELECT state_key, documents, chunks, embedded, evaluated FROM stage_totals WHERE documents > 0";
 
 LogEntry ReadLogEntry(const Statement& s) {
   LogEntry e;
@@ -86,7 +86,7 @@ Result<StoreStats> SqliteTelemetry::DoStats() {
     auto stmt = c.Prepare(kStats);
     if (!stmt.ok()) return stmt.status();
     return ForEachRow(*stmt, [&](const Statement& row) {
-      backend_common::AddStageTotal(stats, row.Text(0), row.Int(1), row.Int(2), row.Int(3));
+      backend_common::AddStageTotal(stats, row.Text(0), row.Int(1), row.Int(2), row.Int(3), row.Int(4));
     });
   });
   if (!s.ok()) return s;

@@ -28,7 +28,7 @@ namespace refinery {
 
 // The schema version Migrate() brings every backend to (their migrations
 // are numbered in step).
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 class Store {
  public:

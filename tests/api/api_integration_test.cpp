@@ -190,6 +190,30 @@ TEST_F(ApiTest, ChunksListEmbeddedChunks) {
   EXPECT_GT(chunk["token_count"].get<int>(), 0);
   EXPECT_EQ(chunk["has_embedding"], true);
   EXPECT_FALSE(chunk.contains("embedding"));
+  // The evaluate stage's judgement, under the Python system's names too.
+  EXPECT_TRUE(chunk["trust_score"].is_number());
+  EXPECT_TRUE(chunk["relevance_score"].is_number());
+  EXPECT_EQ(chunk["automotive_domain"], chunk["domain"]);
+  EXPECT_TRUE(chunk["automotive_domain"].is_string());
+  EXPECT_EQ(chunk["evaluator"], "rules:research");
+  EXPECT_NE(chunk["evaluation_reasoning"].get<std::string>().find("trust "), std::string::npos);
+}
+
+TEST_F(ApiTest, StatusRouteAnswersWithThePythonSystemsFields) {
+  int64_t id = Ingest("Status doc", "Some text about rivers and lakes. More about oceans.");
+  ApiReply queued = Call("GET", "/documents/" + std::to_string(id) + "/status");
+  ASSERT_EQ(queued.status, 200) << queued.raw;
+  EXPECT_EQ(queued.body["document_id"], id);
+  EXPECT_EQ(queued.body["title"], "Status doc");
+  EXPECT_EQ(queued.body["current_stage"], "chunking");
+  EXPECT_TRUE(queued.body["error_message"].is_null());
+  EXPECT_EQ(queued.body["processing_log"], json::array());
+  RunPipeline();
+  ApiReply done = Call("GET", "/documents/" + std::to_string(id) + "/status");
+  EXPECT_EQ(done.body["current_stage"], "complete");
+  ASSERT_EQ(done.body["processing_log"].size(), 3u);
+  EXPECT_EQ(done.body["processing_log"][2]["stage"], "evaluate");
+  ExpectError(Call("GET", "/documents/424242/status"), 404, "not_found");
 }
 
 TEST_F(ApiTest, IdRoutesRejectBadAndUnknownIds) {

@@ -50,6 +50,9 @@ class ForwardingChunks : public ChunkStore {
   Status DoSetEmbeddings(int64_t id, const ChunkEmbeddings& v, const StateTransition& t) override {
     return inner_.SetEmbeddings(id, v, t);
   }
+  Status DoSetEvaluations(int64_t id, const ChunkEvaluations& e, const StateTransition& t) override {
+    return inner_.SetEvaluations(id, e, t);
+  }
   Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after, int64_t limit) override {
     return inner_.ScanEmbeddings(after, limit);
   }

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/supervisor.h"
+#include "support/refinery_process.h"
 #include "support/test_support.h"
 
 namespace refinery {
@@ -20,28 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int code = -1;
-  std::string output;
-};
+using Outcome = testing::CliRun;
 
 Outcome Refinery(const testing::TempDir& dir, const std::vector<std::string>& args,
-             const std::map<std::string, std::string>& env = {}) {
-  std::vector<std::string> argv = {REFINERY_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const std::string out = dir.path() + "/cli.out";
-  fs::remove(out);
-  auto child = Subprocess::Spawn(argv, env, out);
-  EXPECT_TRUE(child.ok()) << child.status().ToString();
-  Outcome run;
-  if (!child.ok()) return run;
-  ExitStatus status = child->Wait();
-  run.code = status.signal != 0 ? 128 + status.signal : status.code;
-  std::ifstream in(out);
-  std::ostringstream text;
-  text << in.rdbuf();
-  run.output = text.str();
-  return run;
+                 const std::map<std::string, std::string>& env = {}) {
+  return testing::RunRefinery(dir.path(), args, env);
 }
 
 unsigned ModeOf(const fs::path& path) {

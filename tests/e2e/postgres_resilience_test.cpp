@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/http_client.h"
+#include "pipeline/stage_chain.h"
 #include "support/api_load.h"
 #include "support/process_util.h"
 #include "support/production_env.h"
@@ -154,8 +155,12 @@ TEST_F(PostgresResilience, WorkersFinishEveryDocumentAfterAnOutage) {
   env_["REFINERY_RECONCILE_INTERVAL_S"] = "1";
   ApiProcess api(dir_.path(), env_);
   ASSERT_TRUE(api.WaitHealthy(seconds(30))) << api.Log();  // the api migrates first
-  RefineryProcess chunker(dir_.path(), {"worker", "chunk"}, env_, "chunk.log");
-  RefineryProcess embedder(dir_.path(), {"worker", "embed"}, env_, "embed.log");
+  std::vector<std::unique_ptr<RefineryProcess>> workers;  // one per stage of the chain
+  for (const StageDef& stage : StageChain()) {
+    workers.push_back(
+        std::make_unique<RefineryProcess>(dir_.path(), std::vector<std::string>{"worker", stage.name}, env_,
+                                          stage.name + ".log"));
+  }
   const int count = 50;
   SeedDocuments(api, count);
   std::this_thread::sleep_for(seconds(1));  // both stages busy
@@ -165,11 +170,12 @@ TEST_F(PostgresResilience, WorkersFinishEveryDocumentAfterAnOutage) {
   ASSERT_TRUE(PgCtl("start"));
   ASSERT_TRUE(WaitUntil([&] { return PgAcceptsConnections(backends_->database_url()); }, seconds(30)));
   bool done = WaitUntil([&] { return AllComplete(api, count); }, seconds(120), milliseconds(250));
-  EXPECT_TRUE(done) << GetJson(api, "/stats").dump(2) << "\n" << chunker.Log() << "\n" << embedder.Log();
+  std::string logs;
+  for (const auto& worker : workers) logs += worker->Log() + "\n";
+  EXPECT_TRUE(done) << GetJson(api, "/stats").dump(2) << "\n" << logs;
   // They paused and resumed by themselves: none of them died (nobody would
   // have restarted it here).
-  EXPECT_TRUE(chunker.running()) << chunker.Log();
-  EXPECT_TRUE(embedder.running()) << embedder.Log();
+  for (const auto& worker : workers) EXPECT_TRUE(worker->running()) << worker->Log();
   EXPECT_TRUE(api.running()) << api.Log();
   auto stats = GetJson(api, "/stats");
   ASSERT_TRUE(stats.is_object());

@@ -32,12 +32,14 @@ TEST(WorkerRunLoop, ProcessesEverythingAndStopsOnRequest) {
   std::atomic<bool> stop{false};
   std::thread chunk([&] { Worker(services, *FindStage("chunk")).Run(stop); });
   std::thread embed([&] { Worker(services, *FindStage("embed")).Run(stop); });
+  std::thread evaluate([&] { Worker(services, *FindStage("evaluate")).Run(stop); });
   // Hang detection only.
   bool done = testing::WaitUntil(
       [&] { return services.store->telemetry().Stats()->documents_by_state["complete"] == 20; }, milliseconds(60000));
   stop = true;
   chunk.join();
   embed.join();
+  evaluate.join();
   EXPECT_TRUE(done);
   EXPECT_EQ(services.queue->Depth("chunk")->in_flight, 0);
   EXPECT_EQ(services.queue->Depth("embed")->ready, 0);

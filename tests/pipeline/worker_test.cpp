@@ -77,6 +77,8 @@ TEST_F(WorkerTest, DocumentWalksTheChainToComplete) {
   auto expected = ChunkText(text, {services_->config.chunk_target_chars, services_->config.chunk_overlap_chars});
   ASSERT_EQ(chunks->size(), expected.size());
   EXPECT_EQ(Drain("embed"), 1);
+  EXPECT_EQ(Stage(id), "evaluating");
+  EXPECT_EQ(Drain("evaluate"), 1);
   EXPECT_EQ(Stage(id), "complete");
   auto embedded = services_->store->chunks().Get(id);
   ASSERT_TRUE(embedded.ok());
@@ -85,9 +87,16 @@ TEST_F(WorkerTest, DocumentWalksTheChainToComplete) {
   }
   auto log = services_->store->telemetry().GetLog(id);
   ASSERT_TRUE(log.ok());
-  ASSERT_EQ(log->size(), 2u);
+  ASSERT_EQ(log->size(), 3u);
   EXPECT_EQ((*log)[0].stage, "chunk");
-  EXPECT_EQ((*log)[1].status, "completed");
+  EXPECT_EQ((*log)[2].stage, "evaluate");
+  for (const LogEntry& entry : *log) EXPECT_EQ(entry.status, "completed");
+  auto evaluated = services_->store->chunks().Get(id);
+  ASSERT_TRUE(evaluated.ok());
+  for (const Chunk& chunk : *evaluated) {
+    ASSERT_TRUE(chunk.evaluation.has_value());
+    EXPECT_EQ(chunk.evaluation->evaluator, "rules:research");
+  }
 }
 
 TEST_F(WorkerTest, IdenticalContentReturnsTheExistingDocument) {
@@ -140,6 +149,7 @@ TEST_F(WorkerTest, MissingBlobRetriesThenErrorsAndRetryResumes) {
   EXPECT_EQ(Stage(id), "chunking");
   Drain("chunk");
   Drain("embed");
+  Drain("evaluate");
   EXPECT_EQ(Stage(id), "complete");
   EXPECT_EQ(RetryDocument(*services_, id).code(), StatusCode::kConflict);
 }
@@ -211,6 +221,7 @@ TEST_F(WorkerTest, ReconcilerRequeuesDocumentsWhoseJobsWereLost) {
   EXPECT_EQ(*ReconcileStage(*services_, *FindStage("chunk"), later), 0);  // live jobs now: nothing twice
   Drain("chunk");
   Drain("embed");
+  Drain("evaluate");
   EXPECT_EQ(Stage(a), "complete");
   EXPECT_EQ(Stage(b), "complete");
 }

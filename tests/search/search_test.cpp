@@ -345,5 +345,45 @@ TEST(SearchRealEmbedderTest, RanksTheTopicalChunkFirst) {
   EXPECT_EQ(results->front().title, "doc0");
 }
 
+// Trust filters must not starve the list: the 12 trusted chunks rank below
+// 200 untrusted ones (longer text, lower BM25), past the first ranking depth.
+TEST_F(SearchTest, TrustFiltersAskForMoreInsteadOfReturningFewer) {
+  const std::string filler = " with many more words that lengthen this chunk and lower its score";
+  for (int i = 0; i < 212; ++i) {
+    const bool trusted = i >= 200;
+    NewDocument doc;
+    doc.title = "t" + std::to_string(i);
+    doc.content_hash = Sha256Hex(doc.title);
+    doc.state = "evaluating";
+    auto inserted = store_->documents().Insert(doc);
+    ASSERT_TRUE(inserted.ok());
+    Chunk chunk;
+    chunk.content = "alpha " + std::to_string(i) + (trusted ? filler + filler : "");
+    chunk.char_end = static_cast<int64_t>(chunk.content.size());
+    ASSERT_TRUE(store_->chunks().Replace(inserted->id, {chunk}, {"evaluating", "evaluating"}).ok());
+    const int64_t chunk_id = store_->chunks().Get(inserted->id)->front().id;
+    ChunkEvaluation e{trusted ? 0.9 : 0.1, 0.5, "general", "test", "test"};
+    ASSERT_TRUE(store_->chunks().SetEvaluations(inserted->id, {{chunk_id, e}}, {"evaluating", "complete"}).ok());
+  }
+  AddChunked("alpha unevaluated", 1);  // no evaluation: left out under a filter
+  for (SearchMode mode : {SearchMode::kLexical, SearchMode::kHybrid}) {
+    SearchQuery q{"alpha", 10, 0.5, std::nullopt, mode};
+    auto results = searcher_->Search(q);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    ASSERT_EQ(results->size(), 10u) << SearchModeName(mode);
+    for (const SearchResult& r : *results) {
+      ASSERT_TRUE(r.trust_score.has_value());
+      EXPECT_DOUBLE_EQ(*r.trust_score, 0.9);
+      EXPECT_DOUBLE_EQ(*r.relevance_score, 0.5);
+    }
+    q.min_trust = 0.95;  // nothing passes: the rankings run dry, no endless loop
+    EXPECT_TRUE(searcher_->Search(q)->empty());
+  }
+  auto unfiltered = Run("alpha", 5, SearchMode::kLexical);
+  ASSERT_TRUE(unfiltered.ok());
+  ASSERT_EQ(unfiltered->size(), 5u);
+  EXPECT_DOUBLE_EQ(*unfiltered->front().trust_score, 0.1);
+}
+
 }  // namespace
 }  // namespace refinery

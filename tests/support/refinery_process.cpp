@@ -87,16 +87,24 @@ std::string RefineryUp::Log() const {
   return log;
 }
 
-std::string RefineryUp::Cli(const std::vector<std::string>& args, int* exit_code) const {
-  std::vector<std::string> argv = {REFINERY_BINARY, "--data-dir", data_dir_};
+CliRun RunRefinery(const std::string& scratch_dir, const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv = {REFINERY_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  const std::string out = data_dir_ + "/cli.out";
+  const std::string out = scratch_dir + "/cli.out";
   std::filesystem::remove(out);
-  auto spawned = Subprocess::Spawn(argv, {}, out);
+  auto spawned = Subprocess::Spawn(argv, env, out);
   if (!spawned.ok()) throw std::runtime_error("spawn refinery: " + spawned.status().ToString());
   ExitStatus status = spawned->Wait();
-  if (exit_code != nullptr) *exit_code = status.signal != 0 ? 128 + status.signal : status.code;
-  return ReadAll(out);
+  return {status.signal != 0 ? 128 + status.signal : status.code, ReadAll(out)};
+}
+
+std::string RefineryUp::Cli(const std::vector<std::string>& args, int* exit_code) const {
+  std::vector<std::string> with_dir = {"--data-dir", data_dir_};
+  with_dir.insert(with_dir.end(), args.begin(), args.end());
+  CliRun run = RunRefinery(data_dir_, with_dir);
+  if (exit_code != nullptr) *exit_code = run.code;
+  return run.output;
 }
 
 static nlohmann::json FindService(const RefineryUp& up, const std::string& name) {

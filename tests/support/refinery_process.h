@@ -12,6 +12,15 @@
 
 namespace refinery::testing {
 
+struct CliRun {
+  int code = -1;       // exit code; 128 + signal when killed
+  std::string output;  // stdout and stderr, interleaved
+};
+// Runs `refinery args...` to completion with `env` on top of the
+// environment; its output goes through scratch_dir/cli.out.
+CliRun RunRefinery(const std::string& scratch_dir, const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env = {});
+
 class RefineryUp {
  public:
   // Starts `refinery up --port <free port>` with REFINERY_DATA_DIR=data_dir

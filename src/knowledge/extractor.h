@@ -1,0 +1,46 @@
+// The Extractor seam: typed items found in one chunk. Implementations: the
+// built-in rule extractors named by the profile (here) and the LLM
+// extractor (llm/, next issue).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "knowledge/profile.h"
+
+namespace refinery {
+
+struct ExtractedEntity {
+  std::string type;  // an entity type of the profile: "acronym", "doi", "dtc"
+  std::string key;   // normalised (EntityTypeDef::normalise) and valid (key_pattern)
+  nlohmann::json attributes = nlohmann::json::object();  // by the type's field names
+  size_t start = 0;  // byte span in the chunk's text of the mention: [start, end)
+  size_t end = 0;
+};
+
+class Extractor {
+ public:
+  virtual ~Extractor() = default;
+  // Every item found, in text order. Keys are normalised and validated
+  // (an invalid key is dropped, not returned). Errors: Unavailable/Timeout
+  // when a remote extractor cannot be reached; InvalidArgument when its
+  // answer is unusable.
+  virtual Result<std::vector<ExtractedEntity>> Extract(std::string_view text) = 0;
+  virtual std::string Name() const = 0;
+};
+
+// Runs the rule extractor of each entity type of the profile that names
+// one. Thread-safe.
+std::unique_ptr<Extractor> NewRuleExtractor(std::shared_ptr<const Profile> profile);
+
+// `key` normalised as the type says: exact; upper or lower (ASCII case);
+// fold (lower case, runs of whitespace as one space, trimmed).
+std::string NormaliseKey(const EntityTypeDef& type, std::string_view key);
+
+}  // namespace refinery
