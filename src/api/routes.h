@@ -39,5 +39,7 @@ void AddSearchRoutes(Router& router, ApiContext& context);
 void AddSystemRoutes(Router& router, ApiContext& context);
 // GET /metrics (Prometheus text format).
 void AddMetricsRoutes(Router& router, ApiContext& context);
+// GET /entities, /entities/{id}, /conflicts.
+void AddKnowledgeRoutes(Router& router, ApiContext& context);
 
 }  // namespace refinery::api

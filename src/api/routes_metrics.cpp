@@ -92,6 +92,12 @@ void AddPipeline(MetricsRegistry& m, const PipelineStats& stats) {
   m.Set("refinery_chunks", {}, static_cast<double>(stats.store.total_chunks));
   m.Declare("refinery_chunks_embedded", MetricType::kGauge, "Chunks that have an embedding");
   m.Set("refinery_chunks_embedded", {}, static_cast<double>(stats.store.chunks_with_embeddings));
+  m.Declare("refinery_entities", MetricType::kGauge, "Entities in the knowledge base by type");
+  for (const auto& [type, count] : stats.knowledge.entities_by_type) {
+    m.Set("refinery_entities", {{"type", type}}, static_cast<double>(count));
+  }
+  m.Declare("refinery_entity_conflicts", MetricType::kGauge, "Entity fields whose sources disagree");
+  m.Set("refinery_entity_conflicts", {}, static_cast<double>(stats.knowledge.total_conflicts));
   m.Declare("refinery_chunks_evaluated", MetricType::kGauge, "Chunks the evaluate stage judged");
   m.Set("refinery_chunks_evaluated", {}, static_cast<double>(stats.store.chunks_evaluated));
 }

@@ -61,6 +61,7 @@ struct ApiServer::Impl {
     AddHealthChecks(context.health, services);
     api::AddDocumentRoutes(router, context);
     api::AddSearchRoutes(router, context);
+    api::AddKnowledgeRoutes(router, context);
     api::AddSystemRoutes(router, context);
     api::AddMetricsRoutes(router, context);
   }

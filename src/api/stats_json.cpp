@@ -16,6 +16,9 @@ nlohmann::ordered_json PipelineStatsJson(const PipelineStats& stats) {
   out["total_chunks"] = stats.store.total_chunks;
   out["chunks_with_embeddings"] = stats.store.chunks_with_embeddings;
   out["chunks_evaluated"] = stats.store.chunks_evaluated;
+  out["total_entities"] = stats.knowledge.total_entities;
+  out["entities_by_type"] = stats.knowledge.entities_by_type;
+  out["total_conflicts"] = stats.knowledge.total_conflicts;
   nlohmann::ordered_json depths = nlohmann::ordered_json::object();
   for (const StageFigures& s : stats.stages) {
     depths[s.stage] = {

@@ -20,6 +20,7 @@ const std::vector<Command>& Commands() {
       {"search", "Search the knowledge base", AddSearch},
       {"extract", "Run the evaluator and extractors on text, storing nothing", AddExtract},
       {"profile", "Check a domain profile, or list the built-in ones", AddProfile},
+      {"entities", "List entities of the knowledge base", AddEntities},
       {"stats", "Show document, chunk and queue counts", AddStats},
       {"doctor", "Check services, API, database, queues and pipeline; exit 1 if unhealthy", AddDoctor},
       {"migrate", "Create or upgrade the database schema", AddMigrate},

@@ -62,6 +62,7 @@ void AddRestart(CLI::App&, const GlobalFlags&, int*);
 void AddLogs(CLI::App&, const GlobalFlags&, int*);
 void AddExtract(CLI::App&, const GlobalFlags&, int*);
 void AddProfile(CLI::App&, const GlobalFlags&, int*);
+void AddEntities(CLI::App&, const GlobalFlags&, int*);
 
 // Runs the CLI; returns the process exit code.
 int Main(int argc, char** argv);

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/knowledge_json.h"
 #include "api/search_json.h"
 #include "api/stats_json.h"
 #include "cli/cli.h"
@@ -50,6 +51,9 @@ int PrintStats(Services& s, bool as_json) {
   }
   std::cout << "chunks: " << stats.store.total_chunks << " (" << stats.store.chunks_with_embeddings << " embedded, "
             << stats.store.chunks_evaluated << " evaluated)\n";
+  std::cout << "entities: " << stats.knowledge.total_entities << " (" << stats.knowledge.total_conflicts
+            << " conflicting fields)\n";
+  for (const auto& [type, count] : stats.knowledge.entities_by_type) std::cout << "  " << type << ": " << count << "\n";
   std::cout << "queues (ready / in flight / delayed / dead):\n";
   for (const StageFigures& f : stats.stages) {
     std::cout << "  " << f.stage << ": " << f.queue.ready << " / " << f.queue.in_flight << " / " << f.queue.delayed
@@ -127,6 +131,38 @@ void AddSearch(CLI::App& app, const GlobalFlags& flags, int* code) {
       std::cout << api::SearchResponseJson(*query, *results, took_ms).dump(2) << "\n";
     } else {
       PrintResults(*results);
+    }
+    *code = kExitOk;
+  });
+}
+
+void AddEntities(CLI::App& app, const GlobalFlags& flags, int* code) {
+  auto* cmd = app.add_subcommand("entities", "List entities of the knowledge base");
+  auto query = std::make_shared<EntityQuery>();
+  cmd->add_option("query", query->q, "Text the key or attributes contain");
+  cmd->add_option("--type", query->type, "Only this entity type (acronym, doi, dtc, ...)");
+  cmd->add_option("-n,--limit", query->limit, "Entities to show (1..1000)")->check(CLI::Range(1, 1000));
+  auto as_json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *as_json, "Print JSON (the shape of GET /entities)");
+  cmd->callback([&flags, code, query, as_json] {
+    auto services = OpenOrReport(flags, "entities", OpenMode::kReadOnly, code);
+    if (!services) return;
+    auto page = services->store->knowledge().ListEntities(*query);
+    if (!page.ok()) {
+      std::cerr << "refinery: " << page.status().message() << "\n";
+      *code = page.status().transient() ? kExitUnavailable : kExitUsage;
+      return;
+    }
+    if (*as_json) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const Entity& e : page->entities) list.push_back(api::EntityJson(e));
+      std::cout << nlohmann::json({{"entities", list}, {"total", page->total}}).dump(2) << "\n";
+    } else {
+      for (const Entity& e : page->entities) {
+        std::cout << std::fixed << std::setprecision(2) << e.confidence << "  " << e.source_count << " source(s)  "
+                  << e.entity.type << "  " << e.entity.key << "  " << e.attributes_json.substr(0, 120) << "\n";
+      }
+      std::cout << page->entities.size() << " of " << page->total << " entities\n";
     }
     *code = kExitOk;
   });

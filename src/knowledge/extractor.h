@@ -22,6 +22,8 @@ struct ExtractedEntity {
   nlohmann::json attributes = nlohmann::json::object();  // by the type's field names
   size_t start = 0;  // byte span in the chunk's text of the mention: [start, end)
   size_t end = 0;
+  std::string parent_type;  // a child record's owner (a cause of DTC P0420: "dtc", "P0420"); empty: none
+  std::string parent_key;
 };
 
 class Extractor {

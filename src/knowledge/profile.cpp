@@ -109,9 +109,27 @@ Status ReadEvaluation(TableReader& root, Profile& p) {
   return r.Finish();
 }
 
-// "text", "integer", "number", "list" or "enum:a|b|c".
+Status ReadKind(TableReader& r, const std::string& name, const std::string& spec, EntityField& field);
+
+// A kind ("text", "integer", "number", "list", "enum:a|b|c"), optionally
+// followed by a merge rule: "number max", "text union".
 Status ReadField(TableReader& r, const std::string& name, const std::string& spec, EntityField& field) {
   field.name = name;
+  const size_t space = spec.find(' ');
+  REFINERY_RETURN_IF_ERROR(ReadKind(r, name, spec.substr(0, space), field));
+  field.merge = field.kind == "list" ? "union" : "resolve";
+  if (space == std::string::npos) return Status::Ok();
+  field.merge = spec.substr(space + 1);
+  if (field.merge != "resolve" && field.merge != "union" && field.merge != "max") {
+    return r.Error(name, "unknown merge rule '" + field.merge + "' (resolve, union, max)");
+  }
+  if (field.merge == "max" && field.kind != "number" && field.kind != "integer") {
+    return r.Error(name, "merge rule max needs a number or integer field");
+  }
+  return Status::Ok();
+}
+
+Status ReadKind(TableReader& r, const std::string& name, const std::string& spec, EntityField& field) {
   if (spec.rfind("enum:", 0) == 0) {
     field.kind = "enum";
     std::string rest = spec.substr(5);

@@ -58,6 +58,10 @@ struct EntityField {
   std::string name;
   std::string kind = "text";         // text | integer | number | list | enum
   std::vector<std::string> values;   // enum: the allowed values
+  // How sources are merged: resolve (one value; disagreeing sources are a
+  // conflict, the higher summed trust wins), union (every distinct value:
+  // the default of lists), max (the largest number).
+  std::string merge = "resolve";
 };
 
 // An entity type: its fields, how its key is made, and which built-in rule

@@ -50,7 +50,7 @@ class RuleExtractor final : public Extractor {
       std::string key = NormaliseKey(def, raw_key);
       if (key.empty() || key.size() > kMaxKeyBytes) return;
       if (rule.pattern && !std::regex_match(key, *rule.pattern)) return;
-      out.push_back({def.name, std::move(key), std::move(attributes), start, end});
+      out.push_back({def.name, std::move(key), std::move(attributes), start, end, "", ""});
     };
     const std::string& field = def.key_field;
     if (def.extractor == "abbreviations") {

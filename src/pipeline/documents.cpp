@@ -63,7 +63,9 @@ Result<IngestOutcome> IngestDocument(Services& services, const IngestRequest& re
 Status DeleteDocumentEverywhere(Services& services, int64_t id) {
   auto doc = services.store->documents().Get(id);
   if (!doc.ok()) return doc.status();
-  REFINERY_RETURN_IF_ERROR(services.store->documents().Delete(id));
+  // With its mentions; every entity it was a source of is recounted in the
+  // same transaction, so the answer comes after the recount committed.
+  REFINERY_RETURN_IF_ERROR(services.store->knowledge().DeleteDocument(id, services.resolver));
   // A queued job for this document finds it gone and is acknowledged as
   // done. The blob is this document's alone (NewBlobKey): no other row can
   // point at it, so removing it after the row is safe.

@@ -30,6 +30,11 @@ PipelineStats ReadPipelineStats(Services& services) {
       if (dead != stats.store.errors_by_stage.end()) figures.dead = dead->second;
     }
   }
+  if (stats.store_status.ok()) {
+    auto knowledge = services.store->knowledge().Stats();
+    stats.store_status = Annotate(knowledge.status(), "knowledge stats");
+    if (knowledge.ok()) stats.knowledge = std::move(*knowledge);
+  }
   auto depths = services.queue->Depths(names);
   stats.queue_status = Annotate(depths.status(), "queue depths");
   if (depths.ok()) {

@@ -27,6 +27,7 @@ struct StageFigures {
 struct PipelineStats {
   Status store_status;  // OK when `store` was read
   StoreStats store;
+  KnowledgeStats knowledge;  // read with `store` (zero when store_status failed)
   Status queue_status;               // OK when the queue depths were read
   std::vector<StageFigures> stages;  // every stage of the chain, in order
 

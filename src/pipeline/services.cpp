@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "core/log.h"
+#include "knowledge/resolver.h"
 
 namespace refinery {
 namespace {
@@ -50,6 +51,8 @@ Result<Services> OpenServices(const Config& config, OpenMode mode) {
   if (!profile.ok()) return profile.status();
   services.profile = std::make_shared<const Profile>(std::move(profile).value());
   services.evaluator = NewRuleEvaluator(services.profile);
+  services.extractor = NewRuleExtractor(services.profile);
+  services.resolver = NewEntityResolver(services.profile);
   std::error_code ec;
   if (serve) {
     std::filesystem::create_directories(config.data_dir, ec);

@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/status.h"
 #include "knowledge/evaluator.h"
+#include "knowledge/extractor.h"
 #include "knowledge/profile.h"
 #include "llm/embedder.h"
 #include "queue/queue.h"
@@ -22,6 +23,8 @@ struct Services {
   std::unique_ptr<Embedder> embedder;
   std::shared_ptr<const Profile> profile;  // REFINERY_PROFILE, loaded and checked at start
   std::unique_ptr<Evaluator> evaluator;
+  std::unique_ptr<Extractor> extractor;
+  EntityResolver resolver;  // recomputes an entity from its mentions (knowledge/resolver.h)
 };
 
 enum class OpenMode {

@@ -1,4 +1,6 @@
-// The stage chain and the stages built so far (chunk, embed, evaluate).
+// The stage chain and the stages built so far (chunk, embed, evaluate,
+// extract, resolve).
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -68,6 +70,45 @@ Status RunEvaluate(Services& s, const Document& doc, const StateTransition& t) {
   return s.store->chunks().SetEvaluations(doc.id, evaluations, t);
 }
 
+// A chunk below the profile's extraction gate is still searched for the
+// types it must never miss (always_extract: a valid DTC code), so trust
+// and relevance weigh a source but never hide one.
+bool Keep(const Profile& p, const Chunk& chunk, const ExtractedEntity& e) {
+  const bool gated = chunk.evaluation && chunk.evaluation->relevance_score < p.extraction_gate;
+  return !gated || std::find(p.always_extract.begin(), p.always_extract.end(), e.type) != p.always_extract.end();
+}
+
+// Replaces the document's mentions; the entities they touch wait for resolve.
+Status RunExtract(Services& s, const Document& doc, const StateTransition& t) {
+  auto chunks = s.store->chunks().Get(doc.id);
+  if (!chunks.ok()) return chunks.status();
+  TestDelay(s.config);
+  std::vector<Mention> mentions;
+  for (const Chunk& chunk : *chunks) {
+    auto found = s.extractor->Extract(chunk.content);
+    if (!found.ok()) return found.status();
+    for (ExtractedEntity& e : *found) {
+      if (!Keep(*s.profile, chunk, e)) continue;
+      Mention m;
+      m.chunk_id = chunk.id;
+      m.entity = {std::move(e.type), std::move(e.key)};
+      m.attributes_json = e.attributes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      m.start = static_cast<int64_t>(e.start);
+      m.end = static_cast<int64_t>(e.end);
+      m.trust = chunk.evaluation ? chunk.evaluation->trust_score : s.profile->base_trust;
+      m.parent = {std::move(e.parent_type), std::move(e.parent_key)};
+      mentions.push_back(std::move(m));
+    }
+  }
+  return s.store->knowledge().ReplaceMentions(doc.id, mentions, t);
+}
+
+// Recomputes every entity the document's mentions touched, from all sources.
+Status RunResolve(Services& s, const Document& doc, const StateTransition& t) {
+  TestDelay(s.config);
+  return s.store->knowledge().ResolvePending(doc.id, s.resolver, t);
+}
+
 }  // namespace
 
 const std::vector<StageDef>& StageChain() {
@@ -76,7 +117,9 @@ const std::vector<StageDef>& StageChain() {
   static const std::vector<StageDef> kChain = {
       {"chunk", "chunking", "embedding", "embed", RunChunk},
       {"embed", "embedding", "evaluating", "evaluate", RunEmbed},
-      {"evaluate", "evaluating", kStateComplete, "", RunEvaluate},
+      {"evaluate", "evaluating", "extracting", "extract", RunEvaluate},
+      {"extract", "extracting", "resolving", "resolve", RunExtract},
+      {"resolve", "resolving", kStateComplete, "", RunResolve},
   };
   return kChain;
 }

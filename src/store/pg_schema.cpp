@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "store/pg_migrations_knowledge.h"
 #include "store/store.h"
 
 namespace refinery::pg {
@@ -278,56 +279,10 @@ END
 $body$;
 )sql";
 
-// The evaluate stage (issue 11), as in SQLite's v8: chunk evaluations,
-// evaluated_count, stage_totals.evaluated (the trigger function counts it),
-// and documents completed before the stage existed sent to it.
-constexpr const char* kMigration8 = R"sql(
-ALTER TABLE refinery.chunks ADD COLUMN trust_score DOUBLE PRECISION,
-  ADD COLUMN relevance_score DOUBLE PRECISION, ADD COLUMN domain TEXT, ADD COLUMN eval_reasoning TEXT,
-  ADD COLUMN evaluator TEXT;
-ALTER TABLE refinery.documents ADD COLUMN evaluated_count INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE refinery.stage_totals ADD COLUMN evaluated BIGINT NOT NULL DEFAULT 0;
-CREATE OR REPLACE FUNCTION refinery.count_stage_totals() RETURNS trigger LANGUAGE plpgsql AS $body$
-DECLARE
-  s SMALLINT;
-  old_key TEXT;
-  new_key TEXT;
-BEGIN
-  IF TG_OP = 'UPDATE' AND NEW.state = OLD.state AND NEW.error_stage = OLD.error_stage
-     AND NEW.chunk_count = OLD.chunk_count AND NEW.embedded_count = OLD.embedded_count
-     AND NEW.evaluated_count = OLD.evaluated_count THEN
-    RETURN NULL;
-  END IF;
-  IF TG_OP = 'INSERT' THEN s := NEW.id % 16; ELSE s := OLD.id % 16; END IF;
-  PERFORM pg_advisory_xact_lock(1919247987, s);  -- class 'refs': stage_totals shards
-  IF TG_OP <> 'INSERT' THEN
-    old_key := CASE WHEN OLD.state = 'error' THEN 'error:' || OLD.error_stage ELSE OLD.state END;
-    UPDATE refinery.stage_totals SET documents = documents - 1, chunks = chunks - OLD.chunk_count,
-      embedded = embedded - OLD.embedded_count, evaluated = evaluated - OLD.evaluated_count
-      WHERE state_key = old_key AND shard = s;
-  END IF;
-  IF TG_OP <> 'DELETE' THEN
-    new_key := CASE WHEN NEW.state = 'error' THEN 'error:' || NEW.error_stage ELSE NEW.state END;
-    INSERT INTO refinery.stage_totals AS t (state_key, shard, documents, chunks, embedded, evaluated)
-      VALUES (new_key, s, 1, NEW.chunk_count, NEW.embedded_count, NEW.evaluated_count)
-      ON CONFLICT (state_key, shard) DO UPDATE SET documents = t.documents + 1,
-        chunks = t.chunks + EXCLUDED.chunks, embedded = t.embedded + EXCLUDED.embedded,
-        evaluated = t.evaluated + EXCLUDED.evaluated;
-  END IF;
-  RETURN NULL;
-END
-$body$;
-DROP TRIGGER documents_stage_totals ON refinery.documents;
-CREATE TRIGGER documents_stage_totals
-  AFTER INSERT OR DELETE OR UPDATE OF state, error_stage, chunk_count, embedded_count, evaluated_count
-  ON refinery.documents FOR EACH ROW EXECUTE FUNCTION refinery.count_stage_totals();
-UPDATE refinery.documents SET state = 'evaluating', state_changed_at = 0 WHERE state = 'complete';
-)sql";
-
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4},
-    {5, kMigration5}, {6, kMigration6}, {7, kMigration7}, {8, kMigration8},
+    {5, kMigration5}, {6, kMigration6}, {7, kMigration7}, {8, kMigration8}, {9, kMigration9},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);

@@ -44,7 +44,8 @@ PostgresStore::PostgresStore(std::unique_ptr<pg::Pool> pool)
       documents_(NewDocuments(*pool_)),
       chunks_(NewChunks(*pool_)),
       search_index_(NewSearchIndex(*pool_)),
-      telemetry_(NewTelemetry(*pool_)) {}
+      telemetry_(NewTelemetry(*pool_)),
+      knowledge_(NewKnowledge(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 

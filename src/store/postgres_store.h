@@ -29,6 +29,7 @@ class PostgresStore final : public Store {
   ChunkStore& chunks() override { return *chunks_; }
   SearchIndex& search_index() override { return *search_index_; }
   TelemetryStore& telemetry() override { return *telemetry_; }
+  KnowledgeStore& knowledge() override { return *knowledge_; }
 
   Status Migrate() override;
   Result<int> SchemaVersion() override;
@@ -45,6 +46,7 @@ class PostgresStore final : public Store {
   std::unique_ptr<ChunkStore> chunks_;
   std::unique_ptr<SearchIndex> search_index_;
   std::unique_ptr<TelemetryStore> telemetry_;
+  std::unique_ptr<KnowledgeStore> knowledge_;
 };
 
 // The pool settings a Config asks for (exposed for tests).

@@ -19,6 +19,7 @@ std::unique_ptr<DocumentStore> NewDocuments(pg::Pool& pool);
 std::unique_ptr<ChunkStore> NewChunks(pg::Pool& pool);
 std::unique_ptr<SearchIndex> NewSearchIndex(pg::Pool& pool);
 std::unique_ptr<TelemetryStore> NewTelemetry(pg::Pool& pool);
+std::unique_ptr<KnowledgeStore> NewKnowledge(pg::Pool& pool);
 
 using backend_common::ChunkCounts;
 using backend_common::CountsOf;

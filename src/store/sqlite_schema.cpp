@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "core/clock.h"
+#include "store/sqlite_migrations_knowledge.h"
 #include "store/store.h"
 
 namespace refinery::sqlite {
@@ -263,58 +264,10 @@ BEGIN
 END;
 )sql";
 
-// The evaluate stage (issue 11): each chunk's evaluation (NULL until it
-// ran), evaluated_count per document and `evaluated` in stage_totals, kept
-// as embedded is. Documents that completed before the stage existed go back
-// to 'evaluating' with an old state_changed_at, so the reconciler hands them
-// to the new stage at once instead of leaving them unevaluated.
-constexpr const char* kMigration8 = R"sql(
-ALTER TABLE chunks ADD COLUMN trust_score REAL;
-ALTER TABLE chunks ADD COLUMN relevance_score REAL;
-ALTER TABLE chunks ADD COLUMN domain TEXT;
-ALTER TABLE chunks ADD COLUMN eval_reasoning TEXT;
-ALTER TABLE chunks ADD COLUMN evaluator TEXT;
-ALTER TABLE documents ADD COLUMN evaluated_count INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE stage_totals ADD COLUMN evaluated INTEGER NOT NULL DEFAULT 0;
-DROP TRIGGER stage_totals_insert;
-DROP TRIGGER stage_totals_delete;
-DROP TRIGGER stage_totals_update;
-CREATE TRIGGER stage_totals_insert AFTER INSERT ON documents BEGIN
-  INSERT INTO stage_totals (state_key, documents, chunks, embedded, evaluated)
-    VALUES (CASE WHEN new.state = 'error' THEN 'error:' || new.error_stage ELSE new.state END,
-            1, new.chunk_count, new.embedded_count, new.evaluated_count)
-    ON CONFLICT (state_key) DO UPDATE SET documents = documents + 1,
-      chunks = chunks + excluded.chunks, embedded = embedded + excluded.embedded,
-      evaluated = evaluated + excluded.evaluated;
-END;
-CREATE TRIGGER stage_totals_delete AFTER DELETE ON documents BEGIN
-  UPDATE stage_totals SET documents = documents - 1, chunks = chunks - old.chunk_count,
-    embedded = embedded - old.embedded_count, evaluated = evaluated - old.evaluated_count
-    WHERE state_key = CASE WHEN old.state = 'error' THEN 'error:' || old.error_stage ELSE old.state END;
-END;
-CREATE TRIGGER stage_totals_update
-  AFTER UPDATE OF state, error_stage, chunk_count, embedded_count, evaluated_count ON documents
-  WHEN new.state IS NOT old.state OR new.error_stage IS NOT old.error_stage
-    OR new.chunk_count IS NOT old.chunk_count OR new.embedded_count IS NOT old.embedded_count
-    OR new.evaluated_count IS NOT old.evaluated_count
-BEGIN
-  UPDATE stage_totals SET documents = documents - 1, chunks = chunks - old.chunk_count,
-    embedded = embedded - old.embedded_count, evaluated = evaluated - old.evaluated_count
-    WHERE state_key = CASE WHEN old.state = 'error' THEN 'error:' || old.error_stage ELSE old.state END;
-  INSERT INTO stage_totals (state_key, documents, chunks, embedded, evaluated)
-    VALUES (CASE WHEN new.state = 'error' THEN 'error:' || new.error_stage ELSE new.state END,
-            1, new.chunk_count, new.embedded_count, new.evaluated_count)
-    ON CONFLICT (state_key) DO UPDATE SET documents = documents + 1,
-      chunks = chunks + excluded.chunks, embedded = embedded + excluded.embedded,
-      evaluated = evaluated + excluded.evaluated;
-END;
-UPDATE documents SET state = 'evaluating', state_changed_at = 0 WHERE state = 'complete';
-)sql";
-
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4},
-    {5, kMigration5}, {6, kMigration6}, {7, kMigration7}, {8, kMigration8},
+    {5, kMigration5}, {6, kMigration6}, {7, kMigration7}, {8, kMigration8}, {9, kMigration9},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);

@@ -29,7 +29,8 @@ SqliteStore::SqliteStore(const std::string& path, const SqliteStoreOptions& opti
       documents_(NewDocuments(*db_)),
       chunks_(NewChunks(*db_)),
       search_index_(NewSearchIndex(*db_)),
-      telemetry_(NewTelemetry(*db_)) {}
+      telemetry_(NewTelemetry(*db_)),
+      knowledge_(NewKnowledge(*db_)) {}
 
 SqliteStore::~SqliteStore() = default;
 

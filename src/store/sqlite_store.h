@@ -37,6 +37,7 @@ class SqliteStore final : public Store {
   ChunkStore& chunks() override { return *chunks_; }
   SearchIndex& search_index() override { return *search_index_; }
   TelemetryStore& telemetry() override { return *telemetry_; }
+  KnowledgeStore& knowledge() override { return *knowledge_; }
 
   Status Migrate() override;
   Result<int> SchemaVersion() override;
@@ -54,6 +55,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<ChunkStore> chunks_;
   std::unique_ptr<SearchIndex> search_index_;
   std::unique_ptr<TelemetryStore> telemetry_;
+  std::unique_ptr<KnowledgeStore> knowledge_;
 };
 
 }  // namespace refinery

@@ -38,6 +38,7 @@ std::unique_ptr<DocumentStore> NewDocuments(SqliteDb& db);
 std::unique_ptr<ChunkStore> NewChunks(SqliteDb& db);
 std::unique_ptr<SearchIndex> NewSearchIndex(SqliteDb& db);
 std::unique_ptr<TelemetryStore> NewTelemetry(SqliteDb& db);
+std::unique_ptr<KnowledgeStore> NewKnowledge(SqliteDb& db);
 
 using backend_common::ChunkCounts;
 using backend_common::CountsOf;

@@ -5,8 +5,7 @@
 //   chunks()        ChunkStore     (store/chunks.h): chunks and embeddings
 //   search_index()  SearchIndex    (store/search_index.h): full-text search
 //   telemetry()     TelemetryStore (store/telemetry.h): log, counters, totals
-// Knowledge (entities, evaluations, conflicts) joins as a fifth role the same
-// way: an interface here, one implementation file per backend.
+//   knowledge()     KnowledgeStore (store/knowledge.h): mentions, entities, conflicts
 //
 // One implementation per backend (SQLite, PostgreSQL), chosen by OpenStore;
 // every role validates its arguments once in its shared front, so backends
@@ -22,13 +21,14 @@
 #include "store/documents.h"
 #include "store/records.h"
 #include "store/search_index.h"
+#include "store/knowledge.h"
 #include "store/telemetry.h"
 
 namespace refinery {
 
 // The schema version Migrate() brings every backend to (their migrations
 // are numbered in step).
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 class Store {
  public:
@@ -38,6 +38,7 @@ class Store {
   virtual ChunkStore& chunks() = 0;
   virtual SearchIndex& search_index() = 0;
   virtual TelemetryStore& telemetry() = 0;
+  virtual KnowledgeStore& knowledge() = 0;
 
   // Creates or upgrades the schema to kSchemaVersion. Idempotent, safe to
   // run from several processes at once. InvalidArgument for a PostgreSQL

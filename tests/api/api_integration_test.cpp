@@ -211,8 +211,8 @@ TEST_F(ApiTest, StatusRouteAnswersWithThePythonSystemsFields) {
   RunPipeline();
   ApiReply done = Call("GET", "/documents/" + std::to_string(id) + "/status");
   EXPECT_EQ(done.body["current_stage"], "complete");
-  ASSERT_EQ(done.body["processing_log"].size(), 3u);
-  EXPECT_EQ(done.body["processing_log"][2]["stage"], "evaluate");
+  ASSERT_EQ(done.body["processing_log"].size(), 5u);
+  EXPECT_EQ(done.body["processing_log"][4]["stage"], "resolve");
   ExpectError(Call("GET", "/documents/424242/status"), 404, "not_found");
 }
 

@@ -101,6 +101,7 @@ class ForwardingStore : public Store {
   ChunkStore& chunks() override { return *chunks_; }
   SearchIndex& search_index() override { return *search_index_; }
   TelemetryStore& telemetry() override { return *telemetry_; }
+  KnowledgeStore& knowledge() override { return inner_->knowledge(); }
   Status Migrate() override { return inner_->Migrate(); }
   Result<int> SchemaVersion() override { return inner_->SchemaVersion(); }
   Status Ping() override { return inner_->Ping(); }

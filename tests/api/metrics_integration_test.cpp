@@ -254,6 +254,8 @@ class StageMetricsTest : public ::testing::TestWithParam<std::string> {
     Drain("chunk");  // good: completed; broken: attempt 1 retried
     Drain("embed");     // good: completed
     Drain("evaluate");  // good: completed
+    Drain("extract");   // good: completed
+    Drain("resolve");   // good: completed
     ASSERT_TRUE(testing::WaitUntil([&] { return services_->queue->Depth("chunk")->ready == 1; },
                                    std::chrono::milliseconds(5000)));
     Drain("chunk");  // broken: attempt 2 of 2, dead-lettered
@@ -285,7 +287,7 @@ class StageMetricsTest : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(Find(samples, "refinery_reconciler_requeues_total", {{"stage", "chunk"}}), 1);
     EXPECT_EQ(Find(samples, "refinery_reconciler_requeues_total", {{"stage", "embed"}}), 0);
     EXPECT_EQ(Find(samples, "refinery_queue_jobs", {{"stage", "chunk"}, {"state", "dead"}}), 1);
-    for (const char* stage : {"chunk", "embed", "evaluate"}) {
+    for (const char* stage : {"chunk", "embed", "evaluate", "extract", "resolve"}) {
       const std::map<std::string, std::string> done = {{"stage", stage}, {"outcome", "completed"}};
       EXPECT_EQ(Find(samples, "refinery_stage_duration_seconds_count", done), 1) << stage;
       auto inf = done;
@@ -307,7 +309,7 @@ class StageMetricsTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StageMetricsTest, StageSeriesStartAtZeroForEveryStage) {
   auto samples = Scrape();
-  for (const char* stage : {"chunk", "embed", "evaluate"}) {
+  for (const char* stage : {"chunk", "embed", "evaluate", "extract", "resolve"}) {
     for (const char* outcome : {"completed", "retried", "dead_lettered"}) {
       const std::map<std::string, std::string> labels = {{"stage", stage}, {"outcome", outcome}};
       EXPECT_EQ(Find(samples, "refinery_stage_jobs_total", labels), 0) << stage << " " << outcome;

@@ -77,12 +77,20 @@ pid_t ChunkWorkerHoldingTheJob(const RefineryUp& up, const std::string& heartbea
   return file->pid;
 }
 
-// Waits for a chunk worker other than `previous` to hold the job, kills it
-// with SIGKILL and waits until it is gone. Returns its pid; 0 when no worker
-// held the job in time or it would not die.
-pid_t KillChunkWorkerHoldingTheJob(const RefineryUp& up, const std::string& heartbeat, pid_t previous) {
+// Waits for a chunk worker other than `previous` to hold the job and for
+// the store to count that attempt (the `attempt`th: a worker leases the job
+// before it records the attempt, and a kill between the two would count
+// none), kills it with SIGKILL and waits until it is gone. Returns its pid;
+// 0 when no worker held the job in time or it would not die.
+pid_t KillChunkWorkerHoldingTheJob(const RefineryUp& up, const std::string& heartbeat, pid_t previous, int64_t id,
+                                   int attempt) {
   pid_t holder = 0;
-  if (!WaitUntil([&] { return (holder = ChunkWorkerHoldingTheJob(up, heartbeat, previous)) != 0; }, seconds(30))) {
+  if (!WaitUntil(
+          [&] {
+            holder = ChunkWorkerHoldingTheJob(up, heartbeat, previous);
+            return holder != 0 && Document(up, id).value("attempts", 0) >= attempt;
+          },
+          seconds(30))) {
     return 0;
   }
   // The signal once more right before the kill: the stage takes 4 s, so
@@ -124,9 +132,9 @@ void PoisonDocumentEndsInErrorAndRetryCompletesIt(const std::string& data_dir, s
   // Both attempts allowed die with their worker; the supervisor restarts it
   // by itself, and the third delivery finds the attempts used up.
   const std::string heartbeat = data_dir + "/run/worker-chunk.heartbeat";
-  const pid_t first = KillChunkWorkerHoldingTheJob(up, heartbeat, 0);
+  const pid_t first = KillChunkWorkerHoldingTheJob(up, heartbeat, 0, id, 1);
   ASSERT_NE(first, 0) << "no chunk worker held the job\n" << Document(up, id).dump(2) << "\n" << up.Log();
-  const pid_t second = KillChunkWorkerHoldingTheJob(up, heartbeat, first);
+  const pid_t second = KillChunkWorkerHoldingTheJob(up, heartbeat, first, id, 2);
   ASSERT_NE(second, 0) << "the restarted chunk worker never held the job again\n"
                        << Document(up, id).dump(2) << "\n"
                        << up.Log();

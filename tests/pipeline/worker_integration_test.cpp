@@ -30,16 +30,13 @@ TEST(WorkerRunLoop, ProcessesEverythingAndStopsOnRequest) {
     ASSERT_TRUE(IngestDocument(services, request).ok());
   }
   std::atomic<bool> stop{false};
-  std::thread chunk([&] { Worker(services, *FindStage("chunk")).Run(stop); });
-  std::thread embed([&] { Worker(services, *FindStage("embed")).Run(stop); });
-  std::thread evaluate([&] { Worker(services, *FindStage("evaluate")).Run(stop); });
+  std::vector<std::thread> workers;  // one per stage of the chain
+  for (const StageDef& stage : StageChain()) workers.emplace_back([&, &stage = stage] { Worker(services, stage).Run(stop); });
   // Hang detection only.
   bool done = testing::WaitUntil(
       [&] { return services.store->telemetry().Stats()->documents_by_state["complete"] == 20; }, milliseconds(60000));
   stop = true;
-  chunk.join();
-  embed.join();
-  evaluate.join();
+  for (auto& worker : workers) worker.join();
   EXPECT_TRUE(done);
   EXPECT_EQ(services.queue->Depth("chunk")->in_flight, 0);
   EXPECT_EQ(services.queue->Depth("embed")->ready, 0);

@@ -79,6 +79,10 @@ TEST_F(WorkerTest, DocumentWalksTheChainToComplete) {
   EXPECT_EQ(Drain("embed"), 1);
   EXPECT_EQ(Stage(id), "evaluating");
   EXPECT_EQ(Drain("evaluate"), 1);
+  EXPECT_EQ(Stage(id), "extracting");
+  EXPECT_EQ(Drain("extract"), 1);
+  EXPECT_EQ(Stage(id), "resolving");
+  EXPECT_EQ(Drain("resolve"), 1);
   EXPECT_EQ(Stage(id), "complete");
   auto embedded = services_->store->chunks().Get(id);
   ASSERT_TRUE(embedded.ok());
@@ -87,9 +91,8 @@ TEST_F(WorkerTest, DocumentWalksTheChainToComplete) {
   }
   auto log = services_->store->telemetry().GetLog(id);
   ASSERT_TRUE(log.ok());
-  ASSERT_EQ(log->size(), 3u);
-  EXPECT_EQ((*log)[0].stage, "chunk");
-  EXPECT_EQ((*log)[2].stage, "evaluate");
+  ASSERT_EQ(log->size(), StageChain().size());
+  for (size_t i = 0; i < log->size(); ++i) EXPECT_EQ((*log)[i].stage, StageChain()[i].name);
   for (const LogEntry& entry : *log) EXPECT_EQ(entry.status, "completed");
   auto evaluated = services_->store->chunks().Get(id);
   ASSERT_TRUE(evaluated.ok());
@@ -150,6 +153,8 @@ TEST_F(WorkerTest, MissingBlobRetriesThenErrorsAndRetryResumes) {
   Drain("chunk");
   Drain("embed");
   Drain("evaluate");
+  Drain("extract");
+  Drain("resolve");
   EXPECT_EQ(Stage(id), "complete");
   EXPECT_EQ(RetryDocument(*services_, id).code(), StatusCode::kConflict);
 }
@@ -222,6 +227,8 @@ TEST_F(WorkerTest, ReconcilerRequeuesDocumentsWhoseJobsWereLost) {
   Drain("chunk");
   Drain("embed");
   Drain("evaluate");
+  Drain("extract");
+  Drain("resolve");
   EXPECT_EQ(Stage(a), "complete");
   EXPECT_EQ(Stage(b), "complete");
 }
