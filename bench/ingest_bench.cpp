@@ -31,6 +31,21 @@ double PeakRssMiB(pid_t pid) {
   return -1;
 }
 
+// User + system CPU time a live process has used, in seconds; -1 if unknown.
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 std::vector<std::pair<std::string, pid_t>> Children(pid_t parent) {
   std::vector<std::pair<std::string, pid_t>> out;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -105,10 +120,12 @@ int main(int argc, char** argv) {
   for (std::string line; std::getline(in, line);) docs += !line.empty();
   std::printf("ingest_bench: %zu documents to complete in %.2f s = %.0f documents/s (ingest exit %s)\n", docs, seconds,
               docs / seconds, result.ToString().c_str());
-  std::printf("peak RSS: ingest CLI %.1f MiB\n", usage.ru_maxrss / 1024.0);
+  const double ingest_cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  std::printf("peak RSS: ingest CLI %.1f MiB, CPU %.1f s\n", usage.ru_maxrss / 1024.0, ingest_cpu);
   PrintStageTimes(port);
   for (const auto& [cmd, pid] : Children(up->pid())) {
-    std::printf("peak RSS: %.1f MiB  %s\n", PeakRssMiB(pid), cmd.c_str());
+    std::printf("peak RSS: %.1f MiB, CPU %.1f s  %s\n", PeakRssMiB(pid), CpuSeconds(pid), cmd.c_str());
   }
   std::printf("peak RSS: supervisor %.1f MiB\n", PeakRssMiB(up->pid()));
   up->Terminate(std::chrono::seconds(10));

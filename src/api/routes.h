@@ -39,7 +39,7 @@ void AddSearchRoutes(Router& router, ApiContext& context);
 void AddSystemRoutes(Router& router, ApiContext& context);
 // GET /metrics (Prometheus text format).
 void AddMetricsRoutes(Router& router, ApiContext& context);
-// GET /entities, /entities/{id}, /conflicts.
+// GET /entities, /entities/{id}, /conflicts, /dtc, /dtc/{code}.
 void AddKnowledgeRoutes(Router& router, ApiContext& context);
 
 }  // namespace refinery::api

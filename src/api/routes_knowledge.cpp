@@ -1,8 +1,9 @@
-// Knowledge routes: GET /entities, /entities/{id}, /conflicts.
+// Knowledge routes: GET /entities, /entities/{id}, /conflicts, /dtc, /dtc/{code}.
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
+#include "api/dtc_json.h"
 #include "api/knowledge_json.h"
 #include "api/routes.h"
 
@@ -20,10 +21,8 @@ Result<double> UnitParam(const Request& req, const char* name) {
   return value;
 }
 
-Result<Reply> ListEntities(ApiContext& ctx, const Request& req) {
-  EntityQuery query;
-  query.type = req.param("type");
-  query.q = req.param("q");
+// min_confidence, limit and offset of a list of entities.
+Status ReadPage(const Request& req, EntityQuery& query) {
   auto min_confidence = UnitParam(req, "min_confidence");
   if (!min_confidence.ok()) return min_confidence.status();
   query.min_confidence = *min_confidence;
@@ -33,11 +32,20 @@ Result<Reply> ListEntities(ApiContext& ctx, const Request& req) {
   if (!offset.ok()) return offset.status();
   query.limit = *limit;
   query.offset = *offset;
+  return Status::Ok();
+}
+
+Result<Reply> ListEntities(ApiContext& ctx, const Request& req) {
+  EntityQuery query;
+  query.type = req.param("type");
+  query.q = req.param("q");
+  REFINERY_RETURN_IF_ERROR(ReadPage(req, query));
   auto page = ctx.services.store->knowledge().ListEntities(query);
   if (!page.ok()) return page.status();
   json entities = json::array();
   for (const Entity& e : page->entities) entities.push_back(EntityJson(e));
-  return Reply{200, {{"entities", std::move(entities)}, {"total", page->total}, {"limit", *limit}, {"offset", *offset}}};
+  return Reply{200,
+               {{"entities", std::move(entities)}, {"total", page->total}, {"limit", query.limit}, {"offset", query.offset}}};
 }
 
 json SourceJson(const EntitySource& s) {
@@ -84,12 +92,39 @@ Result<Reply> ListConflicts(ApiContext& ctx, const Request& req) {
                {{"conflicts", std::move(conflicts)}, {"total", page->total}, {"limit", *limit}, {"offset", *offset}}};
 }
 
+// A bare array, as the Python system answered.
+Result<Reply> ListDtc(ApiContext& ctx, const Request& req) {
+  EntityQuery query;
+  query.type = "dtc";
+  auto prefix = DtcCategoryPrefix(req.param("category"));
+  if (!prefix.ok()) return prefix.status();
+  query.key_prefix = *prefix;
+  REFINERY_RETURN_IF_ERROR(ReadPage(req, query));
+  auto page = ctx.services.store->knowledge().ListEntities(query);
+  if (!page.ok()) return page.status();
+  json list = json::array();
+  for (const Entity& e : page->entities) list.push_back(DtcSummaryJson(e));
+  return Reply{200, std::move(list)};
+}
+
+Result<Reply> GetDtc(ApiContext& ctx, const Request& req) {
+  auto body = DtcDetailJson(ctx.services.store->knowledge(), req.captures.at(0));
+  if (!body.ok()) {
+    // An invalid code names no DTC: 404 as for an unknown one, with the reason.
+    if (body.status().code() == StatusCode::kInvalidArgument) return Status::NotFound(body.status().message());
+    return body.status();
+  }
+  return Reply{200, std::move(body).value()};
+}
+
 }  // namespace
 
 void AddKnowledgeRoutes(Router& router, ApiContext& ctx) {
   router.Json("GET", "/entities", Bind(ctx, ListEntities));
   router.Json("GET", "/entities/:id", Bind(ctx, GetEntity));
   router.Json("GET", "/conflicts", Bind(ctx, ListConflicts));
+  router.Json("GET", "/dtc", Bind(ctx, ListDtc));
+  router.Json("GET", "/dtc/:code", Bind(ctx, GetDtc));
 }
 
 }  // namespace refinery::api

@@ -19,6 +19,14 @@ nlohmann::ordered_json PipelineStatsJson(const PipelineStats& stats) {
   out["total_entities"] = stats.knowledge.total_entities;
   out["entities_by_type"] = stats.knowledge.entities_by_type;
   out["total_conflicts"] = stats.knowledge.total_conflicts;
+  // The Python system's names (automotive profile), from the same counters.
+  auto count_of = [&](const char* type) {
+    auto it = stats.knowledge.entities_by_type.find(type);
+    return it == stats.knowledge.entities_by_type.end() ? int64_t{0} : it->second;
+  };
+  out["total_dtc_codes"] = count_of("dtc");
+  out["total_causes"] = count_of("cause");
+  out["total_diagnostic_steps"] = count_of("diagnostic_step");
   nlohmann::ordered_json depths = nlohmann::ordered_json::object();
   for (const StageFigures& s : stats.stages) {
     depths[s.stage] = {

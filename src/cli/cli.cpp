@@ -21,6 +21,7 @@ const std::vector<Command>& Commands() {
       {"extract", "Run the evaluator and extractors on text, storing nothing", AddExtract},
       {"profile", "Check a domain profile, or list the built-in ones", AddProfile},
       {"entities", "List entities of the knowledge base", AddEntities},
+      {"dtc", "Show a trouble code: description, causes, steps, sensors, conflicts", AddDtc},
       {"stats", "Show document, chunk and queue counts", AddStats},
       {"doctor", "Check services, API, database, queues and pipeline; exit 1 if unhealthy", AddDoctor},
       {"migrate", "Create or upgrade the database schema", AddMigrate},

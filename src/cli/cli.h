@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/config.h"
+#include "pipeline/services.h"
 
 namespace refinery::cli {
 
@@ -27,6 +28,9 @@ struct GlobalFlags {
 // Loads the configuration and applies the global flags. On error prints one
 // line naming the setting to stderr and returns nullopt (exit kExitUsage).
 std::optional<Config> LoadEffectiveConfig(const GlobalFlags& flags, const std::string& service);
+// Opens the backends for `service` or prints why not (one line); nullopt
+// means "exit with *code".
+std::optional<Services> OpenOrReport(const GlobalFlags& flags, const std::string& service, OpenMode mode, int* code);
 
 // Checks a SERVICE argument (logs, stop, start, restart): letters, digits,
 // '-', '_' and '.' but not "..", at most 64 bytes, as every service name
@@ -63,6 +67,7 @@ void AddLogs(CLI::App&, const GlobalFlags&, int*);
 void AddExtract(CLI::App&, const GlobalFlags&, int*);
 void AddProfile(CLI::App&, const GlobalFlags&, int*);
 void AddEntities(CLI::App&, const GlobalFlags&, int*);
+void AddDtc(CLI::App&, const GlobalFlags&, int*);
 
 // Runs the CLI; returns the process exit code.
 int Main(int argc, char** argv);

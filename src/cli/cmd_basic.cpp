@@ -16,9 +16,7 @@
 #include "search/search.h"
 
 namespace refinery::cli {
-namespace {
 
-// Opens the backends or prints why not; nullopt means "exit with *code".
 std::optional<Services> OpenOrReport(const GlobalFlags& flags, const std::string& service, OpenMode mode, int* code) {
   auto config = LoadEffectiveConfig(flags, service);
   if (!config) {
@@ -33,6 +31,9 @@ std::optional<Services> OpenOrReport(const GlobalFlags& flags, const std::string
   }
   return std::move(services).value();
 }
+
+namespace {
+
 
 int PrintStats(Services& s, bool as_json) {
   const PipelineStats stats = ReadPipelineStats(s);

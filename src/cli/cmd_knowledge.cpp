@@ -1,5 +1,6 @@
 // `refinery extract` (the evaluator and extractors on text, storing
 // nothing: for profile authors) and `refinery profile check|list`.
+#include <algorithm>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -74,6 +75,12 @@ class ExtractRun {
     if (!evaluation.ok()) return evaluation.status();
     auto entities = extractor_->Extract(input.text);
     if (!entities.ok()) return entities.status();
+    // A mention related to several codes is one item per relation; it is one thing here.
+    entities->erase(std::unique(entities->begin(), entities->end(),
+                                [](const ExtractedEntity& a, const ExtractedEntity& b) {
+                                  return a.type == b.type && a.key == b.key && a.start == b.start && a.end == b.end;
+                                }),
+                    entities->end());
     if (!as_json_) {
       PrintHuman(input, *evaluation, *entities);
       return Status::Ok();

@@ -14,7 +14,9 @@ using profile_internal::TableReader;
 
 // The rule extractors built into Refinery (knowledge/rule_extractor.cpp).
 const std::vector<std::string>& RuleExtractorNames() {
-  static const std::vector<std::string> kNames = {"abbreviations", "doi", "pmid", "arxiv", "url", "keyphrases"};
+  static const std::vector<std::string> kNames = {"abbreviations", "doi",       "pmid",    "arxiv", "url",
+                                                   "keyphrases",    "dtc_codes", "dtc_causes", "dtc_steps",
+                                                   "sensors",       "tsb",       "vehicles"};
   return kNames;
 }
 
@@ -120,11 +122,11 @@ Status ReadField(TableReader& r, const std::string& name, const std::string& spe
   field.merge = field.kind == "list" ? "union" : "resolve";
   if (space == std::string::npos) return Status::Ok();
   field.merge = spec.substr(space + 1);
-  if (field.merge != "resolve" && field.merge != "union" && field.merge != "max") {
-    return r.Error(name, "unknown merge rule '" + field.merge + "' (resolve, union, max)");
+  if (field.merge != "resolve" && field.merge != "union" && field.merge != "max" && field.merge != "min") {
+    return r.Error(name, "unknown merge rule '" + field.merge + "' (resolve, union, max, min)");
   }
-  if (field.merge == "max" && field.kind != "number" && field.kind != "integer") {
-    return r.Error(name, "merge rule max needs a number or integer field");
+  if ((field.merge == "max" || field.merge == "min") && field.kind != "number" && field.kind != "integer") {
+    return r.Error(name, "merge rule " + field.merge + " needs a number or integer field");
   }
   return Status::Ok();
 }
@@ -167,6 +169,7 @@ Status ReadEntity(const toml::table* table, const std::string& name, const std::
     return r.Error("pattern", std::string("not a valid regular expression: ") + error.what());
   }
   REFINERY_RETURN_IF_ERROR(r.Int("max_per_text", 0, 1000, e.max_per_text));
+  REFINERY_RETURN_IF_ERROR(r.Strings("vocabulary", e.vocabulary));
   auto fields = r.Table("fields");
   if (!fields.ok()) return fields.status();
   TableReader fr(*fields, "entities." + name + ".fields", source);

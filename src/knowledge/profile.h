@@ -60,7 +60,7 @@ struct EntityField {
   std::vector<std::string> values;   // enum: the allowed values
   // How sources are merged: resolve (one value; disagreeing sources are a
   // conflict, the higher summed trust wins), union (every distinct value:
-  // the default of lists), max (the largest number).
+  // the default of lists), max / min (the largest / smallest number).
   std::string merge = "resolve";
 };
 
@@ -68,12 +68,17 @@ struct EntityField {
 // extractor finds it (empty: only an LLM extractor does).
 struct EntityTypeDef {
   std::string name;        // "acronym", "dtc"
-  std::string extractor;   // abbreviations | doi | pmid | arxiv | url | keyphrases | dtc_codes | ""
+  // abbreviations | doi | pmid | arxiv | url | keyphrases | dtc_codes |
+  // dtc_causes | dtc_steps | sensors | tsb | vehicles | "" (LLM only)
+  std::string extractor;
   std::vector<EntityField> fields;
   std::string key_field;   // the attribute the key is made from
   std::string normalise = "exact";  // exact | upper | lower | fold (lower case, whitespace collapsed)
   std::string key_pattern;  // ECMAScript regex the normalised key must match whole; empty: any
   int max_per_text = 0;     // keyphrases: how many per text; 0: no limit
+  // Words the rule extractor knows: the tools of a diagnostic step, the
+  // words of a sensor's name, the makes of a vehicle.
+  std::vector<std::string> vocabulary;
 };
 
 // What an LLM implementation sends: a system prompt, a user prompt

@@ -154,10 +154,13 @@ class Resolver {
       merged[field] = std::move(all);
       return;
     }
-    if (merge == "max") {
+    if (merge == "max" || merge == "min") {
+      const double sign = merge == "max" ? 1 : -1;
       json best = candidates[0].value;
       for (const Candidate& c : candidates) {
-        if (c.value.is_number() && (!best.is_number() || c.value.get<double>() > best.get<double>())) best = c.value;
+        if (c.value.is_number() && (!best.is_number() || sign * c.value.get<double>() > sign * best.get<double>())) {
+          best = c.value;
+        }
       }
       merged[field] = best;
       return;

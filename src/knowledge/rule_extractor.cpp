@@ -11,11 +11,23 @@
 namespace refinery {
 namespace {
 
+using knowledge_internal::Finding;
 using knowledge_internal::Mention;
 
 // Keys are short: a longer one is not a key (and keeps std::regex, which
 // recurses per character, away from long input).
 constexpr size_t kMaxKeyBytes = 512;
+
+// The automotive extractors (empty for the other types).
+std::vector<Finding> Automotive(const EntityTypeDef& def, std::string_view text) {
+  if (def.extractor == "dtc_codes") return knowledge_internal::FindDtcs(text);
+  if (def.extractor == "dtc_causes") return knowledge_internal::FindDtcCauses(text);
+  if (def.extractor == "dtc_steps") return knowledge_internal::FindDtcSteps(text, def.vocabulary);
+  if (def.extractor == "sensors") return knowledge_internal::FindSensors(text, def.vocabulary);
+  if (def.extractor == "tsb") return knowledge_internal::FindTsbs(text);
+  if (def.extractor == "vehicles") return knowledge_internal::FindVehicles(text, def.vocabulary);
+  return {};
+}
 
 struct TypeRule {
   const EntityTypeDef* def;
@@ -46,12 +58,18 @@ class RuleExtractor final : public Extractor {
  private:
   static void Run(const TypeRule& rule, std::string_view text, std::vector<ExtractedEntity>& out) {
     const EntityTypeDef& def = *rule.def;
-    auto add = [&](std::string_view raw_key, nlohmann::json attributes, size_t start, size_t end) {
+    auto add = [&](std::string_view raw_key, nlohmann::json attributes, size_t start, size_t end,
+                   const std::string& parent_code = "") {
       std::string key = NormaliseKey(def, raw_key);
       if (key.empty() || key.size() > kMaxKeyBytes) return;
       if (rule.pattern && !std::regex_match(key, *rule.pattern)) return;
-      out.push_back({def.name, std::move(key), std::move(attributes), start, end, "", ""});
+      out.push_back({def.name, std::move(key), std::move(attributes), start, end, parent_code.empty() ? "" : "dtc",
+                     parent_code});
     };
+    if (std::vector<Finding> findings = Automotive(def, text); !findings.empty()) {
+      for (Finding& f : findings) add(f.key, std::move(f.attributes), f.start, f.end, f.parent_code);
+      return;
+    }
     const std::string& field = def.key_field;
     if (def.extractor == "abbreviations") {
       for (const AbbreviationDefinition& d : FindAbbreviationDefinitions(text)) {

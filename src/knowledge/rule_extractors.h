@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace refinery::knowledge_internal {
 
 struct Mention {
@@ -33,5 +35,39 @@ struct Keyphrase {
 // The best `limit` phrases (RAKE, Rose et al. 2010) of one to four
 // non-stopword words, best first; ties keep text order.
 std::vector<Keyphrase> FindKeyphrases(std::string_view text, size_t limit);
+
+// --- Automotive (docs/knowledge.md, "The automotive extractors") ---
+
+// An item of an automotive extractor; the caller sets the type, normalises
+// and validates the key. `parent_code`: the DTC a child record belongs to.
+struct Finding {
+  std::string key;
+  nlohmann::json attributes = nlohmann::json::object();
+  size_t start = 0;
+  size_t end = 0;
+  std::string parent_code;  // empty: none
+};
+
+// A DTC code standing as a word (not in a URL, a path or a part number).
+struct CodeSpan {
+  std::string code;  // upper case
+  size_t start = 0;
+  size_t end = 0;
+};
+std::vector<CodeSpan> FindCodeSpans(std::string_view text);
+
+// dtc: code, description, category, severity, standard.
+std::vector<Finding> FindDtcs(std::string_view text);
+// cause / diagnostic_step: items of the lists under a causes or a
+// diagnosis heading, keyed "CODE:normalised description". `tools`: the
+// vocabulary a step's tools_required is drawn from.
+std::vector<Finding> FindDtcCauses(std::string_view text);
+std::vector<Finding> FindDtcSteps(std::string_view text, const std::vector<std::string>& tools);
+// sensor: "<words of `vocabulary` or acronyms> sensor", with a typical range.
+std::vector<Finding> FindSensors(std::string_view text, const std::vector<std::string>& vocabulary);
+// tsb: "TSB 10-065-19", "Service Bulletin #01-23-45".
+std::vector<Finding> FindTsbs(std::string_view text);
+// vehicle: "[year[-year]] Make Model", the make from `makes`.
+std::vector<Finding> FindVehicles(std::string_view text, const std::vector<std::string>& makes);
 
 }  // namespace refinery::knowledge_internal

@@ -23,33 +23,6 @@ std::vector<std::atomic<double>> StartTicks(int threads) {
   return ticks;
 }
 
-// Replaces `path` with `text` whose mtime is `mtime`: written to a sibling
-// and renamed over, so a reader sees the old content or the new, never half.
-// When that fails -- a full disk has no page for the new file -- the file
-// (created empty if the supervisor removed it for a new child) still gets
-// its mtime set, which needs no data page: a worker paused by a full disk
-// keeps beating and is not killed for it (its content goes stale, its
-// liveness does not). Only a file that cannot even be touched lets the beat
-// go stale, which the supervisor notices.
-void ReplaceFile(const std::string& path, const std::string& text, const timespec& mtime) {
-  const std::string temp = path + ".tmp";
-  const timespec times[2] = {mtime, mtime};
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  bool replaced = false;
-  if (fd >= 0) {
-    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    const bool timed = ::futimens(fd, times) == 0;
-    ::close(fd);
-    replaced = written && timed && std::rename(temp.c_str(), path.c_str()) == 0;
-    if (!replaced) ::unlink(temp.c_str());
-  }
-  if (replaced) return;
-  const int touched = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (touched < 0) return;
-  (void)::futimens(touched, times);
-  ::close(touched);
-}
-
 }  // namespace
 
 WorkerHeartbeat::WorkerHeartbeat(std::string path, int threads, double stall_limit_s)
@@ -62,6 +35,7 @@ WorkerHeartbeat::~WorkerHeartbeat() {
   }
   wake_.notify_all();
   thread_.join();
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void WorkerHeartbeat::Tick(int thread) { ticks_.at(static_cast<size_t>(thread)).store(NowSeconds()); }
@@ -88,10 +62,35 @@ void WorkerHeartbeat::WriteLocked() {
   // Before the first beat there is no mtime to keep; the first beat follows at once.
   if (last_beat_.tv_sec == 0) return;
   const double beat = static_cast<double>(last_beat_.tv_sec) + static_cast<double>(last_beat_.tv_nsec) * 1e-9;
+  // Fixed width, so every rewrite is the same bytes at the same offset.
   char text[96];
-  const int length = std::snprintf(text, sizeof(text), "beat %.3f\npid %d\nin_flight %d\n", beat,
+  const int length = std::snprintf(text, sizeof(text), "beat %17.3f\npid %10d\nin_flight %6d\n", beat,
                                    static_cast<int>(::getpid()), in_flight_);
-  ReplaceFile(path_, std::string(text, static_cast<size_t>(std::max(length, 0))), last_beat_);
+  RewriteLocked(std::string_view(text, static_cast<size_t>(std::clamp(length, 0, static_cast<int>(sizeof(text)) - 1))));
+}
+
+// In place, through a descriptor kept open: a job costs one pwrite and one
+// futimens, not a file created and renamed in a directory every worker
+// shares (that was most of the kernel time of a busy pipeline). The record
+// never changes length, so a reader sees the old digits or the new. The
+// mtime is set back to the last beat after each write, so job traffic never
+// looks like a beat. On a full disk the pwrite may fail (the first one needs
+// a block); the futimens still keeps the beat, which needs no data block.
+// A file the supervisor removed (for a new child) is created again.
+void WorkerHeartbeat::RewriteLocked(std::string_view text) {
+  struct stat st {};
+  if (fd_ >= 0 && (::fstat(fd_, &st) != 0 || st.st_nlink == 0)) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (fd_ < 0) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return;  // the beat goes stale, which the supervisor notices
+    (void)::ftruncate(fd_, static_cast<off_t>(text.size()));
+  }
+  (void)::pwrite(fd_, text.data(), text.size(), 0);
+  const timespec times[2] = {last_beat_, last_beat_};
+  (void)::futimens(fd_, times);
 }
 
 void WorkerHeartbeat::Loop() {

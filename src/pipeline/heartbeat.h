@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -19,7 +20,7 @@ namespace refinery {
 // too, so the supervisor restarts what a pid check would think alive.
 //
 // The file's mtime is the last beat (all the supervisor reads). Its content,
-// replaced atomically (write a sibling, rename), is one "key value" a line:
+// a fixed-width record rewritten in place, is one "key value" a line:
 //   beat 1764167771.253   epoch seconds of the last beat
 //   pid 4242              the worker process
 //   in_flight 1           jobs it holds leased now
@@ -48,6 +49,7 @@ class WorkerHeartbeat {
   bool AllProgressing() const;
   void Loop();
   void WriteLocked();  // the file from the fields below; mutex_ held
+  void RewriteLocked(std::string_view text);
 
   const std::string path_;
   const double stall_limit_s_;
@@ -57,6 +59,7 @@ class WorkerHeartbeat {
   bool done_ = false;     // GUARDED_BY(mutex_)
   int in_flight_ = 0;     // GUARDED_BY(mutex_)
   timespec last_beat_{};  // GUARDED_BY(mutex_); zero until the first beat
+  int fd_ = -1;           // GUARDED_BY(mutex_); the file, kept open (closed by the destructor)
   std::thread thread_;    // last: starts after the members it uses exist
 };
 

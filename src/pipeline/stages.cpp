@@ -85,6 +85,8 @@ Status RunExtract(Services& s, const Document& doc, const StateTransition& t) {
   TestDelay(s.config);
   std::vector<Mention> mentions;
   for (const Chunk& chunk : *chunks) {
+    const bool gated = chunk.evaluation && chunk.evaluation->relevance_score < s.profile->extraction_gate;
+    if (gated && s.profile->always_extract.empty()) continue;  // nothing it could yield is kept
     auto found = s.extractor->Extract(chunk.content);
     if (!found.ok()) return found.status();
     for (ExtractedEntity& e : *found) {

@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <exception>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -16,6 +14,7 @@
 #include "core/backoff.h"
 #include "core/clock.h"
 #include "pipeline/heartbeat.h"
+#include "pipeline/lease_keeper.h"
 #include "pipeline/reconciler.h"
 
 namespace refinery {
@@ -23,41 +22,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Keeps a lease alive while its stage runs: heartbeats every third of the
-// visibility timeout on its own thread, stopped and joined on destruction.
-class LeaseKeeper {
- public:
-  LeaseKeeper(Queue& queue, const Job& job, double visibility_s)
-      : queue_(queue), job_(job), visibility_s_(visibility_s), thread_([this] { Loop(); }) {}
-  ~LeaseKeeper() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  LeaseKeeper(const LeaseKeeper&) = delete;
-  LeaseKeeper& operator=(const LeaseKeeper&) = delete;
-
- private:
-  void Loop() {
-    auto period = milliseconds(static_cast<int64_t>(visibility_s_ * 1000 / 3));
-    std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, period, [this] { return done_; })) {
-      Status s = queue_.Heartbeat(job_, visibility_s_);
-      if (!s.ok()) spdlog::warn("job {} (document {}): heartbeat failed: {}", job_.id, job_.document_id, s.ToString());
-    }
-  }
-
-  Queue& queue_;
-  const Job job_;
-  const double visibility_s_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool done_ = false;   // GUARDED_BY(mutex_)
-  std::thread thread_;  // last: starts after the members it uses exist
-};
 
 // Sleeps up to `duration`, waking early when `stop` is set.
 void SleepUnlessStopped(const std::atomic<bool>& stop, milliseconds duration) {
@@ -89,7 +53,12 @@ class JobHold {
 
 }  // namespace
 
-Worker::Worker(Services& services, const StageDef& stage) : services_(services), stage_(stage) {}
+Worker::Worker(Services& services, const StageDef& stage)
+    : services_(services),
+      stage_(stage),
+      keeper_(std::make_unique<LeaseKeeper>(*services.queue, services.config.visibility_timeout_s)) {}
+
+Worker::~Worker() = default;
 
 // Outcomes of one job, as the consumer loop needs them.
 enum class JobOutcome { kDone, kDependencyDown };
@@ -152,9 +121,9 @@ static Status RunStageGuarded(Services& s, const StageDef& stage, const Document
   }
 }
 
-static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, JobHold& hold) {
+static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, JobHold& hold, LeaseKeeper& keeper) {
   const double started = NowSeconds();
-  LeaseKeeper keeper(*s.queue, job, s.config.visibility_timeout_s);
+  const LeaseKeeper::Hold kept = keeper.Keep(job);
   // The store counts the attempt before any work, so a worker that dies
   // mid-attempt still used one up; at max_attempts it gives up instead.
   auto attempt = s.store->documents().StartAttempt(job.document_id, stage.name, stage.state, s.config.max_attempts);
@@ -184,7 +153,7 @@ static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, Jo
 
 void Worker::ProcessJob(const Job& job) {
   JobHold hold(nullptr);
-  (void)Process(services_, stage_, job, hold);
+  (void)Process(services_, stage_, job, hold, *keeper_);
 }
 
 void Worker::Run(const std::atomic<bool>& stop) {
@@ -207,7 +176,7 @@ void Worker::Run(const std::atomic<bool>& stop) {
         outcome = JobOutcome::kDependencyDown;
       } else if (leased->has_value()) {
         JobHold hold(heartbeat ? &*heartbeat : nullptr);
-        outcome = Process(services_, stage_, **leased, hold);
+        outcome = Process(services_, stage_, **leased, hold, *keeper_);
       }
       // Back off while a dependency is down (0.25 s doubling to 10 s, with
       // jitter so the consumers of many workers do not retry in step);

@@ -35,7 +35,9 @@ class DocumentStore {
   // negative limit or offset.
   Result<DocumentPage> List(const std::string& state, int64_t limit, int64_t offset);
   // Removes the document with its chunks and log (not its blob: the caller
-  // owns blobs). NotFound if absent.
+  // owns blobs). NotFound if absent. Its mentions go with it, but the
+  // entities they supported are NOT recomputed: a document that may have
+  // been extracted is deleted with KnowledgeStore::DeleteDocument.
   Status Delete(int64_t id);
   // Moves the document from t.from to t.to (clearing attempts and error when
   // the state changes) with t.log. NotFound if absent; Conflict (and no

@@ -86,6 +86,7 @@ struct EntityQuery {
   double min_confidence = 0;
   int64_t limit = 50;
   int64_t offset = 0;
+  std::string key_prefix;  // keys starting with it (case-sensitive: "P" for powertrain DTCs); empty: any
 };
 
 struct EntityPage {

@@ -44,7 +44,8 @@ constexpr const char* kUpsertEntity =
     " conflict_count = EXCLUDED.conflict_count, updated_at = EXCLUDED.updated_at RETURNING id";
 constexpr const char* kEntityFilter =
     " FROM refinery.entities e WHERE ($1 = '' OR e.entity_type = $1) AND e.confidence >= $2"
-    " AND ($3 = '' OR strpos(lower(e.entity_key), lower($3)) > 0 OR strpos(lower(e.attributes), lower($3)) > 0)";
+    " AND ($3 = '' OR strpos(lower(e.entity_key), lower($3)) > 0 OR strpos(lower(e.attributes), lower($3)) > 0)"
+    " AND ($4 = '' OR left(e.entity_key, length($4)) = $4)";
 
 Mention ReadMention(const Rows& r, int i) {
   Mention m;
@@ -244,11 +245,11 @@ Result<EntityPage> PgKnowledge::DoListEntities(const EntityQuery& q) {
   Status s = pool_.Run("list entities", TxMode::kSnapshot, [&](Conn& c) -> Status {
     page = EntityPage{};
     auto rows = c.Exec(std::string("SELECT " REFINERY_PG_ENTITY_COLUMNS) + kEntityFilter +
-                           " ORDER BY e.confidence DESC, e.id LIMIT $4 OFFSET $5",
-                       Params(q.type, q.min_confidence, q.q, q.limit, q.offset));
+                           " ORDER BY e.confidence DESC, e.id LIMIT $5 OFFSET $6",
+                       Params(q.type, q.min_confidence, q.q, q.key_prefix, q.limit, q.offset));
     if (!rows.ok()) return rows.status();
     for (int i = 0; i < rows->size(); ++i) page.entities.push_back(ReadEntity(*rows, i));
-    auto count = c.Exec(std::string("SELECT COUNT(*)") + kEntityFilter, Params(q.type, q.min_confidence, q.q));
+    auto count = c.Exec(std::string("SELECT COUNT(*)") + kEntityFilter, Params(q.type, q.min_confidence, q.q, q.key_prefix));
     if (!count.ok()) return count.status();
     page.total = count->Int(0, 0);
     return Status::Ok();

@@ -38,7 +38,8 @@ constexpr const char* kUpsertEntity =
     " conflict_count = excluded.conflict_count, updated_at = excluded.updated_at RETURNING id";
 constexpr const char* kEntityFilter =
     " FROM entities e WHERE (?1 = '' OR e.entity_type = ?1) AND e.confidence >= ?2"
-    " AND (?3 = '' OR instr(lower(e.entity_key), lower(?3)) > 0 OR instr(lower(e.attributes), lower(?3)) > 0)";
+    " AND (?3 = '' OR instr(lower(e.entity_key), lower(?3)) > 0 OR instr(lower(e.attributes), lower(?3)) > 0)"
+    " AND (?4 = '' OR substr(e.entity_key, 1, length(?4)) = ?4)";
 
 Mention ReadMention(const Statement& s, int at = 0) {
   Mention m;
@@ -220,13 +221,14 @@ Result<EntityPage> SqliteKnowledge::DoListEntities(const EntityQuery& q) {
   EntityPage page;
   Status s = db_.Read([&](Connection& c) -> Status {
     const std::string list =
-        std::string("SELECT " REFINERY_ENTITY_COLUMNS) + kEntityFilter + " ORDER BY e.confidence DESC, e.id LIMIT ?4 OFFSET ?5";
+        std::string("SELECT " REFINERY_ENTITY_COLUMNS) + kEntityFilter + " ORDER BY e.confidence DESC, e.id LIMIT ?5 OFFSET ?6";
     REFINERY_RETURN_IF_ERROR(Query(
         c, list.c_str(), [&](const Statement& row) { page.entities.push_back(ReadEntity(row)); }, q.type,
-        q.min_confidence, q.q, q.limit, q.offset));
+        q.min_confidence, q.q, q.key_prefix, q.limit, q.offset));
     const std::string count = std::string("SELECT COUNT(*)") + kEntityFilter;
     return Query(
-        c, count.c_str(), [&](const Statement& row) { page.total = row.Int(0); }, q.type, q.min_confidence, q.q);
+        c, count.c_str(), [&](const Statement& row) { page.total = row.Int(0); }, q.type, q.min_confidence, q.q,
+        q.key_prefix);
   });
   if (!s.ok()) return s;
   return page;

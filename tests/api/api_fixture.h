@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,9 +25,15 @@ using testing::ApiReply;
 
 class ApiFixture : public ::testing::Test {
  protected:
-  ApiFixture()
-      : services_(testing::OpenTestServices(testing::TestConfig(dir_))),
+  // `adjust` changes the test configuration before the services open (a profile).
+  explicit ApiFixture(const std::function<void(Config&)>& adjust = {})
+      : services_(testing::OpenTestServices(Adjusted(testing::TestConfig(dir_), adjust))),
         server_(std::make_unique<testing::RunningServer>(services_)) {}
+
+  static Config Adjusted(Config config, const std::function<void(Config&)>& adjust) {
+    if (adjust) adjust(config);
+    return config;
+  }
 
   testing::ApiReply Call(const std::string& method, const std::string& path, const std::string& body = "") {
     return server_->Call(method, path, body);

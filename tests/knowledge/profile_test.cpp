@@ -47,6 +47,24 @@ TEST(Profile, ResearchIsTheDefaultAndHasTheIssuesEntityTypes) {
   EXPECT_FALSE(profile->extract.prompt.empty());
 }
 
+TEST(Profile, AutomotiveHasThePythonSystemsDomainsAndNeverGatesACode) {
+  auto profile = LoadProfile("automotive", "");
+  ASSERT_TRUE(profile.ok()) << profile.status().message();
+  EXPECT_EQ(profile->DomainLabels(), (std::vector<std::string>{"obd", "electrical", "engine", "transmission", "brakes",
+                                                               "suspension", "hvac", "body", "general", "unknown"}));
+  EXPECT_EQ(profile->always_extract, std::vector<std::string>{"dtc"});
+  for (const char* type : {"dtc", "cause", "diagnostic_step", "sensor", "tsb", "vehicle"}) {
+    EXPECT_NE(profile->FindEntity(type), nullptr) << type;
+  }
+  EXPECT_EQ(profile->FindEntity("dtc")->key_pattern, "^[PBCU][0-9A-F]{4}$");
+  EXPECT_FALSE(profile->FindEntity("diagnostic_step")->vocabulary.empty());  // the tools
+  const std::string schema = profile->extract.schema;
+  for (const char* key : {"dtc_codes", "causes", "diagnostic_steps", "sensors", "tsb_references", "vehicles_mentioned",
+                          "document_category"}) {
+    EXPECT_NE(schema.find(key), std::string::npos) << key;
+  }
+}
+
 TEST(Profile, MalformedProfilesNameTheFileTheKeyAndTheProblem) {
   EXPECT_EQ(ErrorOf("description = 'x'"), "p.toml: name: missing (required)");
   EXPECT_EQ(ErrorOf("name = 'x'\nnmae = 'y'"), "p.toml: nmae: unknown key");

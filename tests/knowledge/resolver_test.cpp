@@ -21,7 +21,7 @@ key = "short"
 fields = { short = "text", long = "text" }
 [entities.sensor]
 key = "name"
-fields = { name = "text", typical_range = "text", codes = "list", score = "number max" }
+fields = { name = "text", typical_range = "text", codes = "list", score = "number max", since = "integer min" }
 )toml",
                                 "test.toml");
     ASSERT_TRUE(profile.ok()) << profile.status().message();
@@ -95,14 +95,15 @@ TEST_F(ResolverTest, NumbersWithinTwentyPercentAgreeAndBeyondConflict) {
   EXPECT_FALSE(ValuesAgree("2 V", "2 A"));
 }
 
-TEST_F(ResolverTest, ListsUniteMaxTakesTheLargestAndMissingValuesCastNoVote) {
+TEST_F(ResolverTest, ListsUniteMaxAndMinTakeTheExtremesAndMissingValuesCastNoVote) {
   const EntityKey key{"sensor", "maf"};
   ResolvedEntity r = resolve_(key, {Said(1, 0.5, {{"codes", {"P0101", "P0102"}}, {"score", 2.5}, {"typical_range", ""}}),
-                                    Said(2, 0.5, {{"codes", {"p0102", "P0103"}}, {"score", 4}}),
-                                    Said(3, 0.9, {{"name", "MAF"}})});
+                                    Said(2, 0.5, {{"codes", {"p0102", "P0103"}}, {"score", 4}, {"since", 2009}}),
+                                    Said(3, 0.9, {{"name", "MAF"}, {"since", 2011}})});
   json a = json::parse(r.attributes_json);
   EXPECT_EQ(a["codes"], json::array({"P0102", "P0101", "P0103"}));  // best-supported first
   EXPECT_EQ(a["score"], 4);
+  EXPECT_EQ(a["since"], 2009);  // min: the smallest, whatever its trust
   EXPECT_FALSE(a.contains("typical_range"));
   EXPECT_EQ(a["name"], "MAF");
   EXPECT_TRUE(r.conflicts.empty());

@@ -159,15 +159,23 @@ TEST_P(Knowledge, ListEntitiesFiltersPagesAndCounts) {
   ASSERT_STORE_OK(all);
   EXPECT_EQ(all->total, 3);
   EXPECT_EQ(all->entities[0].entity.key, "DTI");  // highest confidence first
-  EXPECT_EQ(store().knowledge().ListEntities({"acronym", "", 0, 50, 0})->total, 2);
-  EXPECT_EQ(store().knowledge().ListEntities({"", "tensor", 0, 50, 0})->total, 1);
-  EXPECT_EQ(store().knowledge().ListEntities({"", "mri", 0, 50, 0})->total, 1);
-  EXPECT_EQ(store().knowledge().ListEntities({"", "", 0.15, 50, 0})->total, 1);
-  auto page = store().knowledge().ListEntities({"", "", 0, 1, 1});
+  EXPECT_EQ(store().knowledge().ListEntities({"acronym", "", 0, 50, 0, ""})->total, 2);
+  EXPECT_EQ(store().knowledge().ListEntities({"", "tensor", 0, 50, 0, ""})->total, 1);
+  EXPECT_EQ(store().knowledge().ListEntities({"", "mri", 0, 50, 0, ""})->total, 1);
+  EXPECT_EQ(store().knowledge().ListEntities({"", "", 0.15, 50, 0, ""})->total, 1);
+  auto page = store().knowledge().ListEntities({"", "", 0, 1, 1, ""});
   ASSERT_EQ(page->entities.size(), 1u);
   EXPECT_EQ(page->total, 3);
-  EXPECT_STORE_CODE(store().knowledge().ListEntities({"", "", 0, 0, 0}), kInvalidArgument);
-  EXPECT_STORE_CODE(store().knowledge().ListEntities({"", "", 1.5, 10, 0}), kInvalidArgument);
+  EntityQuery by_prefix;
+  by_prefix.key_prefix = "D";  // case-sensitive: the start of the key
+  auto prefixed = store().knowledge().ListEntities(by_prefix);
+  ASSERT_STORE_OK(prefixed);
+  EXPECT_EQ(prefixed->total, 1);
+  EXPECT_EQ(prefixed->entities.size(), 1u);
+  by_prefix.key_prefix = "d";
+  EXPECT_EQ(store().knowledge().ListEntities(by_prefix)->total, 0);
+  EXPECT_STORE_CODE(store().knowledge().ListEntities({"", "", 0, 0, 0, ""}), kInvalidArgument);
+  EXPECT_STORE_CODE(store().knowledge().ListEntities({"", "", 1.5, 10, 0, ""}), kInvalidArgument);
 }
 
 TEST_P(Knowledge, BadMentionsAndWrongStatesWriteNothing) {
