@@ -14,6 +14,7 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxSources = 50;
+constexpr int64_t kMaxChildren = 1000;  // causes, steps, sensors, ... of one DTC (the largest page)
 
 double Rounded(double v) { return std::round(v * 1000) / 1000; }
 
@@ -138,12 +139,13 @@ Result<json> DtcDetailJson(KnowledgeStore& store, const std::string& code_text) 
   for (const char* group : {"causes", "diagnostic_steps", "sensors", "tsb_references", "vehicles"}) {
     body[group] = json::array();
   }
-  for (const EntityRelation& r : detail->related) {
-    const char* group = GroupOf(r.other.type);
-    if (r.direction != "child" || group == nullptr || !r.other_id) continue;
-    auto child = store.FindEntity(r.other);
-    if (!child.ok()) return child.status();
-    if (child->has_value()) body[group].push_back(ChildJson(**child));
+  EntityQuery children;  // one query for all of them, not one per child
+  children.parent = {"dtc", code};
+  children.limit = kMaxChildren;
+  auto page = store.ListEntities(children);
+  if (!page.ok()) return page.status();
+  for (const Entity& child : page->entities) {
+    if (const char* group = GroupOf(child.entity.type)) body[group].push_back(ChildJson(child));
   }
   SortGroups(body);
   body["conflicts"] = json::array();

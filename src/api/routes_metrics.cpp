@@ -63,6 +63,28 @@ void AddPool(MetricsRegistry& m, const PoolStats& pool) {
   }
 }
 
+// This process's calls to an LLM endpoint (the API's are query embeddings;
+// each worker process keeps its own).
+void AddLlm(MetricsRegistry& m, const LlmEndpoint& endpoint) {
+  const LlmEndpointStats stats = endpoint.Stats();
+  const MetricLabels role = {{"endpoint", endpoint.role()}};
+  m.Declare("refinery_llm_calls_total", MetricType::kCounter, "HTTP calls this process made to the LLM endpoint");
+  m.Set("refinery_llm_calls_total", role, static_cast<double>(stats.calls));
+  m.Declare("refinery_llm_errors_total", MetricType::kCounter,
+            "Failed LLM calls by kind (timeout, connection, http_429, http_5xx, http_4xx, model_missing, bad_answer)");
+  for (const auto& [kind, count] : stats.errors) {
+    m.Set("refinery_llm_errors_total", {{"endpoint", endpoint.role()}, {"kind", kind}}, static_cast<double>(count));
+  }
+  m.Declare("refinery_llm_call_duration_seconds", MetricType::kHistogram, "Latency of one LLM HTTP call",
+            std::vector<double>(LlmEndpointStats::kLatencyBounds.begin(), LlmEndpointStats::kLatencyBounds.end()));
+  m.SetHistogram("refinery_llm_call_duration_seconds", role,
+                 std::vector<uint64_t>(stats.latency_hits.begin(), stats.latency_hits.end()), stats.latency_sum_s);
+  m.Declare("refinery_llm_prompt_tokens_total", MetricType::kCounter, "Prompt tokens the server reported");
+  m.Set("refinery_llm_prompt_tokens_total", role, static_cast<double>(stats.prompt_tokens));
+  m.Declare("refinery_llm_breaker_open", MetricType::kGauge, "1 while the endpoint's circuit breaker is open");
+  m.Set("refinery_llm_breaker_open", role, stats.breaker == "closed" ? 0 : 1);
+}
+
 // refinery_queue_jobs and the document gauges from one snapshot; false
 // for a source that could not be read (the rest is still reported).
 void AddPipeline(MetricsRegistry& m, const PipelineStats& stats) {
@@ -174,6 +196,7 @@ std::string ScrapeGauges(ApiContext& ctx) {
   MetricsRegistry m;
   AddProcess(m, ctx);
   AddPool(m, ctx.services.store->GetPoolStats());
+  if (ctx.services.embed_endpoint) AddLlm(m, *ctx.services.embed_endpoint);
   const PipelineStats stats = ReadPipelineStats(ctx.services);
   AddPipeline(m, stats);
   const bool queue_ok = stats.queue_status.ok();

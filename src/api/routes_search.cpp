@@ -41,10 +41,16 @@ Result<Reply> Search(ApiContext& ctx, const Request& req) {
   auto start = std::chrono::steady_clock::now();
   auto query = ParseSearch(req.body);
   if (!query.ok()) return query.status();
-  auto results = ctx.searcher.Search(*query);
+  SearchNote note;
+  auto results = ctx.searcher.Search(*query, &note);
   if (!results.ok()) return results.status();
   double took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return Reply{200, SearchResponseJson(*query, *results, took_ms)};
+  nlohmann::json body = SearchResponseJson(*query, *results, took_ms);
+  if (note.fell_back_to) {  // the mode asked for stays in "mode"; what answered is said beside it
+    body["answered_mode"] = SearchModeName(*note.fell_back_to);
+    body["warning"] = note.warning;
+  }
+  return Reply{200, std::move(body)};
 }
 
 }  // namespace

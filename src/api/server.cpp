@@ -47,6 +47,10 @@ void AddHealthChecks(api::HealthMonitor& health, Services& s) {
     return ping.ok() ? s.queue->CheckWritable() : ping;
   });
   health.Add("blob_store", [&s] { return s.blobs->Ping(); });
+  // Present only when configured: the built-in embedder cannot be down.
+  if (s.embed_endpoint) {
+    health.Add("llm_embed", [&s] { return InspectEndpoint(*s.embed_endpoint).status(); });
+  }
 }
 
 }  // namespace

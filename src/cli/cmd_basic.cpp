@@ -120,7 +120,9 @@ void AddSearch(CLI::App& app, const GlobalFlags& flags, int* code) {
     query->mode = ParseSearchMode(*mode).value_or(SearchMode::kLexical);  // checked by IsMember
     Searcher searcher(*services->store, *services->embedder);
     const auto started = std::chrono::steady_clock::now();
-    auto results = searcher.Search(*query);
+    SearchNote note;
+    auto results = searcher.Search(*query, &note);
+    if (note.fell_back_to) std::cerr << "refinery: " << note.warning << "\n";
     if (!results.ok()) {
       std::cerr << "refinery: " << results.status().message() << "\n";
       *code = results.status().transient() ? kExitUnavailable : kExitUsage;

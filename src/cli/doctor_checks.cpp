@@ -6,6 +6,7 @@
 #include "api/stats_json.h"
 #include "cli/doctor.h"
 #include "core/http_client.h"
+#include "llm/llm_endpoint.h"
 #include "pipeline/pipeline_stats.h"
 #include "pipeline/stage_chain.h"
 
@@ -158,15 +159,49 @@ void CheckQueue(DoctorContext& ctx, DoctorSection& section) {
   section.details["depths"] = std::move(depths);
 }
 
+// One line per configured endpoint, from its free listing calls only
+// (/api/version, /api/tags, /api/ps or /v1/models): reachable, latency,
+// the model present and which models are loaded.
+void CheckEndpoint(const std::string& role, const LlmEndpointConfig& config, const std::string& openai_key,
+                   DoctorSection& section) {
+  LlmEndpoint endpoint(role, config, openai_key);
+  json detail = {{"role", role}, {"provider", config.provider}, {"url", config.url}, {"model", config.model}};
+  auto report = InspectEndpoint(endpoint);
+  if (report.ok()) {
+    detail["status"] = "up";
+    detail["version"] = report->version;
+    detail["models"] = report->models;
+    detail["loaded"] = report->loaded;
+    detail["latency_ms"] = report->latency_ms;
+    std::string loaded;
+    for (const std::string& m : report->loaded) loaded += (loaded.empty() ? "" : ", ") + m;
+    char latency[32];
+    std::snprintf(latency, sizeof latency, "%.0f ms", report->latency_ms);
+    section.Add(Mark::kOk, role + " " + config.provider + " " + config.url + ": model " + config.model + " present, " +
+                               std::to_string(report->models.size()) + " models, loaded: " +
+                               (loaded.empty() ? "none" : loaded) + ", " + latency);
+  } else {
+    detail["status"] = "down";
+    detail["error"] = report.status().message();
+    section.Add(Mark::kWarn, report.status().message() + " (work waits for it)");
+  }
+  section.details["endpoints"].push_back(std::move(detail));
+}
+
 void CheckLlm(DoctorContext& ctx, DoctorSection& section) {
-  // No LLM server settings exist yet: embedding is built in. Endpoints
-  // (Ollama /api/tags and /api/ps, or /v1/models) get a line each here
-  // once they are configurable.
   std::string name = ctx.services ? ctx.services->embedder->Name() : "hashing";
   section.details["endpoints"] = json::array();
   section.details["embedder"] = name;
-  section.Add(Mark::kOk, "built-in embedder (" + name + ", " + std::to_string(ctx.config.embedding_dim) +
-                             " dims), no server configured");
+  if (ctx.config.llm_embed.configured()) {
+    CheckEndpoint("llm_embed", ctx.config.llm_embed, ctx.config.openai_api_key, section);
+  } else {
+    section.Add(Mark::kOk, "built-in embedder (" + name + ", " + std::to_string(ctx.config.embedding_dim) +
+                               " dims), no server configured");
+  }
+  if (ctx.config.llm_reason.configured()) {
+    CheckEndpoint("llm_reason", ctx.config.llm_reason, ctx.config.openai_api_key, section);
+    section.Add(Mark::kInfo, "llm_reason is not used yet: evaluate and extract run the built-in rules (issue 12, step 2)");
+  }
 }
 
 void CheckPipeline(DoctorContext& ctx, DoctorSection& section) {

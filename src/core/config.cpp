@@ -110,6 +110,43 @@ Status StringSetter(Config& c, const std::string&, const std::string& value) {
   return Status::Ok();
 }
 
+// [llm.embed] / [llm.reason] fields: `Endpoint` picks the endpoint, `Field` its member.
+template <auto Endpoint, auto Field>
+Status EndpointString(Config& c, const std::string&, const std::string& value) {
+  (c.*Endpoint).*Field = value;
+  return Status::Ok();
+}
+
+template <auto Endpoint, auto Field, int64_t Lo, int64_t Hi>
+Status EndpointInt(Config& c, const std::string& name, const std::string& value) {
+  int64_t v = 0;
+  REFINERY_RETURN_IF_ERROR(ParseInt(name, value, Lo, Hi, v));
+  (c.*Endpoint).*Field = static_cast<int>(v);
+  return Status::Ok();
+}
+
+template <auto Endpoint, auto Field>
+Status EndpointSeconds(Config& c, const std::string& name, const std::string& value) {
+  return ParseSeconds(name, value, 0.01, (c.*Endpoint).*Field);
+}
+
+template <auto Endpoint>
+Status EndpointProvider(Config& c, const std::string& name, const std::string& value) {
+  if (value != "ollama" && value != "openai") {
+    return Status::InvalidArgument(name + ": expected ollama or openai, got '" + value + "'");
+  }
+  (c.*Endpoint).provider = value;
+  return Status::Ok();
+}
+
+template <auto Endpoint>
+Status EndpointPull(Config& c, const std::string& name, const std::string& value) {
+  Config scratch;
+  REFINERY_RETURN_IF_ERROR(BoolSetter<&Config::metrics_auth>(scratch, name, value));
+  (c.*Endpoint).pull = scratch.metrics_auth;
+  return Status::Ok();
+}
+
 Status LogLevelSetter(Config& c, const std::string& name, const std::string& value) {
   static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   for (const auto& level : kLevels) {
@@ -181,6 +218,25 @@ const std::vector<Setting>& Settings() {
       {"pipeline.stage_timeout_s", "REFINERY_STAGE_TIMEOUT_S", SecondsSetter<&Config::stage_timeout_s>},
       {"pipeline.reconcile_interval_s", "REFINERY_RECONCILE_INTERVAL_S", SecondsSetter<&Config::reconcile_interval_s>},
       {"pipeline.worker_concurrency", "REFINERY_WORKER_CONCURRENCY", IntSetter<1, 256, &Config::worker_concurrency>},
+#define REFINERY_LLM_SETTINGS(table, env, member)                                                                \
+  {"llm." table ".url", "REFINERY_" env "_URL", EndpointString<&Config::member, &LlmEndpointConfig::url>},           \
+      {"llm." table ".provider", "REFINERY_" env "_PROVIDER", EndpointProvider<&Config::member>},                   \
+      {"llm." table ".model", "REFINERY_" env "_MODEL", EndpointString<&Config::member, &LlmEndpointConfig::model>}, \
+      {"llm." table ".api_key", "REFINERY_" env "_API_KEY",                                                        \
+       EndpointString<&Config::member, &LlmEndpointConfig::api_key>},                                             \
+      {"llm." table ".timeout_s", "REFINERY_" env "_TIMEOUT_S",                                                    \
+       EndpointSeconds<&Config::member, &LlmEndpointConfig::timeout_s>},                                          \
+      {"llm." table ".connect_timeout_s", "REFINERY_" env "_CONNECT_TIMEOUT_S",                                    \
+       EndpointSeconds<&Config::member, &LlmEndpointConfig::connect_timeout_s>},                                  \
+      {"llm." table ".concurrency", "REFINERY_" env "_CONCURRENCY",                                                \
+       EndpointInt<&Config::member, &LlmEndpointConfig::concurrency, 1, 256>},                                    \
+      {"llm." table ".batch_size", "REFINERY_" env "_BATCH_SIZE",                                                  \
+       EndpointInt<&Config::member, &LlmEndpointConfig::batch_size, 1, 2048>},                                    \
+      {"llm." table ".retries", "REFINERY_" env "_RETRIES", EndpointInt<&Config::member, &LlmEndpointConfig::retries, 0, 20>}, \
+      {"llm." table ".pull", "REFINERY_" env "_PULL", EndpointPull<&Config::member>}
+      REFINERY_LLM_SETTINGS("embed", "EMBED", llm_embed),
+      REFINERY_LLM_SETTINGS("reason", "REASON", llm_reason),
+#undef REFINERY_LLM_SETTINGS
       {"knowledge.profile", "REFINERY_PROFILE", StringSetter<&Config::profile>},
       {"knowledge.profiles_dir", "REFINERY_PROFILES_DIR", StringSetter<&Config::profiles_dir>},
       {"pipeline.test_stage_delay_ms", "REFINERY_TEST_STAGE_DELAY_MS",
@@ -267,6 +323,12 @@ Status ApplyLegacyEnv(Config& config, const EnvLookup& env) {
   if (auto v = env("MINIO_BUCKET")) config.s3_bucket = *v;
   if (auto v = env("API_KEYS")) config.api_keys = SplitList(*v);
   if (auto v = env("CORS_ORIGINS")) config.cors_origins = SplitList(*v);
+  // Two Ollama servers, as the Python system ran them (llm-embed, llm-reason).
+  if (auto v = env("OLLAMA_EMBED_URL")) config.llm_embed.url = *v;
+  if (auto v = env("EMBEDDING_MODEL")) config.llm_embed.model = *v;
+  if (auto v = env("OLLAMA_BASE_URL")) config.llm_reason.url = *v;
+  if (auto v = env("REASONING_MODEL")) config.llm_reason.model = *v;
+  if (auto v = env("OPENAI_API_KEY")) config.openai_api_key = *v;
   return Status::Ok();
 }
 
@@ -290,8 +352,19 @@ Result<Config> LoadConfig(const EnvLookup& env) {
       REFINERY_RETURN_IF_ERROR(setting.apply(config, setting.env, *value));
     }
   }
+  // The Python system's embedding model when none is named.
+  if (config.llm_embed.configured() && config.llm_embed.model.empty()) config.llm_embed.model = "nomic-embed-text";
   REFINERY_RETURN_IF_ERROR(ValidateConfig(config));
   return config;
+}
+
+static Status ValidateEndpoint(const LlmEndpointConfig& e, const std::string& env) {
+  if (!e.configured()) return Status::Ok();
+  if (e.url.rfind("http://", 0) != 0 && e.url.rfind("https://", 0) != 0) {
+    return Status::InvalidArgument(env + "_URL: expected an http:// or https:// URL, got '" + e.url + "'");
+  }
+  if (e.model.empty()) return Status::InvalidArgument(env + "_MODEL: required when " + env + "_URL is set");
+  return Status::Ok();
 }
 
 Status ValidateConfig(const Config& config) {
@@ -308,6 +381,8 @@ Status ValidateConfig(const Config& config) {
   if (config.retry_max_delay_s < config.retry_base_delay_s) {
     return Status::InvalidArgument("REFINERY_RETRY_MAX_DELAY_S: must be >= REFINERY_RETRY_BASE_DELAY_S");
   }
+  REFINERY_RETURN_IF_ERROR(ValidateEndpoint(config.llm_embed, "REFINERY_EMBED"));
+  REFINERY_RETURN_IF_ERROR(ValidateEndpoint(config.llm_reason, "REFINERY_REASON"));
   if (!config.read_api_keys.empty() && config.api_keys.empty()) {
     return Status::InvalidArgument(
         "REFINERY_READ_API_KEYS: set REFINERY_API_KEYS too (with read keys alone no key could write)");

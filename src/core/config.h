@@ -37,6 +37,23 @@ struct ServiceSettings {
   ServiceSettings Over(const ServiceSettings& base) const;
 };
 
+// An LLM server: Ollama or any OpenAI-compatible one (vLLM, llama.cpp's
+// server, LM Studio, OpenAI). An empty url: not configured, the built-in
+// embedder or rule-based reasoner is used.
+struct LlmEndpointConfig {
+  std::string url;                  // "http://localhost:11434" (Ollama) or ".../v1"'s base (OpenAI)
+  std::string provider = "ollama";  // ollama | openai
+  std::string model;
+  std::string api_key;              // sent as a Bearer token; empty: OPENAI_API_KEY for openai
+  double timeout_s = 120;           // one call, from connect to the last byte (a cold model loads first)
+  double connect_timeout_s = 5;
+  int concurrency = 4;  // calls in flight from one process (one Ollama queues the rest anyway)
+  int batch_size = 64;  // texts per embedding call
+  int retries = 3;      // further tries of a call after a timeout, 429, 5xx or a dropped connection
+  bool pull = false;    // Ollama: pull a model that is missing (opt-in: it may be gigabytes)
+  bool configured() const { return !url.empty(); }
+};
+
 struct Config {
   // Where every embedded backend keeps its files.
   std::string data_dir = "./refinery-data";
@@ -112,6 +129,11 @@ struct Config {
   double stage_timeout_s = 60;  // reconciler re-enqueues a document idle this long
   double reconcile_interval_s = 5;
   int worker_concurrency = 2;  // jobs one worker process runs at once
+
+  // [llm.embed] and [llm.reason]: separate servers (two GPUs), either may be unset.
+  LlmEndpointConfig llm_embed;
+  LlmEndpointConfig llm_reason;
+  std::string openai_api_key;  // OPENAI_API_KEY: the key of openai endpoints without their own
 
   // [knowledge]
   std::string profile = "research";  // a profile name (profiles/<name>.toml or built in) or a .toml path

@@ -7,19 +7,11 @@
 #include "knowledge/automotive_text.h"
 #include "knowledge/resolver.h"
 #include "knowledge/rule_extractors.h"
+#include "knowledge/text_scan.h"
 
 namespace refinery::knowledge_internal {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-bool IsUpper(char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; }
-bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -56,8 +48,8 @@ bool Acronym(std::string_view word) {
   if (word.size() < 2) return false;
   bool upper = false;
   for (char c : word) {
-    if (!(IsUpper(c) || IsDigit(c) || c == '/' || c == '-')) return false;
-    upper = upper || IsUpper(c);
+    if (!(IsAsciiUpper(c) || IsAsciiDigit(c) || c == '/' || c == '-')) return false;
+    upper = upper || IsAsciiUpper(c);
   }
   return upper;
 }
@@ -78,27 +70,28 @@ std::string SensorType(const std::string& key) {
 
 }  // namespace
 
-std::vector<Finding> FindSensors(std::string_view t, const std::vector<std::string>& vocabulary) {
-  const std::vector<CodeSpan> codes = FindCodeSpans(t);
-  const std::string lower = Lower(t);
+std::vector<Finding> FindSensors(const ScannedText& scanned, const std::vector<std::string>& vocabulary) {
+  const std::string_view t = scanned.text;
+  const std::vector<CodeSpan>& codes = scanned.codes;
+  const std::string& lower = scanned.lower;
   std::vector<Finding> out;
   for (size_t at = lower.find("sensor"); at != std::string::npos; at = lower.find("sensor", at + 6)) {
     const size_t end = at + 6;
-    if ((at > 0 && IsAlnum(t[at - 1])) || (end < t.size() && IsAlnum(t[end]))) continue;
+    if ((at > 0 && IsAsciiAlnum(t[at - 1])) || (end < t.size() && IsAsciiAlnum(t[end]))) continue;
     size_t next = end;
-    while (next < t.size() && IsSpace(t[next])) ++next;
-    if (next < t.size() && IsDigit(t[next])) continue;  // "Sensor 1": a position, not a name
+    while (next < t.size() && IsBlank(t[next])) ++next;
+    if (next < t.size() && IsAsciiDigit(t[next])) continue;  // "Sensor 1": a position, not a name
     size_t start = at;
     for (int words = 0; words < 4 && start > 0; ++words) {
       size_t b = start;
-      while (b > 0 && IsSpace(t[b - 1])) --b;
+      while (b > 0 && IsBlank(t[b - 1])) --b;
       size_t a = b;
-      while (a > 0 && !IsSpace(t[a - 1]) && t[a - 1] != '\n') --a;
+      while (a > 0 && !IsBlank(t[a - 1]) && t[a - 1] != '\n') --a;
       std::string_view word = t.substr(a, b - a);
       // "(wheel speed sensor)": the bracket opens the name, it is not part of it.
       const bool opens = word.size() > 1 && word.front() == '(' && word.find(')') == std::string_view::npos;
       if (opens) word.remove_prefix(1);
-      const std::string bare(Trim(Lower(word), ",;:."));
+      const std::string bare(Trim(AsciiLower(word), ",;:."));
       const bool known = std::find(vocabulary.begin(), vocabulary.end(), bare) != vocabulary.end();
       if (word.empty() || (!known && !Acronym(word)) || bare.size() != word.size()) break;
       start = opens ? a + 1 : a;
@@ -126,9 +119,10 @@ std::vector<Finding> FindSensors(std::string_view t, const std::vector<std::stri
   return out;
 }
 
-std::vector<Finding> FindTsbs(std::string_view t) {
-  const std::vector<CodeSpan> codes = FindCodeSpans(t);
-  const std::string lower = Lower(t);
+std::vector<Finding> FindTsbs(const ScannedText& scanned) {
+  const std::string_view t = scanned.text;
+  const std::vector<CodeSpan>& codes = scanned.codes;
+  const std::string& lower = scanned.lower;
   std::vector<Finding> out;
   for (size_t i = 0; i < t.size(); ++i) {
     size_t j = i;
@@ -141,9 +135,9 @@ std::vector<Finding> FindTsbs(std::string_view t) {
     } else {
       continue;
     }
-    if ((i > 0 && IsAlnum(t[i - 1])) || (j < t.size() && std::isalpha(static_cast<unsigned char>(t[j])))) continue;
+    if ((i > 0 && IsAsciiAlnum(t[i - 1])) || (j < t.size() && std::isalpha(static_cast<unsigned char>(t[j])))) continue;
     auto skip = [&](std::string_view word) {
-      while (j < t.size() && (IsSpace(t[j]) || t[j] == ':' || t[j] == '#')) ++j;
+      while (j < t.size() && (IsBlank(t[j]) || t[j] == ':' || t[j] == '#')) ++j;
       if (t.compare(j, word.size(), word) == 0) j += word.size();
     };
     skip("(TSB)");
@@ -151,16 +145,16 @@ std::vector<Finding> FindTsbs(std::string_view t) {
     skip("Number");
     skip("");
     size_t k = j;
-    while (k < t.size() && (IsAlnum(t[k]) || ((t[k] == '-' || t[k] == '.' || t[k] == '/') && k + 1 < t.size() && IsAlnum(t[k + 1])))) ++k;
+    while (k < t.size() && (IsAsciiAlnum(t[k]) || ((t[k] == '-' || t[k] == '.' || t[k] == '/') && k + 1 < t.size() && IsAsciiAlnum(t[k + 1])))) ++k;
     std::string id(t.substr(j, k - j));
-    if (id.size() < 4 || id.size() > 30 || std::none_of(id.begin(), id.end(), IsDigit) || FindCodeSpans(id).size() == 1) {
+    if (id.size() < 4 || id.size() > 30 || std::none_of(id.begin(), id.end(), IsAsciiDigit) || FindCodeSpans(id).size() == 1) {
       continue;
     }
     for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     const Span sentence = SentenceAround(t, i);
     Finding f{id, {{"tsb_number", id}, {"summary", std::string(Trim(t.substr(sentence.start, std::min<size_t>(sentence.end - sentence.start, 300))))}}, i, k, ""};
     size_t q = k;
-    while (q < t.size() && (IsSpace(t[q]) || t[q] == ':' || t[q] == '-' || t[q] == ',')) ++q;
+    while (q < t.size() && (IsBlank(t[q]) || t[q] == ':' || t[q] == '-' || t[q] == ',')) ++q;
     if (q < t.size() && t[q] == '"') {
       const size_t close = t.find('"', q + 1);
       if (close != std::string_view::npos && close - q < 160) f.attributes["title"] = std::string(t.substr(q + 1, close - q - 1));

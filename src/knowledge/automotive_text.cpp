@@ -6,13 +6,13 @@
 #include <iterator>
 #include <utility>
 
+#include "knowledge/text_scan.h"
+
 namespace refinery::knowledge_internal {
 namespace {
 
 constexpr size_t kMaxSentenceSide = 600;
 
-bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool StartsWith(std::string_view s, size_t at, std::string_view prefix) {
   return at <= s.size() && s.substr(at, prefix.size()) == prefix;
 }
@@ -37,10 +37,10 @@ constexpr std::array<std::string_view, 11> kQualifiers = {
 // A number at `at` ("14", "0.45", ".5"): its end, or `at` when none.
 size_t NumberEnd(std::string_view s, size_t at) {
   size_t i = at;
-  while (i < s.size() && IsDigit(s[i])) ++i;
-  if (i < s.size() && s[i] == '.' && i + 1 < s.size() && IsDigit(s[i + 1])) {
+  while (i < s.size() && IsAsciiDigit(s[i])) ++i;
+  if (i < s.size() && s[i] == '.' && i + 1 < s.size() && IsAsciiDigit(s[i + 1])) {
     ++i;
-    while (i < s.size() && IsDigit(s[i])) ++i;
+    while (i < s.size() && IsAsciiDigit(s[i])) ++i;
   }
   return i > at && (s[at] != '.' || i > at + 1) ? i : at;
 }
@@ -77,7 +77,7 @@ size_t RangeSecond(std::string_view s, size_t i, size_t to, bool between) {
     return i;
   }
   j = SkipSpaces(s, j, to);
-  return j < to && IsDigit(s[j]) ? j : i;
+  return j < to && IsAsciiDigit(s[j]) ? j : i;
 }
 
 // The word ending at the '.' at `dot` is an abbreviation ("No.", "e.g.",
@@ -95,6 +95,10 @@ bool Abbreviation(std::string_view text, size_t dot) {
 }
 
 }  // namespace
+
+ScannedText ScanText(std::string_view text) {
+  return {text, AsciiLower(text), Lines(text), FindCodeSpans(text)};
+}
 
 std::vector<Span> Lines(std::string_view text) {
   std::vector<Span> out;
@@ -144,7 +148,7 @@ std::optional<ListItem> AsListItem(std::string_view text, Span line) {
   for (size_t k = i; k < std::min(line.end, i + 5); ++k) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(text[k])));
   if (lower == "step ") i = SkipSpaces(text, i + 5, line.end);
   size_t digits = i;
-  while (digits < line.end && IsDigit(text[digits]) && digits - i < 3) ++digits;
+  while (digits < line.end && IsAsciiDigit(text[digits]) && digits - i < 3) ++digits;
   if (digits == i || digits >= line.end) return std::nullopt;
   const char mark = text[digits];
   if (mark != '.' && mark != ')' && mark != ':') return std::nullopt;
@@ -189,7 +193,7 @@ std::vector<Quantity> FindQuantities(std::string_view text, size_t from, size_t 
   std::vector<Quantity> out;
   to = std::min(to, text.size());
   for (size_t i = from; i < to;) {
-    const bool starts = (IsDigit(text[i]) || text[i] == '.') && (i == 0 || (!IsAlnum(text[i - 1]) && text[i - 1] != '.'));
+    const bool starts = (IsAsciiDigit(text[i]) || text[i] == '.') && (i == 0 || (!IsAsciiAlnum(text[i - 1]) && text[i - 1] != '.'));
     const size_t first_end = starts ? NumberEnd(text, i) : i;
     if (first_end == i) {
       ++i;
@@ -234,9 +238,9 @@ std::string_view Trim(std::string_view s, std::string_view trailing) {
 bool ContainsWord(std::string_view lower_text, std::string_view lower_word) {
   for (size_t at = lower_text.find(lower_word); at != std::string_view::npos;
        at = lower_text.find(lower_word, at + 1)) {
-    const bool left = at == 0 || !IsAlnum(lower_text[at - 1]);
+    const bool left = at == 0 || !IsAsciiAlnum(lower_text[at - 1]);
     const size_t end = at + lower_word.size();
-    const bool right = end >= lower_text.size() || !IsAlnum(lower_text[end]);
+    const bool right = end >= lower_text.size() || !IsAsciiAlnum(lower_text[end]);
     if (left && right) return true;
   }
   return false;

@@ -19,6 +19,16 @@ struct Span {
 };
 
 std::vector<Span> Lines(std::string_view text);
+
+// A text with what every automotive extractor needs, computed once per
+// chunk rather than once per extractor. Views `text`: keep it alive.
+struct ScannedText {
+  std::string_view text;
+  std::string lower;  // AsciiLower(text)
+  std::vector<Span> lines;
+  std::vector<CodeSpan> codes;
+};
+ScannedText ScanText(std::string_view text);
 // The sentence around `pos`: back to the previous ". ", "? ", "! " or line
 // break, forward to the next one (or the text's ends).
 Span SentenceAround(std::string_view text, size_t pos);

@@ -6,6 +6,7 @@
 
 #include "knowledge/automotive_text.h"
 #include "knowledge/rule_extractors.h"
+#include "knowledge/text_scan.h"
 
 namespace refinery::knowledge_internal {
 namespace {
@@ -14,14 +15,6 @@ constexpr size_t kMaxDescriptionBytes = 120;
 constexpr size_t kMaxDescriptionWords = 16;
 constexpr size_t kLineWindow = 300;  // bytes of a code's line its description and severity are looked for in
 
-bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
-bool IsUpper(char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; }
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // [PBCU] and four hex digits at `i`, any case.
 bool CodeAt(std::string_view t, size_t i) {
@@ -45,7 +38,7 @@ class UrlTokens {
     while (a_ > 0 && !std::isspace(static_cast<unsigned char>(t_[a_ - 1]))) --a_;
     b_ = end;
     while (b_ < t_.size() && !std::isspace(static_cast<unsigned char>(t_[b_]))) ++b_;
-    const std::string token = Lower(t_.substr(a_, b_ - a_));
+    const std::string token = AsciiLower(t_.substr(a_, b_ - a_));
     url_ = token.find("://") != std::string::npos || token.find("www.") != std::string::npos;
     return url_;
   }
@@ -61,14 +54,14 @@ bool BadBefore(std::string_view t, size_t i, size_t previous_end) {
   if (i == 0) return false;
   const unsigned char c = static_cast<unsigned char>(t[i - 1]);
   if ((c == '/' || c == '-') && previous_end == i - 1) return false;  // P0171/P0174, P0300-P0308
-  return IsAlnum(static_cast<char>(c)) || c >= 0x80 || std::string_view("_-./\\=#?&@%+").find(static_cast<char>(c)) != std::string_view::npos;
+  return IsAsciiAlnum(static_cast<char>(c)) || c >= 0x80 || std::string_view("_-./\\=#?&@%+").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 bool BadAfter(std::string_view t, size_t end) {
   if (end >= t.size()) return false;
   const unsigned char c = static_cast<unsigned char>(t[end]);
-  if (IsAlnum(static_cast<char>(c)) || c >= 0x80 || c == '_') return true;
-  if ((c == '-' || c == '.' || c == '/') && end + 1 < t.size() && IsAlnum(t[end + 1])) {
+  if (IsAsciiAlnum(static_cast<char>(c)) || c >= 0x80 || c == '_') return true;
+  if ((c == '-' || c == '.' || c == '/') && end + 1 < t.size() && IsAsciiAlnum(t[end + 1])) {
     return !((c == '/' || c == '-') && CodeAt(t, end + 1));
   }
   return false;
@@ -104,28 +97,28 @@ bool TitleCase(std::string_view s) {
     while (j < s.size() && std::isalpha(static_cast<unsigned char>(s[j]))) ++j;
     if (j - i >= 4) {
       ++long_words;
-      capitalised += IsUpper(s[i]) ? 1 : 0;
+      capitalised += IsAsciiUpper(s[i]) ? 1 : 0;
     }
     i = j;
   }
-  return long_words == 0 ? (!s.empty() && (IsUpper(s[0]) || std::isdigit(static_cast<unsigned char>(s[0])))) : 2 * capitalised >= long_words;
+  return long_words == 0 ? (!s.empty() && (IsAsciiUpper(s[0]) || std::isdigit(static_cast<unsigned char>(s[0])))) : 2 * capitalised >= long_words;
 }
 
 size_t WordCount(std::string_view s) {
   size_t n = 0;
-  for (size_t i = 0; i < s.size(); ++i) n += (!IsSpace(s[i]) && (i == 0 || IsSpace(s[i - 1]))) ? 1 : 0;
+  for (size_t i = 0; i < s.size(); ++i) n += (!IsBlank(s[i]) && (i == 0 || IsBlank(s[i - 1]))) ? 1 : 0;
   return n;
 }
 
 // Only layout, list markers and "Code"/"DTC" before the code on its line.
 bool CodeBeginsLine(std::string_view t, Span line, size_t code_start) {
   if (code_start - line.start > 40) return false;
-  std::string before = Lower(t.substr(line.start, code_start - line.start));
+  std::string before = AsciiLower(t.substr(line.start, code_start - line.start));
   for (std::string_view word : {"obd-ii", "obd2", "obdii", "trouble", "codes", "code", "dtc", "step", "#"}) {
     for (size_t at = before.find(word); at != std::string::npos; at = before.find(word)) before.erase(at, word.size());
   }
   return std::all_of(before.begin(), before.end(), [](char c) {
-    return IsSpace(c) || std::string_view("-*+|:>#.)0123456789\xE2\x80\xA2").find(c) != std::string_view::npos;
+    return IsBlank(c) || std::string_view("-*+|:>#.)0123456789\xE2\x80\xA2").find(c) != std::string_view::npos;
   });
 }
 
@@ -166,17 +159,17 @@ std::string TitleRun(std::string_view t, size_t from, size_t end) {
   int capitalised = 0;
   while (i < end) {
     size_t j = i;
-    while (j < end && !IsSpace(t[j])) ++j;
+    while (j < end && !IsBlank(t[j])) ++j;
     std::string_view word = t.substr(i, j - i);
     std::string_view bare = Trim(word, ",;:");
-    const bool cap = !bare.empty() && (IsUpper(bare[0]) || std::isdigit(static_cast<unsigned char>(bare[0])) || bare[0] == '(');
-    if (!cap && !(capitalised > 0 && Connector(Lower(bare)))) break;
-    if (cap && Lower(bare) == "code" && capitalised == 0) break;  // "P0420 Code ..." is not a description
+    const bool cap = !bare.empty() && (IsAsciiUpper(bare[0]) || std::isdigit(static_cast<unsigned char>(bare[0])) || bare[0] == '(');
+    if (!cap && !(capitalised > 0 && Connector(AsciiLower(bare)))) break;
+    if (cap && AsciiLower(bare) == "code" && capitalised == 0) break;  // "P0420 Code ..." is not a description
     capitalised += cap ? 1 : 0;
     run_end = i + bare.size();
     if (bare.size() != word.size()) break;  // "," ends the run
     i = j;
-    while (i < end && IsSpace(t[i])) ++i;
+    while (i < end && IsBlank(t[i])) ++i;
   }
   return capitalised >= 2 ? Cleaned(t.substr(from, run_end - from)) : std::string();
 }
@@ -184,11 +177,11 @@ std::string TitleRun(std::string_view t, size_t from, size_t end) {
 std::string Description(std::string_view t, const CodeSpan& code, Span line, size_t next_code) {
   line.end = std::min(line.end, code.end + kLineWindow);  // a description is short: look no further
   size_t i = code.end;
-  while (i < line.end && IsSpace(t[i])) ++i;
+  while (i < line.end && IsBlank(t[i])) ++i;
   // "P0420 Code: Catalyst System ..." (a page title's form)
-  if (Lower(t.substr(i, 4)) == "code" && (i + 4 >= line.end || !IsAlnum(t[i + 4]))) {
+  if (AsciiLower(t.substr(i, 4)) == "code" && (i + 4 >= line.end || !IsAsciiAlnum(t[i + 4]))) {
     i += 4;
-    while (i < line.end && IsSpace(t[i])) ++i;
+    while (i < line.end && IsBlank(t[i])) ++i;
   }
   if (i < line.end && t[i] == '(') {
     const size_t close = t.find(')', i);
@@ -201,11 +194,11 @@ std::string Description(std::string_view t, const CodeSpan& code, Span line, siz
   if (t.substr(i, 3) == "\xE2\x80\x93" || t.substr(i, 3) == "\xE2\x80\x94") sep = 3;
   if (sep == 0) return TitleRun(t, i, DescriptionEnd(t, i, line.end, next_code));
   i += sep;
-  while (i < line.end && IsSpace(t[i])) ++i;
+  while (i < line.end && IsBlank(t[i])) ++i;
   std::string text = Cleaned(t.substr(i, DescriptionEnd(t, i, line.end, next_code) - i));
   if (text.empty() || text.size() > kMaxDescriptionBytes || WordCount(text) > kMaxDescriptionWords) return "";
   const bool line_start_form = CodeBeginsLine(t, line, code.start) && WordCount(text) <= 8 &&
-                               (IsUpper(text[0]) || std::isdigit(static_cast<unsigned char>(text[0])));
+                               (IsAsciiUpper(text[0]) || std::isdigit(static_cast<unsigned char>(text[0])));
   return TitleCase(text) || line_start_form ? text : "";
 }
 
@@ -224,7 +217,7 @@ std::string Severity(std::string_view t, Span line) {
       raw.find("EVERITY") == std::string_view::npos) {
     return "";  // neither a table row nor a stated severity
   }
-  const std::string lower = Lower(t.substr(line.start, line.end - line.start));
+  const std::string lower = AsciiLower(t.substr(line.start, line.end - line.start));
   if (std::count(lower.begin(), lower.end(), '|') >= 2) {
     for (size_t a = 0; a < lower.size();) {
       size_t b = std::min(lower.find('|', a), lower.size());
@@ -237,9 +230,9 @@ std::string Severity(std::string_view t, Span line) {
   if (at == std::string::npos) return "";
   size_t i = at + 8;
   auto skip = [&](std::string_view what) {
-    while (i < lower.size() && (IsSpace(lower[i]) || lower[i] == ':' || lower[i] == '-' || lower[i] == '=')) ++i;
+    while (i < lower.size() && (IsBlank(lower[i]) || lower[i] == ':' || lower[i] == '-' || lower[i] == '=')) ++i;
     if (lower.compare(i, what.size(), what) == 0) i += what.size();
-    while (i < lower.size() && (IsSpace(lower[i]) || lower[i] == ':')) ++i;
+    while (i < lower.size() && (IsBlank(lower[i]) || lower[i] == ':')) ++i;
   };
   skip("level");
   skip("is");
@@ -265,9 +258,10 @@ std::vector<CodeSpan> FindCodeSpans(std::string_view t) {
   return out;
 }
 
-std::vector<Finding> FindDtcs(std::string_view t) {
-  const std::vector<CodeSpan> codes = FindCodeSpans(t);
-  const std::vector<Span> lines = Lines(t);
+std::vector<Finding> FindDtcs(const ScannedText& scanned) {
+  const std::string_view t = scanned.text;
+  const std::vector<CodeSpan>& codes = scanned.codes;
+  const std::vector<Span>& lines = scanned.lines;
   std::vector<Finding> out;
   size_t line = 0;
   for (size_t k = 0; k < codes.size(); ++k) {

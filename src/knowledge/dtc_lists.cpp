@@ -7,17 +7,13 @@
 #include "knowledge/automotive_text.h"
 #include "knowledge/resolver.h"
 #include "knowledge/rule_extractors.h"
+#include "knowledge/text_scan.h"
 
 namespace refinery::knowledge_internal {
 namespace {
 
 constexpr size_t kMaxItemBytes = 200;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool AnyWord(const std::string& lower, std::initializer_list<std::string_view> words) {
   return std::any_of(words.begin(), words.end(), [&](std::string_view w) { return ContainsWord(lower, w); });
@@ -46,12 +42,13 @@ struct HeadedList {
 };
 
 template <typename IsKind>
-std::vector<HeadedList> Lists(std::string_view t, IsKind is_kind) {
-  const std::vector<CodeSpan> codes = FindCodeSpans(t);
-  const std::vector<Span> lines = Lines(t);
+std::vector<HeadedList> Lists(const ScannedText& scanned, IsKind is_kind) {
+  const std::string_view t = scanned.text;
+  const std::vector<CodeSpan>& codes = scanned.codes;
+  const std::vector<Span>& lines = scanned.lines;
   std::vector<HeadedList> out;
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (!IsHeading(t, lines[i]) || !is_kind(Lower(t.substr(lines[i].start, lines[i].end - lines[i].start)))) continue;
+    if (!IsHeading(t, lines[i]) || !is_kind(AsciiLower(t.substr(lines[i].start, lines[i].end - lines[i].start)))) continue;
     std::vector<const CodeSpan*> in_heading = CodesIn(codes, lines[i]);
     const CodeSpan* code = in_heading.empty() ? CodeBefore(codes, lines[i].start) : in_heading.front();
     auto items = ItemsAfter(t, lines, i);
@@ -76,7 +73,7 @@ std::string WithoutRemark(std::string text) {
   for (std::string_view open : {"(", " - ", " \xE2\x80\x93 "}) {
     const size_t at = text.rfind(open);
     if (at == std::string::npos || at == 0) continue;
-    std::string remark = Lower(text.substr(at));
+    std::string remark = AsciiLower(text.substr(at));
     for (std::string_view w : {"most common", "most likely", "less likely", "less common", "common", "rare",
                                "rarely", "unlikely", "likely", "usually", "often", "frequent", "occasionally",
                                "seldom", "(", ")", "-", "\xE2\x80\x93", "very", "the", "cause", "least"}) {
@@ -89,12 +86,13 @@ std::string WithoutRemark(std::string text) {
 
 }  // namespace
 
-std::vector<Finding> FindDtcCauses(std::string_view t) {
+std::vector<Finding> FindDtcCauses(const ScannedText& scanned) {
+  const std::string_view t = scanned.text;
   std::vector<Finding> out;
-  for (const HeadedList& list : Lists(t, CausesHeading)) {
+  for (const HeadedList& list : Lists(scanned, CausesHeading)) {
     for (const auto& item : list.items) {
       std::string text = ItemText(t, item);
-      const std::string likelihood = Likelihood(Lower(text));
+      const std::string likelihood = Likelihood(AsciiLower(text));
       text = WithoutRemark(std::move(text));
       const std::string norm = NormaliseText(text);
       if (norm.empty()) continue;
@@ -105,20 +103,21 @@ std::vector<Finding> FindDtcCauses(std::string_view t) {
   return out;
 }
 
-std::vector<Finding> FindDtcSteps(std::string_view t, const std::vector<std::string>& tools) {
+std::vector<Finding> FindDtcSteps(const ScannedText& scanned, const std::vector<std::string>& tools) {
+  const std::string_view t = scanned.text;
   std::vector<Finding> out;
   auto steps = [](const std::string& lower) { return !CausesHeading(lower) && StepsHeading(lower); };
-  for (const HeadedList& list : Lists(t, steps)) {
+  for (const HeadedList& list : Lists(scanned, steps)) {
     int position = 0;
     for (const auto& item : list.items) {
       ++position;
       std::string text = ItemText(t, item);
       const std::string norm = NormaliseText(text);
       if (norm.empty()) continue;
-      const std::string lower = Lower(text);
+      const std::string lower = AsciiLower(text);
       nlohmann::json tools_required = nlohmann::json::array();
       for (const std::string& tool : tools) {
-        if (ContainsWord(lower, Lower(tool))) tools_required.push_back(tool);
+        if (ContainsWord(lower, AsciiLower(tool))) tools_required.push_back(tool);
       }
       Finding f{list.code + ":" + norm,
                 {{"dtc_code", list.code},

@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "knowledge/evaluator.h"
+#include "knowledge/rule_extractors.h"
 #include "knowledge/text_scan.h"
 
 namespace refinery {
@@ -104,7 +105,12 @@ class RuleEvaluator final : public Evaluator {
   explicit RuleEvaluator(std::shared_ptr<const Profile> profile) : profile_(std::move(profile)) {
     for (const std::string& type : profile_->always_extract) {
       const EntityTypeDef* def = profile_->FindEntity(type);
-      if (def != nullptr && !def->key_pattern.empty()) code_patterns_.emplace_back(def->key_pattern);
+      if (def == nullptr) continue;
+      if (def->extractor == "dtc_codes") {
+        count_dtc_codes_ = true;
+      } else if (!def->key_pattern.empty()) {
+        code_patterns_.emplace_back(def->key_pattern);
+      }
     }
   }
 
@@ -160,8 +166,8 @@ class RuleEvaluator final : public Evaluator {
   }
 
   int CountCodes(std::string_view text, const std::vector<Word>& words) const {
-    if (code_patterns_.empty()) return 0;
-    int n = 0;
+    int n = count_dtc_codes_ ? static_cast<int>(knowledge_internal::FindCodeSpans(text).size()) : 0;
+    if (code_patterns_.empty()) return n;
     for (const Word& w : words) {
       if (w.end - w.start > 32) continue;
       std::string token(text.substr(w.start, w.end - w.start));
@@ -208,6 +214,10 @@ class RuleEvaluator final : public Evaluator {
   }
 
   std::shared_ptr<const Profile> profile_;
+  // Codes of the always_extract types: DTCs found as their extractor finds
+  // them (one linear scan, not a regex per word; never in a URL or part
+  // number), other types by their key pattern.
+  bool count_dtc_codes_ = false;
   std::vector<std::regex> code_patterns_;
 };
 

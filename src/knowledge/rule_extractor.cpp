@@ -2,9 +2,11 @@
 // rule extractor, run it and keep the items whose normalised key is valid.
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <regex>
 
 #include "knowledge/abbreviations.h"
+#include "knowledge/automotive_text.h"
 #include "knowledge/extractor.h"
 #include "knowledge/rule_extractors.h"
 
@@ -18,8 +20,14 @@ using knowledge_internal::Mention;
 // recurses per character, away from long input).
 constexpr size_t kMaxKeyBytes = 512;
 
-// The automotive extractors (empty for the other types).
-std::vector<Finding> Automotive(const EntityTypeDef& def, std::string_view text) {
+bool IsAutomotive(const std::string& extractor) {
+  for (std::string_view name : {"dtc_codes", "dtc_causes", "dtc_steps", "sensors", "tsb", "vehicles"}) {
+    if (extractor == name) return true;
+  }
+  return false;
+}
+
+std::vector<Finding> Automotive(const EntityTypeDef& def, const knowledge_internal::ScannedText& text) {
   if (def.extractor == "dtc_codes") return knowledge_internal::FindDtcs(text);
   if (def.extractor == "dtc_causes") return knowledge_internal::FindDtcCauses(text);
   if (def.extractor == "dtc_steps") return knowledge_internal::FindDtcSteps(text, def.vocabulary);
@@ -47,7 +55,11 @@ class RuleExtractor final : public Extractor {
 
   Result<std::vector<ExtractedEntity>> Extract(std::string_view text) override {
     std::vector<ExtractedEntity> out;
-    for (const TypeRule& rule : rules_) Run(rule, text, out);
+    std::optional<knowledge_internal::ScannedText> scanned;  // once for all automotive types
+    for (const TypeRule& rule : rules_) {
+      if (IsAutomotive(rule.def->extractor) && !scanned) scanned = knowledge_internal::ScanText(text);
+      Run(rule, text, scanned, out);
+    }
     std::stable_sort(out.begin(), out.end(),
                      [](const ExtractedEntity& a, const ExtractedEntity& b) { return a.start < b.start; });
     return out;
@@ -56,7 +68,8 @@ class RuleExtractor final : public Extractor {
   std::string Name() const override { return "rules:" + profile_->name; }
 
  private:
-  static void Run(const TypeRule& rule, std::string_view text, std::vector<ExtractedEntity>& out) {
+  static void Run(const TypeRule& rule, std::string_view text,
+                  const std::optional<knowledge_internal::ScannedText>& scanned, std::vector<ExtractedEntity>& out) {
     const EntityTypeDef& def = *rule.def;
     auto add = [&](std::string_view raw_key, nlohmann::json attributes, size_t start, size_t end,
                    const std::string& parent_code = "") {
@@ -66,8 +79,8 @@ class RuleExtractor final : public Extractor {
       out.push_back({def.name, std::move(key), std::move(attributes), start, end, parent_code.empty() ? "" : "dtc",
                      parent_code});
     };
-    if (std::vector<Finding> findings = Automotive(def, text); !findings.empty()) {
-      for (Finding& f : findings) add(f.key, std::move(f.attributes), f.start, f.end, f.parent_code);
+    if (IsAutomotive(def.extractor)) {
+      for (Finding& f : Automotive(def, *scanned)) add(f.key, std::move(f.attributes), f.start, f.end, f.parent_code);
       return;
     }
     const std::string& field = def.key_field;

@@ -38,6 +38,9 @@ std::vector<Keyphrase> FindKeyphrases(std::string_view text, size_t limit);
 
 // --- Automotive (docs/knowledge.md, "The automotive extractors") ---
 
+// A text scanned once for all automotive extractors (automotive_text.h).
+struct ScannedText;
+
 // An item of an automotive extractor; the caller sets the type, normalises
 // and validates the key. `parent_code`: the DTC a child record belongs to.
 struct Finding {
@@ -57,17 +60,17 @@ struct CodeSpan {
 std::vector<CodeSpan> FindCodeSpans(std::string_view text);
 
 // dtc: code, description, category, severity, standard.
-std::vector<Finding> FindDtcs(std::string_view text);
+std::vector<Finding> FindDtcs(const ScannedText& text);
 // cause / diagnostic_step: items of the lists under a causes or a
 // diagnosis heading, keyed "CODE:normalised description". `tools`: the
 // vocabulary a step's tools_required is drawn from.
-std::vector<Finding> FindDtcCauses(std::string_view text);
-std::vector<Finding> FindDtcSteps(std::string_view text, const std::vector<std::string>& tools);
+std::vector<Finding> FindDtcCauses(const ScannedText& text);
+std::vector<Finding> FindDtcSteps(const ScannedText& text, const std::vector<std::string>& tools);
 // sensor: "<words of `vocabulary` or acronyms> sensor", with a typical range.
-std::vector<Finding> FindSensors(std::string_view text, const std::vector<std::string>& vocabulary);
+std::vector<Finding> FindSensors(const ScannedText& text, const std::vector<std::string>& vocabulary);
 // tsb: "TSB 10-065-19", "Service Bulletin #01-23-45".
-std::vector<Finding> FindTsbs(std::string_view text);
+std::vector<Finding> FindTsbs(const ScannedText& text);
 // vehicle: "[year[-year]] Make Model", the make from `makes`.
-std::vector<Finding> FindVehicles(std::string_view text, const std::vector<std::string>& makes);
+std::vector<Finding> FindVehicles(const ScannedText& text, const std::vector<std::string>& makes);
 
 }  // namespace refinery::knowledge_internal

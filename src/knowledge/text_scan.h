@@ -17,6 +17,12 @@ struct Word {
 };
 
 bool IsWordByte(unsigned char c);
+// ASCII byte classes (std::isalnum and friends take unsigned char values
+// only; these take any char and never consult the locale).
+inline bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool IsAsciiUpper(char c) { return c >= 'A' && c <= 'Z'; }
+inline bool IsAsciiAlnum(char c) { return IsAsciiDigit(c) || IsAsciiUpper(c) || (c >= 'a' && c <= 'z'); }
+inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 std::vector<Word> ScanWords(std::string_view text);
 std::string AsciiLower(std::string_view text);
 // " w1 w2 w3 ": the words joined by single spaces with a space at each end,

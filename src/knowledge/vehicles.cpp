@@ -6,13 +6,11 @@
 
 #include "knowledge/automotive_text.h"
 #include "knowledge/rule_extractors.h"
+#include "knowledge/text_scan.h"
 
 namespace refinery::knowledge_internal {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 // Words that follow a model name without being part of it.
 bool StopWord(std::string_view w) {
@@ -37,7 +35,7 @@ std::string_view TokenAt(std::string_view t, size_t i) {
 }
 
 int Year(std::string_view s) {
-  if (s.size() != 4 || !std::all_of(s.begin(), s.end(), IsDigit)) return 0;
+  if (s.size() != 4 || !std::all_of(s.begin(), s.end(), IsAsciiDigit)) return 0;
   const int y = std::stoi(std::string(s));
   return y >= 1980 && y <= 2035 ? y : 0;
 }
@@ -45,7 +43,7 @@ int Year(std::string_view s) {
 // "2012", "2010-2014", "2010–14" ending right before `end` (a space between).
 std::pair<int, int> YearsBefore(std::string_view t, size_t end, size_t& start) {
   size_t b = end;
-  while (b > 0 && IsSpace(t[b - 1])) --b;
+  while (b > 0 && IsBlank(t[b - 1])) --b;
   size_t a = b;
   while (a > 0 && !std::isspace(static_cast<unsigned char>(t[a - 1]))) --a;
   std::string token(t.substr(a, b - a));
@@ -69,10 +67,10 @@ std::pair<int, int> YearsBefore(std::string_view t, size_t end, size_t& start) {
 // "2.4L", "5.3L V8", "3.5 L EcoBoost" in [from, to).
 std::string Engine(std::string_view t, size_t from, size_t to) {
   for (size_t i = from; i + 3 < to; ++i) {
-    if (!IsDigit(t[i]) || (i > 0 && (IsAlnum(t[i - 1]) || t[i - 1] == '.')) || t[i + 1] != '.' || !IsDigit(t[i + 2])) continue;
+    if (!IsAsciiDigit(t[i]) || (i > 0 && (IsAsciiAlnum(t[i - 1]) || t[i - 1] == '.')) || t[i + 1] != '.' || !IsAsciiDigit(t[i + 2])) continue;
     size_t j = i + 3;
     if (j < to && t[j] == ' ') ++j;
-    if (j >= to || (t[j] != 'L' && t[j] != 'l') || (j + 1 < to && IsAlnum(t[j + 1]))) continue;
+    if (j >= to || (t[j] != 'L' && t[j] != 'l') || (j + 1 < to && IsAsciiAlnum(t[j + 1]))) continue;
     size_t end = j + 1;
     std::string_view next = TokenAt(t, std::min(end + 1, to));
     if (end < to && t[end] == ' ' && !next.empty() &&
@@ -87,17 +85,18 @@ std::string Engine(std::string_view t, size_t from, size_t to) {
 
 }  // namespace
 
-std::vector<Finding> FindVehicles(std::string_view t, const std::vector<std::string>& makes) {
-  const std::vector<CodeSpan> codes = FindCodeSpans(t);
+std::vector<Finding> FindVehicles(const ScannedText& scanned, const std::vector<std::string>& makes) {
+  const std::string_view t = scanned.text;
+  const std::vector<CodeSpan>& codes = scanned.codes;
   std::vector<Finding> out;
   for (const std::string& make : makes) {
     for (size_t at = t.find(make); at != std::string_view::npos; at = t.find(make, at + make.size())) {
       const size_t end = at + make.size();
-      if ((at > 0 && IsAlnum(t[at - 1])) || end >= t.size() || !IsSpace(t[end])) continue;
+      if ((at > 0 && IsAsciiAlnum(t[at - 1])) || end >= t.size() || !IsBlank(t[end])) continue;
       size_t m = end;
-      while (m < t.size() && IsSpace(t[m])) ++m;
+      while (m < t.size() && IsBlank(t[m])) ++m;
       std::string_view model = TokenAt(t, m);
-      if (model.empty() || !(std::isupper(static_cast<unsigned char>(model[0])) || IsDigit(model[0])) ||
+      if (model.empty() || !(std::isupper(static_cast<unsigned char>(model[0])) || IsAsciiDigit(model[0])) ||
           StopWord(model) || Year(model) > 0 || FindCodeSpans(model).size() == 1) {
         continue;
       }
@@ -105,7 +104,7 @@ std::vector<Finding> FindVehicles(std::string_view t, const std::vector<std::str
       std::string name(model);
       size_t raw_end = m;
       while (raw_end < t.size() && !std::isspace(static_cast<unsigned char>(t[raw_end]))) ++raw_end;
-      if (raw_end == model_end && model_end < t.size() && IsSpace(t[model_end])) {
+      if (raw_end == model_end && model_end < t.size() && IsBlank(t[model_end])) {
         std::string_view second = TokenAt(t, model_end + 1);
         if (!second.empty() && std::isupper(static_cast<unsigned char>(second[0])) && !StopWord(second) &&
             FindCodeSpans(second).empty() && t.substr(model_end + 1, second.size()) == second &&

@@ -6,9 +6,12 @@
 
 namespace refinery {
 
-Result<std::unique_ptr<Embedder>> OpenEmbedder(const Config& config) {
-  // Embedding servers (OLLAMA_EMBED_URL, OpenAI-compatible) come later; until
-  // then every configuration gets the built-in embedder.
+Result<std::unique_ptr<Embedder>> OpenEmbedder(const Config& config, std::shared_ptr<LlmEndpoint> endpoint) {
+  if (config.llm_embed.configured()) {
+    if (endpoint == nullptr) return Status::Internal("OpenEmbedder: an embedding server is configured but no endpoint given");
+    const LlmEndpointConfig& e = config.llm_embed;
+    return MakeCoalescingEmbedder(MakeRemoteEmbedder(std::move(endpoint)), e.batch_size, e.concurrency);
+  }
   if (config.embedding_dim <= 0) {
     return Status::InvalidArgument("REFINERY_EMBEDDING_DIM: expected a positive integer, got " +
                                    std::to_string(config.embedding_dim));

@@ -28,8 +28,24 @@ class Embedder {
 // every machine.
 std::unique_ptr<Embedder> MakeHashingEmbedder(int dimension);
 
-// Chooses from config (the built-in embedder unless a server is configured).
-Result<std::unique_ptr<Embedder>> OpenEmbedder(const Config& config);
+class LlmEndpoint;
+
+// An embedder over an LLM server (Ollama's /api/embed, falling back to
+// /api/embeddings; OpenAI's /v1/embeddings), config.batch_size texts per
+// call. Its dimension is the model's, learned from the first answer (0
+// until then). Errors as LlmEndpoint::Post, plus InvalidArgument for an
+// answer of the wrong shape.
+std::unique_ptr<Embedder> MakeRemoteEmbedder(std::shared_ptr<LlmEndpoint> endpoint);
+
+// Merges concurrent Embed calls (from many threads) into calls of `inner`
+// of up to `batch_texts` texts, at most `max_calls` at once; a call with
+// more texts than that goes alone. Each caller gets its own vectors, or
+// the error of the call it was part of.
+std::unique_ptr<Embedder> MakeCoalescingEmbedder(std::unique_ptr<Embedder> inner, int batch_texts, int max_calls);
+
+// Chooses from config: the built-in embedder, or (config.llm_embed set) a
+// coalescing remote embedder over `endpoint`, which must then be non-null.
+Result<std::unique_ptr<Embedder>> OpenEmbedder(const Config& config, std::shared_ptr<LlmEndpoint> endpoint = nullptr);
 
 // Cosine similarity of two equal-length vectors (0 if either is zero).
 float Cosine(const std::vector<float>& a, const std::vector<float>& b);

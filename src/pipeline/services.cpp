@@ -75,7 +75,10 @@ Result<Services> OpenServices(const Config& config, OpenMode mode) {
   auto blobs = OpenBlobStore(config);
   if (!blobs.ok()) return blobs.status();
   services.blobs = std::move(blobs).value();
-  auto embedder = OpenEmbedder(config);
+  if (config.llm_embed.configured()) {
+    services.embed_endpoint = std::make_shared<LlmEndpoint>("llm_embed", config.llm_embed, config.openai_api_key);
+  }
+  auto embedder = OpenEmbedder(config, services.embed_endpoint);
   if (!embedder.ok()) return embedder.status();
   services.embedder = std::move(embedder).value();
   return services;

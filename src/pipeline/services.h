@@ -10,6 +10,7 @@
 #include "knowledge/extractor.h"
 #include "knowledge/profile.h"
 #include "llm/embedder.h"
+#include "llm/llm_endpoint.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
@@ -21,6 +22,9 @@ struct Services {
   std::unique_ptr<Queue> queue;
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<Embedder> embedder;
+  // The embedding server (config.llm_embed), for health and metrics; null
+  // with the built-in embedder. Reachable or not at start: work waits for it.
+  std::shared_ptr<LlmEndpoint> embed_endpoint;
   std::shared_ptr<const Profile> profile;  // REFINERY_PROFILE, loaded and checked at start
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<Extractor> extractor;

@@ -157,7 +157,14 @@ void Worker::ProcessJob(const Job& job) {
 }
 
 void Worker::Run(const std::atomic<bool>& stop) {
-  const int threads = services_.config.worker_concurrency;
+  int threads = services_.config.worker_concurrency;
+  if (stage_.name == "embed" && services_.embed_endpoint) {
+    // Batching across documents needs documents in hand: while every call
+    // slot is busy, the consumers waiting on the coalescing embedder form
+    // the next call's batch (about twelve per slot, two texts each on
+    // SciFact). They mostly wait on the server, so they cost little.
+    threads = std::max(threads, std::min(64, 12 * services_.config.llm_embed.concurrency));
+  }
   // A consumer inside one job for longer than twice the stage timeout (the
   // reconciler has long given its document to someone else) counts as hung;
   // the floor covers the 10 s outage pause and the lease wait.

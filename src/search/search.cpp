@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -144,6 +145,9 @@ Status Searcher::Refresh() {
   return Status::Ok();
 }
 
+// Marks an error as the query embedding's (Search falls back on it).
+constexpr const char* kEmbedFailure = "the query could not be embedded: ";
+
 // What the rankings found for one query; chunk text as far as known.
 struct Searcher::Candidates {
   std::vector<int64_t> vector_order;   // best first
@@ -156,7 +160,7 @@ struct Searcher::Candidates {
 Status Searcher::VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also,
                                   Candidates& out) {
   auto embedded = embedder_.Embed({text});
-  if (!embedded.ok()) return embedded.status();
+  if (!embedded.ok()) return Status(embedded.status().code(), kEmbedFailure + embedded.status().message());
   if (embedded->size() != 1) return Status::Internal("embedder returned no query vector");
   const std::vector<float>& q = embedded->front();
   // A query without any word the embedder knows (all punctuation) has the
@@ -229,8 +233,23 @@ Result<std::vector<SearchResult>> Searcher::Assemble(const std::vector<std::pair
   return results;
 }
 
-Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query) {
+Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query, SearchNote* note) {
   REFINERY_RETURN_IF_ERROR(ValidateQuery(query));
+  auto results = SearchFiltered(query);
+  if (results.ok() || query.mode == SearchMode::kLexical || !results.status().transient() ||
+      results.status().message().rfind(kEmbedFailure, 0) != 0) {
+    return results;
+  }
+  SearchQuery lexical = query;
+  lexical.mode = SearchMode::kLexical;
+  if (note != nullptr) {
+    note->fell_back_to = SearchMode::kLexical;
+    note->warning = "answered lexically: " + results.status().message().substr(std::string_view(kEmbedFailure).size());
+  }
+  return SearchFiltered(lexical);
+}
+
+Result<std::vector<SearchResult>> Searcher::SearchFiltered(const SearchQuery& query) {
   // Over-fetch so that chunks deleted since the cache was filled can be
   // dropped and still leave `limit` results; in hybrid mode also the depth
   // of each ranking that goes into the fusion. Filters that leave fewer

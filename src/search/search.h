@@ -60,17 +60,27 @@ struct SearchResult {
   std::optional<double> relevance_score;  // null until the evaluate stage ran on the chunk
 };
 
+// How a search was answered, when not as asked.
+struct SearchNote {
+  std::optional<SearchMode> fell_back_to;  // lexical: the embedding server could not embed the query
+  std::string warning;                     // why, for the response
+};
+
 // Keeps an in-memory copy of the stored vectors, topped up incrementally
 // from the store before each query. Thread-safe.
 class Searcher {
  public:
   Searcher(Store& store, Embedder& embedder);
-  // InvalidArgument for an empty query or a limit outside 1..100.
-  Result<std::vector<SearchResult>> Search(const SearchQuery& query);
+  // InvalidArgument for an empty query or a limit outside 1..100. When the
+  // query cannot be embedded for a transient reason (the embedding server
+  // is down or overloaded), vector and hybrid searches are answered
+  // lexically instead of failing, and `note` (if given) says so.
+  Result<std::vector<SearchResult>> Search(const SearchQuery& query, SearchNote* note = nullptr);
 
  private:
   struct Candidates;
   Status Refresh();  // REQUIRES: mutex_ held
+  Result<std::vector<SearchResult>> SearchFiltered(const SearchQuery& query);
   // The best `k` chunks by similarity, best first, plus the similarity of
   // each `also` chunk that has a cached vector.
   Status VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also, Candidates& out);

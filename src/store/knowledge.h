@@ -87,6 +87,10 @@ struct EntityQuery {
   int64_t limit = 50;
   int64_t offset = 0;
   std::string key_prefix;  // keys starting with it (case-sensitive: "P" for powertrain DTCs); empty: any
+  // Children of this entity (those with a relation to it, whether it has
+  // been resolved or not): a DTC's causes and steps in one query. An empty
+  // type: any entity.
+  EntityKey parent;
 };
 
 struct EntityPage {

@@ -45,7 +45,9 @@ constexpr const char* kUpsertEntity =
 constexpr const char* kEntityFilter =
     " FROM refinery.entities e WHERE ($1 = '' OR e.entity_type = $1) AND e.confidence >= $2"
     " AND ($3 = '' OR strpos(lower(e.entity_key), lower($3)) > 0 OR strpos(lower(e.attributes), lower($3)) > 0)"
-    " AND ($4 = '' OR left(e.entity_key, length($4)) = $4)";
+    " AND ($4 = '' OR left(e.entity_key, length($4)) = $4)"
+    " AND ($5 = '' OR EXISTS (SELECT 1 FROM refinery.entity_relations r WHERE r.to_type = $5 AND r.to_key = $6"
+    " AND r.from_type = e.entity_type AND r.from_key = e.entity_key))";
 
 Mention ReadMention(const Rows& r, int i) {
   Mention m;
@@ -245,11 +247,12 @@ Result<EntityPage> PgKnowledge::DoListEntities(const EntityQuery& q) {
   Status s = pool_.Run("list entities", TxMode::kSnapshot, [&](Conn& c) -> Status {
     page = EntityPage{};
     auto rows = c.Exec(std::string("SELECT " REFINERY_PG_ENTITY_COLUMNS) + kEntityFilter +
-                           " ORDER BY e.confidence DESC, e.id LIMIT $5 OFFSET $6",
-                       Params(q.type, q.min_confidence, q.q, q.key_prefix, q.limit, q.offset));
+                           " ORDER BY e.confidence DESC, e.id LIMIT $7 OFFSET $8",
+                       Params(q.type, q.min_confidence, q.q, q.key_prefix, q.parent.type, q.parent.key, q.limit,
+                              q.offset));
     if (!rows.ok()) return rows.status();
     for (int i = 0; i < rows->size(); ++i) page.entities.push_back(ReadEntity(*rows, i));
-    auto count = c.Exec(std::string("SELECT COUNT(*)") + kEntityFilter, Params(q.type, q.min_confidence, q.q, q.key_prefix));
+    auto count = c.Exec(std::string("SELECT COUNT(*)") + kEntityFilter, Params(q.type, q.min_confidence, q.q, q.key_prefix, q.parent.type, q.parent.key));
     if (!count.ok()) return count.status();
     page.total = count->Int(0, 0);
     return Status::Ok();

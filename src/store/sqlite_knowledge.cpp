@@ -39,7 +39,9 @@ constexpr const char* kUpsertEntity =
 constexpr const char* kEntityFilter =
     " FROM entities e WHERE (?1 = '' OR e.entity_type = ?1) AND e.confidence >= ?2"
     " AND (?3 = '' OR instr(lower(e.entity_key), lower(?3)) > 0 OR instr(lower(e.attributes), lower(?3)) > 0)"
-    " AND (?4 = '' OR substr(e.entity_key, 1, length(?4)) = ?4)";
+    " AND (?4 = '' OR substr(e.entity_key, 1, length(?4)) = ?4)"
+    " AND (?5 = '' OR EXISTS (SELECT 1 FROM entity_relations r WHERE r.to_type = ?5 AND r.to_key = ?6"
+    " AND r.from_type = e.entity_type AND r.from_key = e.entity_key))";
 
 Mention ReadMention(const Statement& s, int at = 0) {
   Mention m;
@@ -221,14 +223,14 @@ Result<EntityPage> SqliteKnowledge::DoListEntities(const EntityQuery& q) {
   EntityPage page;
   Status s = db_.Read([&](Connection& c) -> Status {
     const std::string list =
-        std::string("SELECT " REFINERY_ENTITY_COLUMNS) + kEntityFilter + " ORDER BY e.confidence DESC, e.id LIMIT ?5 OFFSET ?6";
+        std::string("SELECT " REFINERY_ENTITY_COLUMNS) + kEntityFilter + " ORDER BY e.confidence DESC, e.id LIMIT ?7 OFFSET ?8";
     REFINERY_RETURN_IF_ERROR(Query(
         c, list.c_str(), [&](const Statement& row) { page.entities.push_back(ReadEntity(row)); }, q.type,
-        q.min_confidence, q.q, q.key_prefix, q.limit, q.offset));
+        q.min_confidence, q.q, q.key_prefix, q.parent.type, q.parent.key, q.limit, q.offset));
     const std::string count = std::string("SELECT COUNT(*)") + kEntityFilter;
     return Query(
         c, count.c_str(), [&](const Statement& row) { page.total = row.Int(0); }, q.type, q.min_confidence, q.q,
-        q.key_prefix);
+        q.key_prefix, q.parent.type, q.parent.key);
   });
   if (!s.ok()) return s;
   return page;

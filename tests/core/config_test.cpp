@@ -58,6 +58,56 @@ TEST(Config, RefineryVariablesBeatLegacyNamesWhichBeatToml) {
   EXPECT_EQ(overridden->database_url, "postgresql://new");
 }
 
+TEST(Config, LlmEndpointsTakeThePythonSystemsNamesAndOurs) {
+  auto none = LoadConfig(FakeEnv({}));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->llm_embed.configured());  // the built-in embedder and reasoner
+  EXPECT_FALSE(none->llm_reason.configured());
+  auto legacy = LoadConfig(FakeEnv({{"OLLAMA_EMBED_URL", "http://llm-embed:11434"},
+                                    {"OLLAMA_BASE_URL", "http://llm-reason:11434"},
+                                    {"REASONING_MODEL", "llama3.1:8b"},
+                                    {"OPENAI_API_KEY", "sk-x"}}));
+  ASSERT_TRUE(legacy.ok()) << legacy.status().ToString();
+  EXPECT_EQ(legacy->llm_embed.url, "http://llm-embed:11434");
+  EXPECT_EQ(legacy->llm_embed.provider, "ollama");
+  EXPECT_EQ(legacy->llm_embed.model, "nomic-embed-text");  // the Python system's default
+  EXPECT_EQ(legacy->llm_reason.url, "http://llm-reason:11434");
+  EXPECT_EQ(legacy->llm_reason.model, "llama3.1:8b");
+  EXPECT_EQ(legacy->openai_api_key, "sk-x");
+  EXPECT_TRUE(legacy->llm_embed.api_key.empty());  // never sent to a server it was not meant for
+  auto ours = LoadConfig(FakeEnv({{"OLLAMA_EMBED_URL", "http://llm-embed:11434"},
+                                  {"EMBEDDING_MODEL", "nomic-embed-text"},
+                                  {"REFINERY_EMBED_URL", "http://vllm:8000/v1"},
+                                  {"REFINERY_EMBED_PROVIDER", "openai"},
+                                  {"REFINERY_EMBED_MODEL", "bge-m3"},
+                                  {"REFINERY_EMBED_TIMEOUT_S", "30"},
+                                  {"REFINERY_EMBED_CONCURRENCY", "8"},
+                                  {"REFINERY_EMBED_BATCH_SIZE", "128"},
+                                  {"REFINERY_EMBED_RETRIES", "0"},
+                                  {"REFINERY_EMBED_PULL", "true"}}));
+  ASSERT_TRUE(ours.ok()) << ours.status().ToString();
+  EXPECT_EQ(ours->llm_embed.url, "http://vllm:8000/v1");
+  EXPECT_EQ(ours->llm_embed.provider, "openai");
+  EXPECT_EQ(ours->llm_embed.model, "bge-m3");
+  EXPECT_DOUBLE_EQ(ours->llm_embed.timeout_s, 30);
+  EXPECT_EQ(ours->llm_embed.concurrency, 8);
+  EXPECT_EQ(ours->llm_embed.batch_size, 128);
+  EXPECT_EQ(ours->llm_embed.retries, 0);
+  EXPECT_TRUE(ours->llm_embed.pull);
+  for (const auto& [name, value] : std::map<std::string, std::string>{{"REFINERY_EMBED_PROVIDER", "anthropic"},
+                                                                      {"REFINERY_EMBED_URL", "llm-embed:11434"},
+                                                                      {"REFINERY_EMBED_CONCURRENCY", "0"}}) {
+    std::map<std::string, std::string> env = {{"REFINERY_EMBED_URL", "http://e:1"}};
+    env[name] = value;
+    auto bad = LoadConfig(FakeEnv(env));
+    ASSERT_FALSE(bad.ok()) << name;
+    EXPECT_NE(bad.status().message().find(name), std::string::npos) << bad.status().ToString();
+  }
+  auto no_model = LoadConfig(FakeEnv({{"REFINERY_REASON_URL", "http://r:1"}}));
+  ASSERT_FALSE(no_model.ok());
+  EXPECT_NE(no_model.status().message().find("REFINERY_REASON_MODEL"), std::string::npos);
+}
+
 TEST(Config, HttpServerSettingsAreRead) {
   auto defaults = LoadConfig(FakeEnv({}));
   ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();

@@ -144,6 +144,17 @@ TEST_P(Knowledge, ConflictsRelationsAndReadsCarryTypeKeyAndSources) {
   EXPECT_EQ(detail->related[0].direction, "child");
   EXPECT_EQ(detail->related[0].other.key, "P0420:catalyst");
   EXPECT_TRUE(detail->related[0].other_id.has_value());
+  EntityQuery children;  // the DTC's children in one query, not one lookup each
+  children.parent = {"dtc", "P0420"};
+  auto page = store().knowledge().ListEntities(children);
+  ASSERT_STORE_OK(page);
+  ASSERT_EQ(page->total, 1);
+  ASSERT_EQ(page->entities.size(), 1u);
+  EXPECT_EQ(page->entities[0].entity.key, "P0420:catalyst");
+  children.parent = {"dtc", "P0171"};
+  EXPECT_EQ(store().knowledge().ListEntities(children)->total, 0);
+  children.parent = {"cause", "P0420:catalyst"};  // a child has no children
+  EXPECT_EQ(store().knowledge().ListEntities(children)->total, 0);
   ASSERT_EQ(detail->conflicts.size(), 1u);
   auto stats = store().knowledge().Stats();
   EXPECT_EQ(stats->total_conflicts, 1);
@@ -159,11 +170,11 @@ TEST_P(Knowledge, ListEntitiesFiltersPagesAndCounts) {
   ASSERT_STORE_OK(all);
   EXPECT_EQ(all->total, 3);
   EXPECT_EQ(all->entities[0].entity.key, "DTI");  // highest confidence first
-  EXPECT_EQ(store().knowledge().ListEntities({"acronym", "", 0, 50, 0, ""})->total, 2);
-  EXPECT_EQ(store().knowledge().ListEntities({"", "tensor", 0, 50, 0, ""})->total, 1);
-  EXPECT_EQ(store().knowledge().ListEntities({"", "mri", 0, 50, 0, ""})->total, 1);
-  EXPECT_EQ(store().knowledge().ListEntities({"", "", 0.15, 50, 0, ""})->total, 1);
-  auto page = store().knowledge().ListEntities({"", "", 0, 1, 1, ""});
+  EXPECT_EQ(store().knowledge().ListEntities({"acronym", "", 0, 50, 0, "", {}})->total, 2);
+  EXPECT_EQ(store().knowledge().ListEntities({"", "tensor", 0, 50, 0, "", {}})->total, 1);
+  EXPECT_EQ(store().knowledge().ListEntities({"", "mri", 0, 50, 0, "", {}})->total, 1);
+  EXPECT_EQ(store().knowledge().ListEntities({"", "", 0.15, 50, 0, "", {}})->total, 1);
+  auto page = store().knowledge().ListEntities({"", "", 0, 1, 1, "", {}});
   ASSERT_EQ(page->entities.size(), 1u);
   EXPECT_EQ(page->total, 3);
   EntityQuery by_prefix;
@@ -174,8 +185,8 @@ TEST_P(Knowledge, ListEntitiesFiltersPagesAndCounts) {
   EXPECT_EQ(prefixed->entities.size(), 1u);
   by_prefix.key_prefix = "d";
   EXPECT_EQ(store().knowledge().ListEntities(by_prefix)->total, 0);
-  EXPECT_STORE_CODE(store().knowledge().ListEntities({"", "", 0, 0, 0, ""}), kInvalidArgument);
-  EXPECT_STORE_CODE(store().knowledge().ListEntities({"", "", 1.5, 10, 0, ""}), kInvalidArgument);
+  EXPECT_STORE_CODE(store().knowledge().ListEntities({"", "", 0, 0, 0, "", {}}), kInvalidArgument);
+  EXPECT_STORE_CODE(store().knowledge().ListEntities({"", "", 1.5, 10, 0, "", {}}), kInvalidArgument);
 }
 
 TEST_P(Knowledge, BadMentionsAndWrongStatesWriteNothing) {
