@@ -71,7 +71,7 @@ void Load(Store& store, Embedder& embedder, const ChunkerOptions& options, const
   if (!stored.ok() || !vectors.ok()) Die("embed", stored.ok() ? vectors.status() : stored.status());
   std::vector<std::pair<int64_t, std::vector<float>>> updates;
   for (size_t i = 0; i < stored->size(); ++i) updates.emplace_back((*stored)[i].id, (*vectors)[i]);
-  Status embedded = store.chunks().SetEmbeddings(inserted->id, updates, {"embedding", "complete"});
+  Status embedded = store.chunks().SetEmbeddings(inserted->id, embedder.Name(), updates, {"embedding", "complete"});
   if (!embedded.ok()) Die("vectors", embedded);
 }
 

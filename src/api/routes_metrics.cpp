@@ -85,6 +85,18 @@ void AddLlm(MetricsRegistry& m, const LlmEndpoint& endpoint) {
   m.Set("refinery_llm_breaker_open", role, stats.breaker == "closed" ? 0 : 1);
 }
 
+// This process's embedding cache, in texts (the API's are query texts).
+void AddEmbedCache(MetricsRegistry& m, const EmbedCacheCounters& cache) {
+  m.Declare("refinery_llm_cache_total", MetricType::kCounter,
+            "Texts answered from the embedding cache (hit), sent to the server (miss), or whose cache read or write "
+            "failed (error)");
+  const std::pair<const char*, int64_t> results[] = {
+      {"hit", cache.hits.load()}, {"miss", cache.misses.load()}, {"error", cache.errors.load()}};
+  for (const auto& [result, count] : results) {
+    m.Set("refinery_llm_cache_total", {{"kind", "embed"}, {"result", result}}, static_cast<double>(count));
+  }
+}
+
 // refinery_queue_jobs and the document gauges from one snapshot; false
 // for a source that could not be read (the rest is still reported).
 void AddPipeline(MetricsRegistry& m, const PipelineStats& stats) {
@@ -197,6 +209,7 @@ std::string ScrapeGauges(ApiContext& ctx) {
   AddProcess(m, ctx);
   AddPool(m, ctx.services.store->GetPoolStats());
   if (ctx.services.embed_endpoint) AddLlm(m, *ctx.services.embed_endpoint);
+  if (ctx.services.embed_cache) AddEmbedCache(m, *ctx.services.embed_cache);
   const PipelineStats stats = ReadPipelineStats(ctx.services);
   AddPipeline(m, stats);
   const bool queue_ok = stats.queue_status.ok();

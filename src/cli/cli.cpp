@@ -25,6 +25,7 @@ const std::vector<Command>& Commands() {
       {"stats", "Show document, chunk and queue counts", AddStats},
       {"doctor", "Check services, API, database, queues and pipeline; exit 1 if unhealthy", AddDoctor},
       {"migrate", "Create or upgrade the database schema", AddMigrate},
+      {"reembed", "Re-embed, through the queue, documents another embedding model embedded", AddReembed},
       {"status", "Show the services of the running `refinery up`", AddStatus},
       {"stop", "Stop a service (it stays stopped until started)", AddStop},
       {"start", "Start a stopped service", AddStart},

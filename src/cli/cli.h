@@ -58,6 +58,7 @@ void AddSearch(CLI::App&, const GlobalFlags&, int*);
 void AddStats(CLI::App&, const GlobalFlags&, int*);
 void AddDoctor(CLI::App&, const GlobalFlags&, int*);
 void AddMigrate(CLI::App&, const GlobalFlags&, int*);
+void AddReembed(CLI::App&, const GlobalFlags&, int*);
 void AddVersion(CLI::App&, const GlobalFlags&, int*);
 void AddStatus(CLI::App&, const GlobalFlags&, int*);
 void AddStop(CLI::App&, const GlobalFlags&, int*);

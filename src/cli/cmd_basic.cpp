@@ -11,6 +11,7 @@
 #include "api/stats_json.h"
 #include "cli/cli.h"
 #include "core/version.h"
+#include "pipeline/documents.h"
 #include "pipeline/pipeline_stats.h"
 #include "pipeline/services.h"
 #include "search/search.h"
@@ -90,6 +91,31 @@ void AddMigrate(CLI::App& app, const GlobalFlags& flags, int* code) {
     if (!services) return;
     auto version = services->store->SchemaVersion();
     std::cout << "schema at version " << (version.ok() ? *version : 0) << "\n";
+    *code = kExitOk;
+  });
+}
+
+// After the embedding model changed: search uses only the configured
+// model's vectors, so the others are replaced through the queue.
+void AddReembed(CLI::App& app, const GlobalFlags& flags, int* code) {
+  auto* cmd = app.add_subcommand("reembed", "Re-embed, through the queue, documents another embedding model embedded");
+  auto dry_run = std::make_shared<bool>(false);
+  cmd->add_flag("--dry-run", *dry_run, "Only count the documents");
+  cmd->callback([&flags, code, dry_run] {
+    auto services = OpenOrReport(flags, "reembed", OpenMode::kServe, code);
+    if (!services) return;
+    auto outcome = ReembedDocuments(*services, *dry_run);
+    if (!outcome.ok()) {
+      std::cerr << "refinery: reembed: " << outcome.status().message() << "\n";
+      *code = outcome.status().transient() ? kExitUnavailable : kExitFailure;
+      return;
+    }
+    const std::string model = services->embedder->Name();
+    std::cout << outcome->queued << (*dry_run ? " documents to re-embed with " : " documents queued for re-embedding with ")
+              << model << "\n";
+    if (outcome->skipped > 0) {
+      std::cout << outcome->skipped << " more are in flight or in error: run again once they complete\n";
+    }
     *code = kExitOk;
   });
 }

@@ -164,6 +164,7 @@ void AddApi(CLI::App& app, const GlobalFlags& flags, int* code) {
       return;
     }
     listen->Apply(*config);
+    config->llm_embed.linger_ms = 0;  // one query at a time: waiting for a batch only delays it
     *code = RunApi(*config);
   });
 }

@@ -232,6 +232,8 @@ const std::vector<Setting>& Settings() {
        EndpointInt<&Config::member, &LlmEndpointConfig::concurrency, 1, 256>},                                    \
       {"llm." table ".batch_size", "REFINERY_" env "_BATCH_SIZE",                                                  \
        EndpointInt<&Config::member, &LlmEndpointConfig::batch_size, 1, 2048>},                                    \
+      {"llm." table ".linger_ms", "REFINERY_" env "_LINGER_MS",                                                    \
+       EndpointInt<&Config::member, &LlmEndpointConfig::linger_ms, 0, 1000>},                                     \
       {"llm." table ".retries", "REFINERY_" env "_RETRIES", EndpointInt<&Config::member, &LlmEndpointConfig::retries, 0, 20>}, \
       {"llm." table ".pull", "REFINERY_" env "_PULL", EndpointPull<&Config::member>}
       REFINERY_LLM_SETTINGS("embed", "EMBED", llm_embed),

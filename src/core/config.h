@@ -48,7 +48,15 @@ struct LlmEndpointConfig {
   double timeout_s = 120;           // one call, from connect to the last byte (a cold model loads first)
   double connect_timeout_s = 5;
   int concurrency = 4;  // calls in flight from one process (one Ollama queues the rest anyway)
-  int batch_size = 64;  // texts per embedding call
+  // Texts per embedding call. 16 fills the embed worker's call slots with
+  // the documents its consumers hold (bench/llm_embed_bench: 81% of what
+  // the server allows); a larger batch needs more consumers
+  // (REFINERY_WORKER_CONCURRENCY) to fill.
+  int batch_size = 16;
+  // How long an embedding call may wait for more texts to fill its batch
+  // (each embed job holds one document of a few chunks). The API answers
+  // one query at a time and never waits.
+  int linger_ms = 20;
   int retries = 3;      // further tries of a call after a timeout, 429, 5xx or a dropped connection
   bool pull = false;    // Ollama: pull a model that is missing (opt-in: it may be gigabytes)
   bool configured() const { return !url.empty(); }

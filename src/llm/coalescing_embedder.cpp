@@ -14,24 +14,34 @@ namespace {
 
 class CoalescingEmbedder final : public Embedder {
  public:
-  CoalescingEmbedder(std::unique_ptr<Embedder> inner, int batch_texts, int max_calls)
-      : inner_(std::move(inner)), batch_texts_(std::max(1, batch_texts)), max_calls_(std::max(1, max_calls)) {}
+  CoalescingEmbedder(std::unique_ptr<Embedder> inner, int batch_texts, int max_calls, std::chrono::milliseconds linger)
+      : inner_(std::move(inner)),
+        batch_texts_(std::max(1, batch_texts)),
+        max_calls_(std::max(1, max_calls)),
+        linger_(std::max(std::chrono::milliseconds(0), linger)) {}
 
   int Dimension() const override { return inner_->Dimension(); }
   std::string Name() const override { return inner_->Name(); }
 
   Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts) override {
-    Request mine{&texts, {}, Status::Ok(), false};
+    Request mine{&texts, {}, Status::Ok(), false, Clock::now()};
     std::unique_lock lock(mutex_);
     pending_.push_back(&mine);
+    pending_texts_ += texts.size();
+    answered_.notify_all();  // a lingering leader may now have a full batch
     // Wait until someone has answered this request, or until a call slot is
-    // free: then lead one call for the requests at the head of the line
+    // free and the head of the line is ready: then lead one call for it
     // (while every slot is busy, the line grows: that is the batching).
     while (!mine.done) {
-      if (calls_ < max_calls_ && !pending_.empty()) {
+      if (calls_ >= max_calls_ || pending_.empty()) {
+        answered_.wait(lock);
+        continue;
+      }
+      const Clock::time_point due = pending_.front()->arrived + linger_;
+      if (pending_texts_ >= static_cast<size_t>(batch_texts_) || Clock::now() >= due) {
         Lead(lock);
       } else {
-        answered_.wait(lock);
+        answered_.wait_until(lock, due);
       }
     }
     if (!mine.status.ok()) return mine.status;
@@ -39,11 +49,13 @@ class CoalescingEmbedder final : public Embedder {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Request {
     const std::vector<std::string>* texts;
     std::vector<std::vector<float>> vectors;
     Status status;
     bool done;
+    Clock::time_point arrived;
   };
 
   // REQUIRES: lock held; returns with it held.
@@ -57,6 +69,7 @@ class CoalescingEmbedder final : public Embedder {
       batch.push_back(next);
       texts.insert(texts.end(), next->texts->begin(), next->texts->end());
       pending_.pop_front();
+      pending_texts_ -= size;
     }
     ++calls_;
     lock.unlock();
@@ -83,16 +96,19 @@ class CoalescingEmbedder final : public Embedder {
   std::unique_ptr<Embedder> inner_;
   const int batch_texts_;
   const int max_calls_;
+  const std::chrono::milliseconds linger_;
   std::mutex mutex_;
   std::condition_variable answered_;
   std::deque<Request*> pending_;  // GUARDED_BY(mutex_): the callers waiting, oldest first
+  size_t pending_texts_ = 0;      // GUARDED_BY(mutex_): texts of pending_
   int calls_ = 0;                 // GUARDED_BY(mutex_): calls in flight
 };
 
 }  // namespace
 
-std::unique_ptr<Embedder> MakeCoalescingEmbedder(std::unique_ptr<Embedder> inner, int batch_texts, int max_calls) {
-  return std::make_unique<CoalescingEmbedder>(std::move(inner), batch_texts, max_calls);
+std::unique_ptr<Embedder> MakeCoalescingEmbedder(std::unique_ptr<Embedder> inner, int batch_texts, int max_calls,
+                                                 std::chrono::milliseconds linger) {
+  return std::make_unique<CoalescingEmbedder>(std::move(inner), batch_texts, max_calls, linger);
 }
 
 }  // namespace refinery

@@ -10,7 +10,12 @@ Result<std::unique_ptr<Embedder>> OpenEmbedder(const Config& config, std::shared
   if (config.llm_embed.configured()) {
     if (endpoint == nullptr) return Status::Internal("OpenEmbedder: an embedding server is configured but no endpoint given");
     const LlmEndpointConfig& e = config.llm_embed;
-    return MakeCoalescingEmbedder(MakeRemoteEmbedder(std::move(endpoint)), e.batch_size, e.concurrency);
+    // One call more than the endpoint lets through at once: while a call
+    // parses its answer (thousands of numbers), the next is already on the
+    // wire, so the server's slots stay busy; the endpoint still caps the
+    // requests in flight.
+    return MakeCoalescingEmbedder(MakeRemoteEmbedder(std::move(endpoint)), e.batch_size, e.concurrency + 1,
+                                  std::chrono::milliseconds(e.linger_ms));
   }
   if (config.embedding_dim <= 0) {
     return Status::InvalidArgument("REFINERY_EMBEDDING_DIM: expected a positive integer, got " +

@@ -2,6 +2,7 @@
 // topical similarity.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,9 +40,11 @@ std::unique_ptr<Embedder> MakeRemoteEmbedder(std::shared_ptr<LlmEndpoint> endpoi
 
 // Merges concurrent Embed calls (from many threads) into calls of `inner`
 // of up to `batch_texts` texts, at most `max_calls` at once; a call with
-// more texts than that goes alone. Each caller gets its own vectors, or
-// the error of the call it was part of.
-std::unique_ptr<Embedder> MakeCoalescingEmbedder(std::unique_ptr<Embedder> inner, int batch_texts, int max_calls);
+// more texts than that goes alone. A call starts once a slot is free and
+// its batch is full or its oldest caller has waited `linger`. Each caller
+// gets its own vectors, or the error of the call it was part of.
+std::unique_ptr<Embedder> MakeCoalescingEmbedder(std::unique_ptr<Embedder> inner, int batch_texts, int max_calls,
+                                                 std::chrono::milliseconds linger = std::chrono::milliseconds(0));
 
 // Chooses from config: the built-in embedder, or (config.llm_embed set) a
 // coalescing remote embedder over `endpoint`, which must then be non-null.

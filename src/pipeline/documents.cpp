@@ -1,4 +1,6 @@
-// Entry and exit of documents: ingest, delete, retry.
+// Entry and exit of documents: ingest, delete, retry, re-embed.
+#include <functional>
+
 #include <spdlog/spdlog.h>
 
 #include "pipeline/documents.h"
@@ -83,6 +85,56 @@ Status RetryDocument(Services& services, int64_t id) {
   if (stage == nullptr) stage = &StageChain().front();
   REFINERY_RETURN_IF_ERROR(services.store->documents().SetState(id, {kStateError, stage->state}));
   return services.queue->Enqueue(stage->name, id);
+}
+
+namespace {
+
+constexpr int64_t kReembedPage = 500;
+
+// Calls `each` with every document in `state` embedded by another model.
+Status ForEachOtherModel(Services& services, const std::string& state, const std::function<Status(int64_t)>& each) {
+  const std::string model = services.embedder->Name();
+  for (int64_t after = 0;;) {
+    auto ids = services.store->chunks().EmbeddedByOtherModels(model, state, after, kReembedPage);
+    if (!ids.ok()) return ids.status();
+    for (int64_t id : *ids) REFINERY_RETURN_IF_ERROR(each(id));
+    if (static_cast<int64_t>(ids->size()) < kReembedPage) return Status::Ok();
+    after = ids->back();
+  }
+}
+
+}  // namespace
+
+Result<ReembedOutcome> ReembedDocuments(Services& services, bool dry_run) {
+  const StageDef* embed = FindStage("embed");
+  if (embed == nullptr) return Status::Internal("no embed stage");
+  ReembedOutcome outcome;
+  REFINERY_RETURN_IF_ERROR(ForEachOtherModel(services, kStateComplete, [&](int64_t id) -> Status {
+    if (dry_run) {
+      ++outcome.queued;
+      return Status::Ok();
+    }
+    LogNote note{embed->name, kLogRequeued, "re-embedding with " + services.embedder->Name(), 0};
+    Status moved = services.store->documents().SetState(id, {kStateComplete, embed->state, note});
+    if (moved.code() == StatusCode::kConflict || moved.code() == StatusCode::kNotFound) return Status::Ok();
+    REFINERY_RETURN_IF_ERROR(moved);
+    ++outcome.queued;
+    // Enqueue failing leaves it in "embedding": the reconciler enqueues it.
+    return services.queue->Enqueue(embed->name, id);
+  }));
+  // Documents up to the embed stage's state get the configured model's
+  // vectors anyway; those past it (and in error) are only counted.
+  bool past_embed = false;
+  for (const std::string& state : AllStates()) {
+    const bool skip = !past_embed || state == kStateComplete;
+    if (state == embed->state) past_embed = true;
+    if (skip) continue;
+    REFINERY_RETURN_IF_ERROR(ForEachOtherModel(services, state, [&](int64_t) -> Status {
+      ++outcome.skipped;
+      return Status::Ok();
+    }));
+  }
+  return outcome;
 }
 
 }  // namespace refinery

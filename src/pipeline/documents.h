@@ -37,4 +37,17 @@ Status DeleteDocumentEverywhere(Services& services, int64_t id);
 // reset) and enqueues it. NotFound if absent; Conflict if not in "error".
 Status RetryDocument(Services& services, int64_t id);
 
+struct ReembedOutcome {
+  int64_t queued = 0;  // complete documents sent back to the embed stage
+  // Documents with another model's vectors still on their way through the
+  // pipeline or in error: left alone (run again once they complete).
+  int64_t skipped = 0;
+};
+
+// After the embedding model changed: every complete document with a vector
+// of another model than services.embedder's goes back to "embedding" and
+// is enqueued there (it then passes the later stages again, which are
+// idempotent). With `dry_run`, only counts. Safe to run while workers run.
+Result<ReembedOutcome> ReembedDocuments(Services& services, bool dry_run);
+
 }  // namespace refinery

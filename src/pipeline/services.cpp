@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "knowledge/resolver.h"
+#include "pipeline/caching_embedder.h"
 
 namespace refinery {
 namespace {
@@ -81,6 +82,11 @@ Result<Services> OpenServices(const Config& config, OpenMode mode) {
   auto embedder = OpenEmbedder(config, services.embed_endpoint);
   if (!embedder.ok()) return embedder.status();
   services.embedder = std::move(embedder).value();
+  if (services.embed_endpoint) {  // the built-in embedder costs less than a lookup
+    services.embed_cache = std::make_shared<EmbedCacheCounters>();
+    services.embedder =
+        MakeCachingEmbedder(std::move(services.embedder), services.store->embedding_cache(), services.embed_cache);
+  }
   return services;
 }
 

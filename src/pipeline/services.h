@@ -11,6 +11,7 @@
 #include "knowledge/profile.h"
 #include "llm/embedder.h"
 #include "llm/llm_endpoint.h"
+#include "pipeline/caching_embedder.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
@@ -25,6 +26,9 @@ struct Services {
   // The embedding server (config.llm_embed), for health and metrics; null
   // with the built-in embedder. Reachable or not at start: work waits for it.
   std::shared_ptr<LlmEndpoint> embed_endpoint;
+  // What the embedding cache saw in this process; null with the built-in
+  // embedder (never cached: computing is cheaper than a lookup).
+  std::shared_ptr<EmbedCacheCounters> embed_cache;
   std::shared_ptr<const Profile> profile;  // REFINERY_PROFILE, loaded and checked at start
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<Extractor> extractor;

@@ -49,7 +49,7 @@ Status RunEmbed(Services& s, const Document& doc, const StateTransition& t) {
   ChunkEmbeddings updates;
   updates.reserve(chunks->size());
   for (size_t i = 0; i < chunks->size(); ++i) updates.emplace_back((*chunks)[i].id, std::move((*vectors)[i]));
-  return s.store->chunks().SetEmbeddings(doc.id, updates, t);
+  return s.store->chunks().SetEmbeddings(doc.id, s.embedder->Name(), updates, t);
 }
 
 // Judges every chunk; evaluating again replaces the earlier judgement, so a

@@ -118,17 +118,23 @@ Searcher::Searcher(Store& store, Embedder& embedder) : store_(store), embedder_(
 //    stale cache never returns a deleted chunk, it only wastes candidates.)
 // A deletion exactly cancelling an out-of-order embedding goes unnoticed
 // until the counts next differ; acceptable for a scan that an index replaces.
+//
+// Only vectors of the configured model are kept (another model's live in
+// another space until `refinery reembed` replaces them), but all are
+// counted, so the counts compare with the store's.
 Status Searcher::Refresh() {
   auto before = store_.telemetry().Stats();
   if (!before.ok()) return before.status();
-  auto count = [this] { return static_cast<int64_t>(vectors_.size()); };
+  const std::string model = embedder_.Name();
+  auto count = [this] { return scanned_; };
   for (int round = 0; round < 2; ++round) {
     for (;;) {
       auto page = store_.chunks().ScanEmbeddings(last_chunk_id_, kScanPage);
       if (!page.ok()) return page.status();
       for (auto& v : *page) {
         last_chunk_id_ = std::max(last_chunk_id_, v.chunk_id);
-        vectors_.push_back(std::move(v));
+        ++scanned_;
+        if (v.model == model) vectors_.push_back(std::move(v));
       }
       if (static_cast<int64_t>(page->size()) < kScanPage) break;
     }
@@ -140,13 +146,11 @@ Status Searcher::Refresh() {
     }
     if (!stale || round == 1) break;
     vectors_.clear();  // rebuild from scratch, once
+    scanned_ = 0;
     last_chunk_id_ = 0;
   }
   return Status::Ok();
 }
-
-// Marks an error as the query embedding's (Search falls back on it).
-constexpr const char* kEmbedFailure = "the query could not be embedded: ";
 
 // What the rankings found for one query; chunk text as far as known.
 struct Searcher::Candidates {
@@ -157,12 +161,8 @@ struct Searcher::Candidates {
   std::unordered_map<int64_t, ChunkHit> hits;
 };
 
-Status Searcher::VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also,
+Status Searcher::VectorCandidates(const std::vector<float>& q, size_t k, const std::vector<int64_t>& also,
                                   Candidates& out) {
-  auto embedded = embedder_.Embed({text});
-  if (!embedded.ok()) return Status(embedded.status().code(), kEmbedFailure + embedded.status().message());
-  if (embedded->size() != 1) return Status::Internal("embedder returned no query vector");
-  const std::vector<float>& q = embedded->front();
   // A query without any word the embedder knows (all punctuation) has the
   // zero vector: every similarity would be 0, so nothing is relevant.
   if (IsZero(q)) return Status::Ok();
@@ -233,23 +233,27 @@ Result<std::vector<SearchResult>> Searcher::Assemble(const std::vector<std::pair
   return results;
 }
 
+// The query is embedded once, whatever the depth rounds; a transient
+// failure (the embedding server down or overloaded) answers lexically.
 Result<std::vector<SearchResult>> Searcher::Search(const SearchQuery& query, SearchNote* note) {
   REFINERY_RETURN_IF_ERROR(ValidateQuery(query));
-  auto results = SearchFiltered(query);
-  if (results.ok() || query.mode == SearchMode::kLexical || !results.status().transient() ||
-      results.status().message().rfind(kEmbedFailure, 0) != 0) {
-    return results;
+  if (query.mode == SearchMode::kLexical) return SearchFiltered(query, {});
+  auto embedded = embedder_.Embed({query.query});
+  if (embedded.ok() && embedded->size() == 1) return SearchFiltered(query, embedded->front());
+  if (embedded.ok()) return Status::Internal("embedder returned no query vector");
+  if (!embedded.status().transient()) {
+    return Status(embedded.status().code(), "the query could not be embedded: " + embedded.status().message());
   }
   SearchQuery lexical = query;
   lexical.mode = SearchMode::kLexical;
   if (note != nullptr) {
     note->fell_back_to = SearchMode::kLexical;
-    note->warning = "answered lexically: " + results.status().message().substr(std::string_view(kEmbedFailure).size());
+    note->warning = "answered lexically: " + embedded.status().message();
   }
-  return SearchFiltered(lexical);
+  return SearchFiltered(lexical, {});
 }
 
-Result<std::vector<SearchResult>> Searcher::SearchFiltered(const SearchQuery& query) {
+Result<std::vector<SearchResult>> Searcher::SearchFiltered(const SearchQuery& query, const std::vector<float>& q) {
   // Over-fetch so that chunks deleted since the cache was filled can be
   // dropped and still leave `limit` results; in hybrid mode also the depth
   // of each ranking that goes into the fusion. Filters that leave fewer
@@ -257,14 +261,15 @@ Result<std::vector<SearchResult>> Searcher::SearchFiltered(const SearchQuery& qu
   const bool filtered = query.min_trust.has_value() || query.min_relevance.has_value();
   for (size_t depth = static_cast<size_t>(query.limit) * 4 + 20;; depth *= 4) {
     bool exhausted = false;
-    auto results = SearchAtDepth(query, depth, exhausted);
+    auto results = SearchAtDepth(query, q, depth, exhausted);
     if (!results.ok() || !filtered || exhausted || results->size() >= static_cast<size_t>(query.limit)) {
       return results;
     }
   }
 }
 
-Result<std::vector<SearchResult>> Searcher::SearchAtDepth(const SearchQuery& query, size_t k, bool& exhausted) {
+Result<std::vector<SearchResult>> Searcher::SearchAtDepth(const SearchQuery& query, const std::vector<float>& q,
+                                                          size_t k, bool& exhausted) {
   const bool filtered = query.min_trust.has_value() || query.min_relevance.has_value();
   // Unfiltered lexical search needs only `limit` (the store skips nothing).
   const size_t lexical_depth = query.mode == SearchMode::kLexical && !filtered ? query.limit : k;
@@ -282,7 +287,7 @@ Result<std::vector<SearchResult>> Searcher::SearchAtDepth(const SearchQuery& que
   }
   exhausted = c.lexical_order.size() < lexical_depth;
   if (query.mode != SearchMode::kLexical) {
-    REFINERY_RETURN_IF_ERROR(VectorCandidates(query.query, k, c.lexical_order, c));
+    REFINERY_RETURN_IF_ERROR(VectorCandidates(q, k, c.lexical_order, c));
     exhausted = exhausted && c.vector_order.size() < k;
   }
   std::vector<std::pair<int64_t, double>> order;

@@ -66,8 +66,9 @@ struct SearchNote {
   std::string warning;                     // why, for the response
 };
 
-// Keeps an in-memory copy of the stored vectors, topped up incrementally
-// from the store before each query. Thread-safe.
+// Keeps an in-memory copy of the stored vectors of the embedder's model
+// (never mixing two models' spaces), topped up incrementally from the
+// store before each query. Thread-safe.
 class Searcher {
  public:
   Searcher(Store& store, Embedder& embedder);
@@ -80,13 +81,15 @@ class Searcher {
  private:
   struct Candidates;
   Status Refresh();  // REQUIRES: mutex_ held
-  Result<std::vector<SearchResult>> SearchFiltered(const SearchQuery& query);
-  // The best `k` chunks by similarity, best first, plus the similarity of
-  // each `also` chunk that has a cached vector.
-  Status VectorCandidates(const std::string& text, size_t k, const std::vector<int64_t>& also, Candidates& out);
+  // `q` is the query's vector (unused in lexical mode).
+  Result<std::vector<SearchResult>> SearchFiltered(const SearchQuery& query, const std::vector<float>& q);
+  // The best `k` chunks by similarity to `q`, best first, plus the
+  // similarity of each `also` chunk that has a cached vector.
+  Status VectorCandidates(const std::vector<float>& q, size_t k, const std::vector<int64_t>& also, Candidates& out);
   // One ranking `depth` candidates deep per mode; `exhausted` when no
   // ranking had more to give.
-  Result<std::vector<SearchResult>> SearchAtDepth(const SearchQuery& query, size_t depth, bool& exhausted);
+  Result<std::vector<SearchResult>> SearchAtDepth(const SearchQuery& query, const std::vector<float>& q,
+                                                  size_t depth, bool& exhausted);
   // Results in `order` (best first, at most query.limit) that pass the
   // query's filters, text fetched for chunks that lack it, deleted chunks
   // skipped.
@@ -96,7 +99,8 @@ class Searcher {
   Store& store_;
   Embedder& embedder_;
   std::mutex mutex_;
-  std::vector<ChunkVector> vectors_;  // GUARDED_BY(mutex_), chunk id order
+  std::vector<ChunkVector> vectors_;  // GUARDED_BY(mutex_), chunk id order, embedder_'s model only
+  int64_t scanned_ = 0;               // GUARDED_BY(mutex_): vectors read of every model
   int64_t last_chunk_id_ = 0;         // GUARDED_BY(mutex_)
 };
 

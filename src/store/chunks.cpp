@@ -47,8 +47,10 @@ Status ChunkStore::Replace(int64_t document_id, const std::vector<Chunk>& chunks
 
 Result<std::vector<Chunk>> ChunkStore::Get(int64_t document_id) { return DoGet(document_id); }
 
-Status ChunkStore::SetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) {
-  return DoSetEmbeddings(document_id, vectors, t);
+Status ChunkStore::SetEmbeddings(int64_t document_id, const std::string& model, const ChunkEmbeddings& vectors,
+                                 const StateTransition& t) {
+  if (model.empty() || model.size() > 256) return Status::InvalidArgument("embedding model must be 1..256 bytes");
+  return DoSetEmbeddings(document_id, model, vectors, t);
 }
 
 Status ChunkStore::SetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) {
@@ -60,6 +62,14 @@ Result<std::vector<ChunkVector>> ChunkStore::ScanEmbeddings(int64_t after_chunk_
   if (limit < 0) return Status::InvalidArgument("limit must be >= 0");
   if (limit == 0) return std::vector<ChunkVector>{};
   return DoScanEmbeddings(after_chunk_id, limit);
+}
+
+Result<std::vector<int64_t>> ChunkStore::EmbeddedByOtherModels(const std::string& model, const std::string& state,
+                                                               int64_t after_document_id, int64_t limit) {
+  if (limit < 0) return Status::InvalidArgument("limit must be >= 0");
+  if (model.empty()) return Status::InvalidArgument("embedding model must not be empty");
+  if (limit == 0) return std::vector<int64_t>{};
+  return DoEmbeddedByOtherModels(model, state, after_document_id, limit);
 }
 
 Result<std::vector<ChunkHit>> ChunkStore::Hits(const std::vector<int64_t>& chunk_ids) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -31,11 +32,13 @@ class ChunkStore {
   // The document's chunks ordered by chunk_index, embeddings included;
   // empty when it has none. NotFound if the document is absent.
   Result<std::vector<Chunk>> Get(int64_t document_id);
-  // Sets the embedding of each listed chunk and applies `t`, in one
-  // transaction. NotFound (and no write) if the document is absent or a
-  // listed chunk is not one of its chunks; Conflict (and no write) if it is
-  // not in t.from.
-  Status SetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t);
+  // Sets the embedding of each listed chunk, tagged with the `model` that
+  // computed it, and applies `t`, in one transaction. NotFound (and no
+  // write) if the document is absent or a listed chunk is not one of its
+  // chunks; Conflict (and no write) if it is not in t.from;
+  // InvalidArgument for a model name that is empty or over 256 bytes.
+  Status SetEmbeddings(int64_t document_id, const std::string& model, const ChunkEmbeddings& vectors,
+                       const StateTransition& t);
   // Sets the evaluation of each listed chunk (replacing an earlier one) and
   // applies `t`, in one transaction; the document's evaluated count (and
   // Stats().chunks_evaluated) follows. NotFound / Conflict as
@@ -43,9 +46,15 @@ class ChunkStore {
   // empty domain or evaluator, a domain over 64 or a reasoning over 4096 bytes.
   Status SetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t);
   // Every stored embedding whose chunk id is greater than `after_chunk_id`,
-  // in chunk id order, at most `limit` (lets callers page and cache).
-  // InvalidArgument for a negative limit.
+  // in chunk id order, at most `limit` (lets callers page and cache), each
+  // with its model. InvalidArgument for a negative limit.
   Result<std::vector<ChunkVector>> ScanEmbeddings(int64_t after_chunk_id, int64_t limit);
+  // Documents (ids ascending, greater than `after_document_id`, at most
+  // `limit`) in `state` with a chunk whose vector another model computed:
+  // what `refinery reembed` hands back to the embed stage. InvalidArgument
+  // for a negative limit or an empty model.
+  Result<std::vector<int64_t>> EmbeddedByOtherModels(const std::string& model, const std::string& state,
+                                                     int64_t after_document_id, int64_t limit);
   // The listed chunks (repeats ignored) with their documents' titles, in no
   // particular order; unknown ids (e.g. a just-deleted document) are simply
   // absent, never an error.
@@ -56,10 +65,13 @@ class ChunkStore {
   // distinct ids, at least one.
   virtual Status DoReplace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) = 0;
   virtual Result<std::vector<Chunk>> DoGet(int64_t document_id) = 0;
-  virtual Status DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) = 0;
+  virtual Status DoSetEmbeddings(int64_t document_id, const std::string& model, const ChunkEmbeddings& vectors,
+                                 const StateTransition& t) = 0;
   virtual Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations,
                                   const StateTransition& t) = 0;
   virtual Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) = 0;
+  virtual Result<std::vector<int64_t>> DoEmbeddedByOtherModels(const std::string& model, const std::string& state,
+                                                               int64_t after_document_id, int64_t limit) = 0;
   virtual Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& chunk_ids) = 0;
 };
 

@@ -45,7 +45,8 @@ PostgresStore::PostgresStore(std::unique_ptr<pg::Pool> pool)
       chunks_(NewChunks(*pool_)),
       search_index_(NewSearchIndex(*pool_)),
       telemetry_(NewTelemetry(*pool_)),
-      knowledge_(NewKnowledge(*pool_)) {}
+      knowledge_(NewKnowledge(*pool_)),
+      embedding_cache_(NewEmbeddingCache(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 

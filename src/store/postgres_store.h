@@ -30,6 +30,7 @@ class PostgresStore final : public Store {
   SearchIndex& search_index() override { return *search_index_; }
   TelemetryStore& telemetry() override { return *telemetry_; }
   KnowledgeStore& knowledge() override { return *knowledge_; }
+  EmbeddingCache& embedding_cache() override { return *embedding_cache_; }
 
   Status Migrate() override;
   Result<int> SchemaVersion() override;
@@ -47,6 +48,7 @@ class PostgresStore final : public Store {
   std::unique_ptr<SearchIndex> search_index_;
   std::unique_ptr<TelemetryStore> telemetry_;
   std::unique_ptr<KnowledgeStore> knowledge_;
+  std::unique_ptr<EmbeddingCache> embedding_cache_;
 };
 
 // The pool settings a Config asks for (exposed for tests).

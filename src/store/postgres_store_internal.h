@@ -20,6 +20,7 @@ std::unique_ptr<ChunkStore> NewChunks(pg::Pool& pool);
 std::unique_ptr<SearchIndex> NewSearchIndex(pg::Pool& pool);
 std::unique_ptr<TelemetryStore> NewTelemetry(pg::Pool& pool);
 std::unique_ptr<KnowledgeStore> NewKnowledge(pg::Pool& pool);
+std::unique_ptr<EmbeddingCache> NewEmbeddingCache(pg::Pool& pool);
 
 using backend_common::ChunkCounts;
 using backend_common::CountsOf;

@@ -73,6 +73,7 @@ struct Chunk {
   int64_t char_end = 0;
   int token_count = 0;
   std::vector<float> embedding;  // empty until the embed stage ran
+  std::string embedding_model;   // the embedder that wrote `embedding` (Embedder::Name())
   std::optional<ChunkEvaluation> evaluation;  // absent until the evaluate stage ran
 };
 
@@ -81,6 +82,7 @@ struct ChunkVector {
   int64_t chunk_id = 0;
   int64_t document_id = 0;
   std::vector<float> embedding;
+  std::string model;  // the embedder that wrote it (Embedder::Name())
 };
 
 // Chunk text and its document's title, for search results.

@@ -10,9 +10,9 @@ namespace {
 
 constexpr const char* kInsertChunk =
     "INSERT INTO chunks (document_id, chunk_index, content, char_start, char_end, token_count,"
-    " embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    " embedding, embedding_model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr const char* kGetChunks = "SELECT " REFINERY_CHUNK_COLUMNS
-                                   ", c.embedding FROM chunks c WHERE c.document_id = ?1"
+                                   ", c.embedding, c.embedding_model FROM chunks c WHERE c.document_id = ?1"
                                    " ORDER BY c.chunk_index";
 // The document's chunk figures, recounted after its embeddings changed
 // (an index range scan of one document's chunks).
@@ -22,9 +22,17 @@ constexpr const char* kCountChunks =
 constexpr const char* kSetEvaluation =
     "UPDATE chunks SET trust_score = ?1, relevance_score = ?2, domain = ?3, eval_reasoning = ?4, evaluator = ?5"
     " WHERE id = ?6 AND document_id = ?7";
-constexpr const char* kSetEmbedding = "UPDATE chunks SET embedding = ?1 WHERE id = ?2 AND document_id = ?3";
+constexpr const char* kSetEmbedding =
+    "UPDATE chunks SET embedding = ?1, embedding_model = ?4 WHERE id = ?2 AND document_id = ?3";
 constexpr const char* kScanEmbeddings =
-    "SELECT id, document_id, embedding FROM chunks WHERE id > ?1 AND embedding IS NOT NULL ORDER BY id LIMIT ?2";
+    "SELECT id, document_id, embedding, embedding_model FROM chunks WHERE id > ?1 AND embedding IS NOT NULL"
+    " ORDER BY id LIMIT ?2";
+// Documents in a state whose vectors another model wrote, via the
+// chunks_embedding_model index (v10).
+constexpr const char* kOtherModels =
+    "SELECT d.id FROM documents d WHERE d.id > ?3 AND d.state = ?2 AND EXISTS (SELECT 1 FROM chunks c"
+    " WHERE c.document_id = d.id AND c.embedding IS NOT NULL AND c.embedding_model IS NOT ?1)"
+    " ORDER BY d.id LIMIT ?4";
 // Search results need text and title, not the vector: the embedding is left empty.
 constexpr const char* kChunkHit =
     "SELECT " REFINERY_CHUNK_COLUMNS ", d.title FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1";
@@ -34,16 +42,19 @@ Status InsertChunks(Connection& conn, int64_t document_id, const std::vector<Chu
     auto stmt = conn.Prepare(kInsertChunk);
     if (!stmt.ok()) return stmt.status();
     REFINERY_RETURN_IF_ERROR(
-        stmt->Bind(document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count, c.embedding).Run());
+        stmt->Bind(document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count, c.embedding,
+                   c.embedding_model)
+            .Run());
   }
   return Status::Ok();
 }
 
-Status UpdateEmbeddings(Connection& conn, int64_t document_id, const ChunkEmbeddings& vectors) {
+Status UpdateEmbeddings(Connection& conn, int64_t document_id, const std::string& model,
+                        const ChunkEmbeddings& vectors) {
   for (const auto& [chunk_id, embedding] : vectors) {
     auto stmt = conn.Prepare(kSetEmbedding);
     if (!stmt.ok()) return stmt.status();
-    REFINERY_RETURN_IF_ERROR(stmt->Bind(embedding, chunk_id, document_id).Run());
+    REFINERY_RETURN_IF_ERROR(stmt->Bind(embedding, chunk_id, document_id, model).Run());
     if (conn.Changes() == 0) {  // the whole transaction rolls back: nothing written
       return Status::NotFound("chunk " + std::to_string(chunk_id) + " of document " + std::to_string(document_id) +
                               " does not exist");
@@ -81,9 +92,12 @@ class SqliteChunks final : public ChunkStore {
  protected:
   Status DoReplace(int64_t document_id, const std::vector<Chunk>& chunks, const StateTransition& t) override;
   Result<std::vector<Chunk>> DoGet(int64_t document_id) override;
-  Status DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) override;
+  Status DoSetEmbeddings(int64_t document_id, const std::string& model, const ChunkEmbeddings& vectors,
+                         const StateTransition& t) override;
   Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) override;
   Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
+  Result<std::vector<int64_t>> DoEmbeddedByOtherModels(const std::string& model, const std::string& state,
+                                                       int64_t after_document_id, int64_t limit) override;
   Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& chunk_ids) override;
 
  private:
@@ -110,16 +124,18 @@ Result<std::vector<Chunk>> SqliteChunks::DoGet(int64_t document_id) {
     return ForEachRow(stmt->Bind(document_id), [&](const Statement& row) {
       chunks.push_back(ReadChunk(row));
       chunks.back().embedding = row.Floats(kChunkColumns);
+      chunks.back().embedding_model = row.Text(kChunkColumns + 1);
     });
   });
   if (!s.ok()) return s;
   return chunks;
 }
 
-Status SqliteChunks::DoSetEmbeddings(int64_t document_id, const ChunkEmbeddings& vectors, const StateTransition& t) {
+Status SqliteChunks::DoSetEmbeddings(int64_t document_id, const std::string& model, const ChunkEmbeddings& vectors,
+                                     const StateTransition& t) {
   return db_.Write([&](Connection& c) -> Status {
     REFINERY_RETURN_IF_ERROR(CheckState(c, document_id, t.from));
-    REFINERY_RETURN_IF_ERROR(UpdateEmbeddings(c, document_id, vectors));
+    REFINERY_RETURN_IF_ERROR(UpdateEmbeddings(c, document_id, model, vectors));
     auto counts = CountChunks(c, document_id);
     if (!counts.ok()) return counts.status();
     return ApplyTransition(c, document_id, t, *counts);
@@ -143,11 +159,24 @@ Result<std::vector<ChunkVector>> SqliteChunks::DoScanEmbeddings(int64_t after_ch
     auto stmt = c.Prepare(kScanEmbeddings);
     if (!stmt.ok()) return stmt.status();
     return ForEachRow(stmt->Bind(after_chunk_id, limit), [&](const Statement& row) {
-      vectors.push_back({row.Int(0), row.Int(1), row.Floats(2)});
+      vectors.push_back({row.Int(0), row.Int(1), row.Floats(2), row.Text(3)});
     });
   });
   if (!s.ok()) return s;
   return vectors;
+}
+
+Result<std::vector<int64_t>> SqliteChunks::DoEmbeddedByOtherModels(const std::string& model, const std::string& state,
+                                                                   int64_t after_document_id, int64_t limit) {
+  std::vector<int64_t> ids;
+  Status s = db_.Read([&](Connection& c) -> Status {
+    auto stmt = c.Prepare(kOtherModels);
+    if (!stmt.ok()) return stmt.status();
+    return ForEachRow(stmt->Bind(model, state, after_document_id, limit),
+                      [&](const Statement& row) { ids.push_back(row.Int(0)); });
+  });
+  if (!s.ok()) return s;
+  return ids;
 }
 
 Result<std::vector<ChunkHit>> SqliteChunks::DoHits(const std::vector<int64_t>& chunk_ids) {

@@ -30,7 +30,8 @@ SqliteStore::SqliteStore(const std::string& path, const SqliteStoreOptions& opti
       chunks_(NewChunks(*db_)),
       search_index_(NewSearchIndex(*db_)),
       telemetry_(NewTelemetry(*db_)),
-      knowledge_(NewKnowledge(*db_)) {}
+      knowledge_(NewKnowledge(*db_)),
+      embedding_cache_(NewEmbeddingCache(*db_)) {}
 
 SqliteStore::~SqliteStore() = default;
 

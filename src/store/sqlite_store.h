@@ -38,6 +38,7 @@ class SqliteStore final : public Store {
   SearchIndex& search_index() override { return *search_index_; }
   TelemetryStore& telemetry() override { return *telemetry_; }
   KnowledgeStore& knowledge() override { return *knowledge_; }
+  EmbeddingCache& embedding_cache() override { return *embedding_cache_; }
 
   Status Migrate() override;
   Result<int> SchemaVersion() override;
@@ -56,6 +57,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<SearchIndex> search_index_;
   std::unique_ptr<TelemetryStore> telemetry_;
   std::unique_ptr<KnowledgeStore> knowledge_;
+  std::unique_ptr<EmbeddingCache> embedding_cache_;
 };
 
 }  // namespace refinery

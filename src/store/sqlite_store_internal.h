@@ -39,6 +39,7 @@ std::unique_ptr<ChunkStore> NewChunks(SqliteDb& db);
 std::unique_ptr<SearchIndex> NewSearchIndex(SqliteDb& db);
 std::unique_ptr<TelemetryStore> NewTelemetry(SqliteDb& db);
 std::unique_ptr<KnowledgeStore> NewKnowledge(SqliteDb& db);
+std::unique_ptr<EmbeddingCache> NewEmbeddingCache(SqliteDb& db);
 
 using backend_common::ChunkCounts;
 using backend_common::CountsOf;

@@ -6,6 +6,7 @@
 //   search_index()  SearchIndex    (store/search_index.h): full-text search
 //   telemetry()     TelemetryStore (store/telemetry.h): log, counters, totals
 //   knowledge()     KnowledgeStore (store/knowledge.h): mentions, entities, conflicts
+//   embedding_cache() EmbeddingCache (store/embedding_cache.h): vectors by (model, text)
 //
 // One implementation per backend (SQLite, PostgreSQL), chosen by OpenStore;
 // every role validates its arguments once in its shared front, so backends
@@ -19,6 +20,7 @@
 #include "core/status.h"
 #include "store/chunks.h"
 #include "store/documents.h"
+#include "store/embedding_cache.h"
 #include "store/records.h"
 #include "store/search_index.h"
 #include "store/knowledge.h"
@@ -28,7 +30,7 @@ namespace refinery {
 
 // The schema version Migrate() brings every backend to (their migrations
 // are numbered in step).
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 class Store {
  public:
@@ -39,6 +41,7 @@ class Store {
   virtual SearchIndex& search_index() = 0;
   virtual TelemetryStore& telemetry() = 0;
   virtual KnowledgeStore& knowledge() = 0;
+  virtual EmbeddingCache& embedding_cache() = 0;
 
   // Creates or upgrades the schema to kSchemaVersion. Idempotent, safe to
   // run from several processes at once. InvalidArgument for a PostgreSQL

@@ -1,6 +1,7 @@
 // The API with an embedding server (the fake, over real HTTP): /health
-// lists llm_embed and shows it down during an outage; vector and hybrid
-// search fall back to lexical while the server is down, and say so.
+// lists llm_embed and shows it down during an outage; a query embedded
+// before is answered from the embedding cache as asked, a new one by
+// vector or hybrid search falls back to lexical and says so.
 #include <chrono>
 #include <thread>
 
@@ -58,9 +59,13 @@ TEST_F(EmbedServerApiTest, HealthShowsTheServerAndSearchFallsBackToLexicalWhileI
   ASSERT_EQ(down["components"]["llm_embed"]["status"], "down") << down.dump(2);
   EXPECT_EQ(down["status"], "degraded");
   EXPECT_FALSE(down["components"]["llm_embed"]["error"].get<std::string>().empty());
+  testing::ApiReply cached = Call("POST", "/search", search);
+  ASSERT_EQ(cached.status, 200) << cached.raw;
+  EXPECT_FALSE(cached.body.contains("answered_mode")) << "a cached query vector was not used: " << cached.raw;
+  EXPECT_EQ(cached.body["results"], hybrid.body["results"]);
   for (const char* mode : {"hybrid", "vector"}) {
     testing::ApiReply fallback =
-        Call("POST", "/search", std::string(R"({"query": "protein folding", "mode": ")") + mode + "\"}");
+        Call("POST", "/search", std::string(R"({"query": "polypeptide folding", "mode": ")") + mode + "\"}");
     ASSERT_EQ(fallback.status, 200) << fallback.raw;
     EXPECT_EQ(fallback.body["mode"], mode);
     EXPECT_EQ(fallback.body["answered_mode"], "lexical") << fallback.raw;

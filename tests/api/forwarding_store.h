@@ -47,14 +47,19 @@ class ForwardingChunks : public ChunkStore {
     return inner_.Replace(id, c, t);
   }
   Result<std::vector<Chunk>> DoGet(int64_t id) override { return inner_.Get(id); }
-  Status DoSetEmbeddings(int64_t id, const ChunkEmbeddings& v, const StateTransition& t) override {
-    return inner_.SetEmbeddings(id, v, t);
+  Status DoSetEmbeddings(int64_t id, const std::string& model, const ChunkEmbeddings& v,
+                         const StateTransition& t) override {
+    return inner_.SetEmbeddings(id, model, v, t);
   }
   Status DoSetEvaluations(int64_t id, const ChunkEvaluations& e, const StateTransition& t) override {
     return inner_.SetEvaluations(id, e, t);
   }
   Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after, int64_t limit) override {
     return inner_.ScanEmbeddings(after, limit);
+  }
+  Result<std::vector<int64_t>> DoEmbeddedByOtherModels(const std::string& model, const std::string& state,
+                                                       int64_t after, int64_t limit) override {
+    return inner_.EmbeddedByOtherModels(model, state, after, limit);
   }
   Result<std::vector<ChunkHit>> DoHits(const std::vector<int64_t>& ids) override { return inner_.Hits(ids); }
 
@@ -102,6 +107,7 @@ class ForwardingStore : public Store {
   SearchIndex& search_index() override { return *search_index_; }
   TelemetryStore& telemetry() override { return *telemetry_; }
   KnowledgeStore& knowledge() override { return inner_->knowledge(); }
+  EmbeddingCache& embedding_cache() override { return inner_->embedding_cache(); }
   Status Migrate() override { return inner_->Migrate(); }
   Result<int> SchemaVersion() override { return inner_->SchemaVersion(); }
   Status Ping() override { return inner_->Ping(); }

@@ -80,7 +80,7 @@ class SearchTest : public ::testing::Test {
     ASSERT_EQ(chunks->size(), vectors.size());
     std::vector<std::pair<int64_t, Vec>> updates;
     for (size_t i = 0; i < vectors.size(); ++i) updates.emplace_back((*chunks)[i].id, vectors[i]);
-    ASSERT_TRUE(store_->chunks().SetEmbeddings(id, updates, {"embedding", "complete"}).ok());
+    ASSERT_TRUE(store_->chunks().SetEmbeddings(id, embedder_.Name(), updates, {"embedding", "complete"}).ok());
   }
 
   int64_t AddDocument(const std::string& title, const std::vector<Vec>& vectors) {
@@ -129,6 +129,21 @@ TEST_F(SearchTest, RanksByCosineSimilarity) {
   }
   EXPECT_EQ((*results)[0].title, "exact");
   EXPECT_EQ((*results)[0].content, "exact chunk 0");
+}
+
+TEST_F(SearchTest, VectorsOfAnotherModelAreNeverCompared) {
+  const int64_t other = AddChunked("other model", 1);
+  auto chunks = store_->chunks().Get(other);
+  ASSERT_TRUE(chunks.ok());
+  ASSERT_TRUE(store_->chunks()
+                  .SetEmbeddings(other, "another-model-3", {{chunks->front().id, Unit({1, 0, 0})}},
+                                 {"embedding", "complete"})
+                  .ok());
+  const int64_t mine = AddDocument("mine", {Unit({1, 1, 0})});
+  auto results = Run("x");
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_EQ(results->size(), 1u) << "a vector of the same dimension but another model was ranked";
+  EXPECT_EQ(results->front().document_id, mine);
 }
 
 TEST_F(SearchTest, LimitBoundsAreEnforced) {
@@ -335,7 +350,8 @@ TEST(SearchRealEmbedderTest, RanksTheTopicalChunkFirst) {
     ASSERT_TRUE(vectors.ok());
     ASSERT_TRUE((*store)
                     ->chunks()
-                    .SetEmbeddings(inserted->id, {{stored->front().id, vectors->front()}}, {"embedding", "complete"})
+                    .SetEmbeddings(inserted->id, embedder->Name(), {{stored->front().id, vectors->front()}},
+                                   {"embedding", "complete"})
                     .ok());
   }
   Searcher searcher(**store, *embedder);

@@ -126,7 +126,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
       for (size_t k = 0; k < chunks->size(); k += 2) vectors.emplace_back((*chunks)[k].id, std::vector<float>{1.0f});
       switch (i % 4) {
         case 0:
-          s = store().chunks().SetEmbeddings(id, vectors, {"embedding", "complete"});
+          s = store().chunks().SetEmbeddings(id, "test-model", vectors, {"embedding", "complete"});
           break;
         case 1:
           s = store().documents().RecordFailure(id, {"embed", "embedding", "boom", /*terminal=*/true, 0});
@@ -135,7 +135,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
           s = store().documents().Delete(id);
           break;
         default:
-          s = store().chunks().SetEmbeddings(id, vectors, {"embedding", "complete"});
+          s = store().chunks().SetEmbeddings(id, "test-model", vectors, {"embedding", "complete"});
           if (s.ok()) s = store().documents().SetState(id, {"complete", "chunking"});
       }
       if (!s.ok()) return "change " + std::to_string(i % 4) + ": " + s.ToString();

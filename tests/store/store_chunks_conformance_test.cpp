@@ -93,7 +93,7 @@ TEST_P(StoreConformance, SetEmbeddingsRoundTripsFloatsExactly) {
                                     std::numeric_limits<float>::lowest(),
                                     123456.789f};
   const std::vector<float> second = {0.1f, 0.2f, 0.3f};
-  ASSERT_STORE_OK(store().chunks().SetEmbeddings(id, {{(*chunks)[0].id, first}, {(*chunks)[1].id, second}},
+  ASSERT_STORE_OK(store().chunks().SetEmbeddings(id, "test-model", {{(*chunks)[0].id, first}, {(*chunks)[1].id, second}},
                                                  {"embedding", "complete"}));
 
   auto doc = store().documents().Get(id);
@@ -116,10 +116,10 @@ TEST_P(StoreConformance, SetEmbeddingsConflictOrForeignChunkWritesNothing) {
   ASSERT_STORE_OK(theirs);
   const int64_t my_chunk = (*mine)[0].id;
 
-  EXPECT_STORE_CODE(store().chunks().SetEmbeddings(id, {{my_chunk, {1.0f}}}, {"chunking", "complete"}), kConflict);
+  EXPECT_STORE_CODE(store().chunks().SetEmbeddings(id, "test-model", {{my_chunk, {1.0f}}}, {"chunking", "complete"}), kConflict);
   // One chunk of another document: the whole call fails and writes nothing.
   EXPECT_STORE_CODE(
-      store().chunks().SetEmbeddings(id, {{my_chunk, {1.0f}}, {(*theirs)[0].id, {2.0f}}}, {"embedding", "complete"}),
+      store().chunks().SetEmbeddings(id, "test-model", {{my_chunk, {1.0f}}, {(*theirs)[0].id, {2.0f}}}, {"embedding", "complete"}),
       kNotFound);
   auto after = store().chunks().Get(id);
   ASSERT_STORE_OK(after);
@@ -141,7 +141,7 @@ TEST_P(StoreConformance, StatsCountStagesPresentAndChunks) {
   ASSERT_STORE_OK(store().chunks().Replace(a, MakeChunks(3, "s"), {"chunking", "embedding"}));
   auto chunks = store().chunks().Get(a);
   ASSERT_STORE_OK(chunks);
-  ASSERT_STORE_OK(store().chunks().SetEmbeddings(a, {{(*chunks)[1].id, {1.0f, 2.0f}}}, {"embedding", "embedding"}));
+  ASSERT_STORE_OK(store().chunks().SetEmbeddings(a, "test-model", {{(*chunks)[1].id, {1.0f, 2.0f}}}, {"embedding", "embedding"}));
 
   auto stats = store().telemetry().Stats();
   ASSERT_STORE_OK(stats);
@@ -178,17 +178,17 @@ TEST_P(StoreConformance, StatsChunkCountsStayExactThroughEveryChunkWrite) {
   ASSERT_STORE_OK(chunks);
   const int64_t c0 = (*chunks)[0].id;
   const int64_t c1 = (*chunks)[1].id;
-  ASSERT_STORE_OK(store().chunks().SetEmbeddings(a, {{c0, {1.0f}}}, {"embedding", "embedding"}));  // partial
+  ASSERT_STORE_OK(store().chunks().SetEmbeddings(a, "test-model", {{c0, {1.0f}}}, {"embedding", "embedding"}));  // partial
   expect_counts(5, 2, __LINE__);
   // Full, re-embedding c0: each chunk counts once.
-  ASSERT_STORE_OK(store().chunks().SetEmbeddings(a, {{c0, {2.0f}}, {c1, {3.0f}}}, {"embedding", "complete"}));
+  ASSERT_STORE_OK(store().chunks().SetEmbeddings(a, "test-model", {{c0, {2.0f}}, {c1, {3.0f}}}, {"embedding", "complete"}));
   expect_counts(5, 3, __LINE__);
   // Failed calls change nothing.
-  EXPECT_STORE_CODE(store().chunks().SetEmbeddings(a, {{c0, {4.0f}}}, {"embedding", "complete"}), kConflict);
+  EXPECT_STORE_CODE(store().chunks().SetEmbeddings(a, "test-model", {{c0, {4.0f}}}, {"embedding", "complete"}), kConflict);
   auto theirs = store().chunks().Get(b);
   ASSERT_STORE_OK(theirs);
   EXPECT_STORE_CODE(
-      store().chunks().SetEmbeddings(b, {{(*theirs)[0].id, {1.0f}}, {c1, {1.0f}}}, {"embedding", "complete"}),
+      store().chunks().SetEmbeddings(b, "test-model", {{(*theirs)[0].id, {1.0f}}, {c1, {1.0f}}}, {"embedding", "complete"}),
       kNotFound);
   expect_counts(5, 3, __LINE__);
   auto doc = store().documents().Get(a);
@@ -253,7 +253,7 @@ TEST_P(StoreConformance, ScanEmbeddingsPagesByChunkIdAndSkipsUnembedded) {
       vectors.push_back({(*chunks)[i].id, {static_cast<float>(id), static_cast<float>(i)}});
       embedded.push_back((*chunks)[i].id);
     }
-    ASSERT_STORE_OK(store().chunks().SetEmbeddings(id, vectors, {"embedding", "complete"}));
+    ASSERT_STORE_OK(store().chunks().SetEmbeddings(id, "test-model", vectors, {"embedding", "complete"}));
   }
   std::sort(embedded.begin(), embedded.end());
 

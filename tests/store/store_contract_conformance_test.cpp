@@ -22,7 +22,7 @@ TEST_P(StoreConformance, EveryCallOnAMissingDocumentIsNotFound) {
   ChunkStore& chunks = store().chunks();
   EXPECT_STORE_CODE(chunks.Replace(kMissing, MakeChunks(1, "x"), {"chunking", "embedding"}), kNotFound);
   EXPECT_STORE_CODE(chunks.Get(kMissing), kNotFound);
-  EXPECT_STORE_CODE(chunks.SetEmbeddings(kMissing, {}, {"embedding", "complete"}), kNotFound);
+  EXPECT_STORE_CODE(chunks.SetEmbeddings(kMissing, "test-model", {}, {"embedding", "complete"}), kNotFound);
   EXPECT_STORE_CODE(store().telemetry().GetLog(kMissing), kNotFound);
   LogEntry entry;
   entry.document_id = kMissing;
@@ -52,7 +52,7 @@ TEST_P(StoreConformance, EveryCompareAndSetOnAnotherStateIsConflictAndWritesNoth
   EXPECT_STORE_CODE(store().documents().RecordFailure(id, {"chunk", "chunking", "late", true, 0}), kConflict);
   EXPECT_STORE_CODE(store().chunks().Replace(id, MakeChunks(3, "new"), {"chunking", "embedding", note}), kConflict);
   const ChunkEmbeddings vectors = {{chunks_before->front().id, {1.0f}}};
-  EXPECT_STORE_CODE(store().chunks().SetEmbeddings(id, vectors, {"chunking", "complete", note}), kConflict);
+  EXPECT_STORE_CODE(store().chunks().SetEmbeddings(id, "test-model", vectors, {"chunking", "complete", note}), kConflict);
   auto after = store().documents().Get(id);
   ASSERT_STORE_OK(after);
   EXPECT_EQ(after->state, "embedding");
@@ -74,7 +74,7 @@ TEST_P(StoreConformance, AForeignChunkInSetEmbeddingsIsNotFoundAndWritesNothing)
   ASSERT_STORE_OK(store().chunks().Replace(b, MakeChunks(1, "b"), {"embedding", "embedding"}));
   const int64_t own = store().chunks().Get(a)->front().id;
   const int64_t foreign = store().chunks().Get(b)->front().id;
-  EXPECT_STORE_CODE(store().chunks().SetEmbeddings(a, {{own, {1.0f}}, {foreign, {2.0f}}}, {"embedding", "complete"}),
+  EXPECT_STORE_CODE(store().chunks().SetEmbeddings(a, "test-model", {{own, {1.0f}}, {foreign, {2.0f}}}, {"embedding", "complete"}),
                     kNotFound);
   EXPECT_EQ(store().documents().Get(a)->state, "embedding");
   EXPECT_TRUE(store().chunks().Get(a)->front().embedding.empty());  // rolled back as a whole

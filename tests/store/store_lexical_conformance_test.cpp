@@ -88,7 +88,7 @@ TEST_P(LexicalConformance, EmbeddingUpdatesKeepTheTextIndexed) {
   const int64_t id = AddTexts("emb", {"ribosome assembly"});
   auto chunks = store().chunks().Get(id);
   ASSERT_STORE_OK(chunks);
-  ASSERT_STORE_OK(store().chunks().SetEmbeddings(id, {{(*chunks)[0].id, {1.0f, 0.0f}}}, {"embedding", "complete"}));
+  ASSERT_STORE_OK(store().chunks().SetEmbeddings(id, "test-model", {{(*chunks)[0].id, {1.0f, 0.0f}}}, {"embedding", "complete"}));
   EXPECT_EQ(Contents("ribosome"), std::vector<std::string>{"ribosome assembly"});
 }
 

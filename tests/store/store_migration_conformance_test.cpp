@@ -127,11 +127,15 @@ TEST_P(StoreMigration, UpgradeFromV1BackfillsChunkCountsForStats) {
   ASSERT_STORE_OK(chunks);
   ASSERT_EQ(chunks->size(), 3u);
   EXPECT_EQ((*chunks)[0].embedding, std::vector<float>{1.0f});
+  // Vectors from before v10 can only be the built-in embedder's: tagged by dimension.
+  EXPECT_EQ((*chunks)[0].embedding_model, "builtin-hash-1");
+  EXPECT_EQ((*chunks)[1].embedding_model, "");
 
   // The backfilled counts go on being maintained.
   auto b_chunks = store.chunks().Get(b);
   ASSERT_STORE_OK(b_chunks);
-  ASSERT_STORE_OK(store.chunks().SetEmbeddings(b, {{(*b_chunks)[0].id, {2.0f}}}, {"embedding", "embedding"}));
+  ASSERT_STORE_OK(store.chunks().SetEmbeddings(b, "test-model", {{(*b_chunks)[0].id, {2.0f}}},
+                                                 {"embedding", "embedding"}));
   stats = store.telemetry().Stats();
   ASSERT_STORE_OK(stats);
   EXPECT_EQ(stats->total_chunks, 5);

@@ -1,0 +1,24 @@
+// Schema migration 10 (issue 12: LLM services), kept apart from the older
+// ones so each file stays readable. Included by pg_schema.cpp only. Append
+// only, as there.
+#pragma once
+
+namespace refinery::pg {
+
+// As SQLite's v10: the embedding cache and the model of each chunk's vector
+// (older vectors can only be the built-in embedder's).
+inline constexpr const char* kMigration10 = R"sql(
+CREATE TABLE refinery.embedding_cache (
+  model TEXT NOT NULL,
+  text_hash TEXT NOT NULL,
+  vector BYTEA NOT NULL,
+  created_at DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (model, text_hash)
+);
+ALTER TABLE refinery.chunks ADD COLUMN embedding_model TEXT;
+UPDATE refinery.chunks SET embedding_model = 'builtin-hash-' || (octet_length(embedding) / 4)
+  WHERE embedding IS NOT NULL;
+CREATE INDEX chunks_embedding_model ON refinery.chunks (embedding_model, document_id) WHERE embedding IS NOT NULL;
+)sql";
+
+}  // namespace refinery::pg

@@ -1,0 +1,25 @@
+// Schema migration 10 (issue 12: LLM services), kept apart from the older
+// ones so each file stays readable. Included by sqlite_schema.cpp only.
+// Append only, as there.
+#pragma once
+
+namespace refinery::sqlite {
+
+// The embedding cache (vectors by model and text hash, so no text is paid
+// for twice) and the model of each chunk's vector, so search never compares
+// vectors of two models. Vectors stored before this version can only have
+// come from the built-in embedder, whose name carries the dimension.
+inline constexpr const char* kMigration10 = R"sql(
+CREATE TABLE embedding_cache (
+  model TEXT NOT NULL,
+  text_hash TEXT NOT NULL,
+  vector BLOB NOT NULL,
+  created_at REAL NOT NULL,
+  PRIMARY KEY (model, text_hash)
+) WITHOUT ROWID;
+ALTER TABLE chunks ADD COLUMN embedding_model TEXT;
+UPDATE chunks SET embedding_model = 'builtin-hash-' || (length(embedding) / 4) WHERE embedding IS NOT NULL;
+CREATE INDEX chunks_embedding_model ON chunks(embedding_model, document_id) WHERE embedding IS NOT NULL;
+)sql";
+
+}  // namespace refinery::sqlite
