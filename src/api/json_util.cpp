@@ -191,7 +191,9 @@ json ChunkJson(const Chunk& chunk) {
               {"char_start", chunk.char_start},
               {"char_end", chunk.char_end},
               {"token_count", chunk.token_count},
-              {"has_embedding", !chunk.embedding.empty()}};
+              {"has_embedding", !chunk.embedding.empty()},
+              // The embedder that wrote the vector; null without one.
+              {"embedding_model", chunk.embedding.empty() ? json(nullptr) : json(chunk.embedding_model)}};
   AddEvaluationJson(chunk, out);
   return out;
 }
@@ -205,6 +207,8 @@ void AddEvaluationJson(const Chunk& chunk, json& out) {
   out["domain"] = out["automotive_domain"];
   out["evaluation_reasoning"] = e ? json(e->reasoning) : json(nullptr);
   out["evaluator"] = e ? json(e->evaluator) : json(nullptr);
+  // Why the LLM evaluation of the chunk was unusable; null unless it failed.
+  out["evaluation_failure"] = chunk.evaluation_failure.empty() ? json(nullptr) : json(chunk.evaluation_failure);
 }
 
 }  // namespace refinery::api

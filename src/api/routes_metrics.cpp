@@ -85,15 +85,16 @@ void AddLlm(MetricsRegistry& m, const LlmEndpoint& endpoint) {
   m.Set("refinery_llm_breaker_open", role, stats.breaker == "closed" ? 0 : 1);
 }
 
-// This process's embedding cache, in texts (the API's are query texts).
-void AddEmbedCache(MetricsRegistry& m, const EmbedCacheCounters& cache) {
+// This process's LLM caches: kind embed counts texts (the API's are query
+// texts), kind reason counts requests.
+void AddCache(MetricsRegistry& m, const char* kind, const LlmCacheCounters& cache) {
   m.Declare("refinery_llm_cache_total", MetricType::kCounter,
-            "Texts answered from the embedding cache (hit), sent to the server (miss), or whose cache read or write "
-            "failed (error)");
+            "Texts (embed) or requests (reason) answered from the cache (hit), sent to the server (miss), or whose "
+            "cache read or write failed (error)");
   const std::pair<const char*, int64_t> results[] = {
       {"hit", cache.hits.load()}, {"miss", cache.misses.load()}, {"error", cache.errors.load()}};
   for (const auto& [result, count] : results) {
-    m.Set("refinery_llm_cache_total", {{"kind", "embed"}, {"result", result}}, static_cast<double>(count));
+    m.Set("refinery_llm_cache_total", {{"kind", kind}, {"result", result}}, static_cast<double>(count));
   }
 }
 
@@ -134,6 +135,9 @@ void AddPipeline(MetricsRegistry& m, const PipelineStats& stats) {
   m.Set("refinery_entity_conflicts", {}, static_cast<double>(stats.knowledge.total_conflicts));
   m.Declare("refinery_chunks_evaluated", MetricType::kGauge, "Chunks the evaluate stage judged");
   m.Set("refinery_chunks_evaluated", {}, static_cast<double>(stats.store.chunks_evaluated));
+  m.Declare("refinery_chunks_evaluation_failed", MetricType::kGauge,
+            "Chunks whose evaluation was unusable even after a repair (kept with the reason, no score)");
+  m.Set("refinery_chunks_evaluation_failed", {}, static_cast<double>(stats.store.chunks_evaluation_failed));
 }
 
 // The job outcome label of each processing-log status that ends an attempt.
@@ -175,6 +179,10 @@ bool AddStageCounters(MetricsRegistry& m, Store& store) {
   for (const StageCounter& c : *counters) {
     if (c.status == kLogRequeued) {
       m.Set("refinery_reconciler_requeues_total", {{"stage", c.stage}}, static_cast<double>(c.count));
+    } else if (c.status == kLogChunkFailed) {
+      m.Declare("refinery_chunks_failed_total", MetricType::kCounter,
+                "Chunks whose LLM answer was unusable even after a repair, by stage (evaluate, extract)");
+      m.Set("refinery_chunks_failed_total", {{"stage", c.stage}}, static_cast<double>(c.count));
     } else if (const char* outcome = OutcomeOf(c.status)) {
       const MetricLabels labels = {{"stage", c.stage}, {"outcome", outcome}};
       m.Set("refinery_stage_jobs_total", labels, static_cast<double>(c.count));
@@ -209,7 +217,9 @@ std::string ScrapeGauges(ApiContext& ctx) {
   AddProcess(m, ctx);
   AddPool(m, ctx.services.store->GetPoolStats());
   if (ctx.services.embed_endpoint) AddLlm(m, *ctx.services.embed_endpoint);
-  if (ctx.services.embed_cache) AddEmbedCache(m, *ctx.services.embed_cache);
+  if (ctx.services.embed_cache) AddCache(m, "embed", *ctx.services.embed_cache);
+  if (ctx.services.reason_endpoint) AddLlm(m, *ctx.services.reason_endpoint);
+  if (ctx.services.reason_cache) AddCache(m, "reason", *ctx.services.reason_cache);
   const PipelineStats stats = ReadPipelineStats(ctx.services);
   AddPipeline(m, stats);
   const bool queue_ok = stats.queue_status.ok();

@@ -51,6 +51,9 @@ void AddHealthChecks(api::HealthMonitor& health, Services& s) {
   if (s.embed_endpoint) {
     health.Add("llm_embed", [&s] { return InspectEndpoint(*s.embed_endpoint).status(); });
   }
+  if (s.reason_endpoint) {
+    health.Add("llm_reason", [&s] { return InspectEndpoint(*s.reason_endpoint).status(); });
+  }
 }
 
 }  // namespace

@@ -52,7 +52,11 @@ int PrintStats(Services& s, bool as_json) {
     std::cout << "  " << state << ": " << count << "\n";
   }
   std::cout << "chunks: " << stats.store.total_chunks << " (" << stats.store.chunks_with_embeddings << " embedded, "
-            << stats.store.chunks_evaluated << " evaluated)\n";
+            << stats.store.chunks_evaluated << " evaluated"
+            << (stats.store.chunks_evaluation_failed > 0
+                    ? ", " + std::to_string(stats.store.chunks_evaluation_failed) + " evaluations failed"
+                    : std::string())
+            << ")\n";
   std::cout << "entities: " << stats.knowledge.total_entities << " (" << stats.knowledge.total_conflicts
             << " conflicting fields)\n";
   for (const auto& [type, count] : stats.knowledge.entities_by_type) std::cout << "  " << type << ": " << count << "\n";

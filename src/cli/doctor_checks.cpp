@@ -200,7 +200,14 @@ void CheckLlm(DoctorContext& ctx, DoctorSection& section) {
   }
   if (ctx.config.llm_reason.configured()) {
     CheckEndpoint("llm_reason", ctx.config.llm_reason, ctx.config.openai_api_key, section);
-    section.Add(Mark::kInfo, "llm_reason is not used yet: evaluate and extract run the built-in rules (issue 12, step 2)");
+  }
+  if (ctx.services) {
+    const std::string evaluator = ctx.services->evaluator->Name();
+    const std::string extractor = ctx.services->extractor->Name();
+    section.details["evaluator"] = evaluator;
+    section.details["extractor"] = extractor;
+    section.Add(Mark::kInfo, "evaluate stage: " + evaluator + "; extract stage: " + extractor +
+                                 (ctx.config.llm_reason.configured() ? " (no LLM extractor yet)" : ""));
   }
 }
 

@@ -147,6 +147,15 @@ Status EndpointPull(Config& c, const std::string& name, const std::string& value
   return Status::Ok();
 }
 
+template <auto Member>
+Status StageChoiceSetter(Config& c, const std::string& name, const std::string& value) {
+  if (value != "auto" && value != "rules" && value != "llm") {
+    return Status::InvalidArgument(name + ": expected auto, rules or llm, got '" + value + "'");
+  }
+  c.*Member = value;
+  return Status::Ok();
+}
+
 Status LogLevelSetter(Config& c, const std::string& name, const std::string& value) {
   static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   for (const auto& level : kLevels) {
@@ -234,12 +243,20 @@ const std::vector<Setting>& Settings() {
        EndpointInt<&Config::member, &LlmEndpointConfig::batch_size, 1, 2048>},                                    \
       {"llm." table ".linger_ms", "REFINERY_" env "_LINGER_MS",                                                    \
        EndpointInt<&Config::member, &LlmEndpointConfig::linger_ms, 0, 1000>},                                     \
+      {"llm." table ".max_tokens", "REFINERY_" env "_MAX_TOKENS",                                                  \
+       EndpointInt<&Config::member, &LlmEndpointConfig::max_tokens, 16, 131072>},                                 \
+      {"llm." table ".num_ctx", "REFINERY_" env "_NUM_CTX",                                                        \
+       EndpointInt<&Config::member, &LlmEndpointConfig::num_ctx, 0, 1048576>},                                    \
+      {"llm." table ".keep_alive", "REFINERY_" env "_KEEP_ALIVE",                                                  \
+       EndpointString<&Config::member, &LlmEndpointConfig::keep_alive>},                                          \
       {"llm." table ".retries", "REFINERY_" env "_RETRIES", EndpointInt<&Config::member, &LlmEndpointConfig::retries, 0, 20>}, \
       {"llm." table ".pull", "REFINERY_" env "_PULL", EndpointPull<&Config::member>}
       REFINERY_LLM_SETTINGS("embed", "EMBED", llm_embed),
       REFINERY_LLM_SETTINGS("reason", "REASON", llm_reason),
 #undef REFINERY_LLM_SETTINGS
       {"knowledge.profile", "REFINERY_PROFILE", StringSetter<&Config::profile>},
+      {"knowledge.evaluator", "REFINERY_EVALUATOR", StageChoiceSetter<&Config::evaluator>},
+      {"knowledge.extractor", "REFINERY_EXTRACTOR", StageChoiceSetter<&Config::extractor>},
       {"knowledge.profiles_dir", "REFINERY_PROFILES_DIR", StringSetter<&Config::profiles_dir>},
       {"pipeline.test_stage_delay_ms", "REFINERY_TEST_STAGE_DELAY_MS",
        IntSetter<0, 600000, &Config::test_stage_delay_ms>},
@@ -385,6 +402,13 @@ Status ValidateConfig(const Config& config) {
   }
   REFINERY_RETURN_IF_ERROR(ValidateEndpoint(config.llm_embed, "REFINERY_EMBED"));
   REFINERY_RETURN_IF_ERROR(ValidateEndpoint(config.llm_reason, "REFINERY_REASON"));
+  for (const auto& [choice, name] : {std::pair{&config.evaluator, "REFINERY_EVALUATOR"},
+                                     std::pair{&config.extractor, "REFINERY_EXTRACTOR"}}) {
+    if (*choice == "llm" && !config.llm_reason.configured()) {
+      return Status::InvalidArgument(std::string(name) +
+                                     "=llm: no reasoning server is configured (REFINERY_REASON_URL or OLLAMA_BASE_URL)");
+    }
+  }
   if (!config.read_api_keys.empty() && config.api_keys.empty()) {
     return Status::InvalidArgument(
         "REFINERY_READ_API_KEYS: set REFINERY_API_KEYS too (with read keys alone no key could write)");

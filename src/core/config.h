@@ -57,6 +57,13 @@ struct LlmEndpointConfig {
   // (each embed job holds one document of a few chunks). The API answers
   // one query at a time and never waits.
   int linger_ms = 20;
+  // Reasoning calls: the answer's token limit (Ollama num_predict, OpenAI
+  // max_tokens; an answer cut off there is an error, never a fact), the
+  // context window (Ollama num_ctx; 0: the server's), how long Ollama
+  // keeps the model loaded between calls.
+  int max_tokens = 2048;
+  int num_ctx = 0;
+  std::string keep_alive = "30m";
   int retries = 3;      // further tries of a call after a timeout, 429, 5xx or a dropped connection
   bool pull = false;    // Ollama: pull a model that is missing (opt-in: it may be gigabytes)
   bool configured() const { return !url.empty(); }
@@ -141,6 +148,10 @@ struct Config {
   // [llm.embed] and [llm.reason]: separate servers (two GPUs), either may be unset.
   LlmEndpointConfig llm_embed;
   LlmEndpointConfig llm_reason;
+  // auto: the LLM evaluator when llm_reason is configured, else the rules;
+  // rules | llm force one (llm needs llm_reason).
+  std::string evaluator = "auto";
+  std::string extractor = "auto";  // the same choice for the extract stage
   std::string openai_api_key;  // OPENAI_API_KEY: the key of openai endpoints without their own
 
   // [knowledge]

@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "knowledge/profile.h"
+#include "llm/chat.h"
 
 namespace refinery {
 
@@ -43,5 +44,15 @@ class Evaluator {
 // profile's trust hints, content signals, vocabulary and domain keywords
 // (docs/knowledge.md). Thread-safe.
 std::unique_ptr<Evaluator> NewRuleEvaluator(std::shared_ptr<const Profile> profile);
+
+// The LLM evaluator: the profile's [llm.evaluate] prompt and schema (the
+// domain limited to the profile's labels) sent to `model`, the answer
+// checked and repaired once (AskStructured), cached in `cache` (may be
+// null; must outlive it). An answer unusable after the repair is an
+// InvalidArgument starting "unusable answer", for the stage to record as
+// the chunk's failed evaluation. InvalidArgument at construction for a
+// profile without that prompt and schema. Thread-safe.
+Result<std::unique_ptr<Evaluator>> NewLlmEvaluator(std::shared_ptr<const Profile> profile,
+                                                   std::shared_ptr<ChatModel> model, AnswerCache* cache);
 
 }  // namespace refinery

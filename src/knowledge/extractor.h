@@ -13,6 +13,7 @@
 
 #include "core/status.h"
 #include "knowledge/profile.h"
+#include "llm/chat.h"
 
 namespace refinery {
 
@@ -40,6 +41,19 @@ class Extractor {
 // Runs the rule extractor of each entity type of the profile that names
 // one. Thread-safe.
 std::unique_ptr<Extractor> NewRuleExtractor(std::shared_ptr<const Profile> profile);
+
+// The LLM extractor: the profile's [llm.extract] prompt and schema sent to
+// `model` (answers checked, repaired once and cached in `cache`, which may
+// be null and must outlive it); each entity type with an llm_list reads
+// its items from that array of the answer. Items are held to the profile:
+// keys normalised and matched against the type's pattern, fields typed
+// (a value of the wrong kind or outside an enum is dropped), a top-level
+// key must appear in the passage. An answer unusable after the repair is
+// an InvalidArgument starting "unusable answer". InvalidArgument at
+// construction for a profile without that prompt and schema or without
+// any llm_list. Thread-safe.
+Result<std::unique_ptr<Extractor>> NewLlmExtractor(std::shared_ptr<const Profile> profile,
+                                                   std::shared_ptr<ChatModel> model, AnswerCache* cache);
 
 // `key` normalised as the type says: exact; upper or lower (ASCII case);
 // fold (lower case, runs of whitespace as one space, trimmed).

@@ -170,6 +170,16 @@ Status ReadEntity(const toml::table* table, const std::string& name, const std::
   }
   REFINERY_RETURN_IF_ERROR(r.Int("max_per_text", 0, 1000, e.max_per_text));
   REFINERY_RETURN_IF_ERROR(r.Strings("vocabulary", e.vocabulary));
+  REFINERY_RETURN_IF_ERROR(r.String("llm_list", e.llm_list));
+  REFINERY_RETURN_IF_ERROR(r.String("llm_key", e.llm_key));
+  REFINERY_RETURN_IF_ERROR(r.String("llm_when", e.llm_when));
+  if (!e.llm_when.empty() && e.llm_when.find('=') == std::string::npos) {
+    return r.Error("llm_when", "expected FIELD=VALUE, got '" + e.llm_when + "'");
+  }
+  REFINERY_RETURN_IF_ERROR(r.String("llm_parent", e.llm_parent));
+  if (!e.llm_parent.empty() && e.llm_parent.find(':') == std::string::npos) {
+    return r.Error("llm_parent", "expected TYPE:FIELD, got '" + e.llm_parent + "'");
+  }
   auto fields = r.Table("fields");
   if (!fields.ok()) return fields.status();
   TableReader fr(*fields, "entities." + name + ".fields", source);
@@ -194,6 +204,13 @@ Status ReadEntities(TableReader& root, Profile& p) {
     if (!entity.ok()) return entity.status();
     p.entities.push_back({});
     REFINERY_RETURN_IF_ERROR(ReadEntity(*entity, name, p.source, p.entities.back()));
+  }
+  for (const EntityTypeDef& e : p.entities) {
+    const std::string parent = e.llm_parent.substr(0, e.llm_parent.find(':'));
+    if (!e.llm_parent.empty() && p.FindEntity(parent) == nullptr) {
+      return Status::InvalidArgument(p.source + ": entities." + e.name + ".llm_parent: '" + parent +
+                                     "' is not an entity type");
+    }
   }
   for (const std::string& type : p.always_extract) {
     if (p.FindEntity(type) == nullptr) {

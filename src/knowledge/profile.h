@@ -79,6 +79,16 @@ struct EntityTypeDef {
   // Words the rule extractor knows: the tools of a diagnostic step, the
   // words of a sensor's name, the makes of a vehicle.
   std::vector<std::string> vocabulary;
+  // The LLM extractor ([llm.extract]): the answer's array holding this
+  // type's items ("dtc_codes"; empty: the LLM does not extract the type),
+  // the item field its key comes from (empty: key_field; an item that is a
+  // string is the key), a condition on the item ("type=doi"), and for a
+  // child record its parent type and the item field naming the parent's
+  // key ("dtc:dtc_code": the key is then PARENT:normalised text).
+  std::string llm_list;
+  std::string llm_key;
+  std::string llm_when;
+  std::string llm_parent;
 };
 
 // What an LLM implementation sends: a system prompt, a user prompt

@@ -9,6 +9,13 @@
 #include "core/backoff.h"
 
 namespace refinery {
+
+const nlohmann::json& JsonField(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
 namespace {
 
 constexpr int kBreakerThreshold = 5;     // failed calls in a row that open the breaker

@@ -33,6 +33,11 @@ struct LlmEndpointStats {
   std::string breaker = "closed";  // closed | open | half_open
 };
 
+// `j[key]` when `j` is an object holding `key`, else null. Server answers
+// are hostile input: nlohmann's const operator[] on a missing key is
+// undefined behaviour (an assertion in debug builds).
+const nlohmann::json& JsonField(const nlohmann::json& j, const char* key);
+
 class LlmEndpoint {
  public:
   // `role` names it in messages and health ("llm_embed", "llm_reason").

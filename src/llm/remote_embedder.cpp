@@ -126,8 +126,8 @@ class RemoteEmbedder final : public Embedder {
       endpoint_->CountBadAnswer();
       return Status::InvalidArgument(what + ": expected " + std::to_string(texts.size()) + " embeddings");
     }
-    const json& usage = (*answer)["usage"];
-    if (usage.is_object() && usage["prompt_tokens"].is_number_integer()) endpoint_->CountTokens(usage["prompt_tokens"].get<int64_t>());
+    const json& prompt_tokens = JsonField(JsonField(*answer, "usage"), "prompt_tokens");
+    if (prompt_tokens.is_number_integer()) endpoint_->CountTokens(prompt_tokens.get<int64_t>());
     std::vector<json> ordered((*answer)["data"].size());
     for (const json& item : (*answer)["data"]) {  // by "index": the order is not promised
       const json index = item.is_object() ? item.value("index", json()) : json();
@@ -135,7 +135,7 @@ class RemoteEmbedder final : public Embedder {
         endpoint_->CountBadAnswer();
         return Status::InvalidArgument(what + ": an item has a missing, repeated or out-of-range index");
       }
-      ordered[index.get<size_t>()] = item["embedding"];
+      ordered[index.get<size_t>()] = JsonField(item, "embedding");
     }
     return ReadAll(json(ordered), what);
   }

@@ -1,3 +1,4 @@
+// Never paying twice: the embedding and reasoning caches over the store.
 #include "pipeline/caching_embedder.h"
 
 #include <algorithm>
@@ -10,7 +11,7 @@ namespace {
 
 class CachingEmbedder final : public Embedder {
  public:
-  CachingEmbedder(std::unique_ptr<Embedder> inner, EmbeddingCache& cache, std::shared_ptr<EmbedCacheCounters> counters)
+  CachingEmbedder(std::unique_ptr<Embedder> inner, EmbeddingCache& cache, std::shared_ptr<LlmCacheCounters> counters)
       : inner_(std::move(inner)), cache_(cache), counters_(std::move(counters)) {}
 
   int Dimension() const override { return inner_->Dimension(); }
@@ -85,13 +86,46 @@ class CachingEmbedder final : public Embedder {
 
   std::unique_ptr<Embedder> inner_;
   EmbeddingCache& cache_;
-  std::shared_ptr<EmbedCacheCounters> counters_;
+  std::shared_ptr<LlmCacheCounters> counters_;
+};
+
+class StoreAnswerCache final : public AnswerCache {
+ public:
+  StoreAnswerCache(ReasoningCache& cache, std::shared_ptr<LlmCacheCounters> counters)
+      : cache_(cache), counters_(std::move(counters)) {}
+
+  std::optional<std::string> Get(const std::string& key) override {
+    auto found = cache_.Get(key);
+    if (!found.ok()) {
+      ++counters_->errors;
+      spdlog::warn("reasoning cache lookup failed, asking the model: {}", found.status().ToString());
+      return std::nullopt;
+    }
+    ++(found->has_value() ? counters_->hits : counters_->misses);
+    return *found;
+  }
+
+  void Put(const std::string& key, const std::string& model, const std::string& answer) override {
+    Status s = cache_.Put(key, model, answer);
+    if (!s.ok()) {
+      ++counters_->errors;
+      spdlog::warn("reasoning cache write failed (the answer is still used): {}", s.ToString());
+    }
+  }
+
+ private:
+  ReasoningCache& cache_;
+  std::shared_ptr<LlmCacheCounters> counters_;
 };
 
 }  // namespace
 
+std::unique_ptr<AnswerCache> MakeStoreAnswerCache(ReasoningCache& cache, std::shared_ptr<LlmCacheCounters> counters) {
+  return std::make_unique<StoreAnswerCache>(cache, std::move(counters));
+}
+
 std::unique_ptr<Embedder> MakeCachingEmbedder(std::unique_ptr<Embedder> inner, EmbeddingCache& cache,
-                                              std::shared_ptr<EmbedCacheCounters> counters) {
+                                              std::shared_ptr<LlmCacheCounters> counters) {
   return std::make_unique<CachingEmbedder>(std::move(inner), cache, std::move(counters));
 }
 

@@ -42,6 +42,33 @@ void WarnIfShared(const std::string& dir) {
                dir, static_cast<unsigned>(mode));
 }
 
+// The evaluator and extractor the configuration asks for: the LLM ones over
+// the reasoning server (by default when one is configured), or the rules.
+Status OpenReasoning(const Config& config, Services& services) {
+  if (config.llm_reason.configured()) {
+    services.reason_endpoint = std::make_shared<LlmEndpoint>("llm_reason", config.llm_reason, config.openai_api_key);
+    services.chat = MakeRemoteChat(services.reason_endpoint);
+    services.reason_cache = std::make_shared<LlmCacheCounters>();
+    services.answer_cache = MakeStoreAnswerCache(services.store->reasoning_cache(), services.reason_cache);
+  }
+  auto wants_llm = [&](const std::string& choice) { return choice == "llm" || (choice == "auto" && services.chat); };
+  if (!wants_llm(config.evaluator)) {
+    services.evaluator = NewRuleEvaluator(services.profile);
+  } else {
+    auto evaluator = NewLlmEvaluator(services.profile, services.chat, services.answer_cache.get());
+    if (!evaluator.ok()) return evaluator.status();
+    services.evaluator = std::move(evaluator).value();
+  }
+  if (!wants_llm(config.extractor)) {
+    services.extractor = NewRuleExtractor(services.profile);
+  } else {
+    auto extractor = NewLlmExtractor(services.profile, services.chat, services.answer_cache.get());
+    if (!extractor.ok()) return extractor.status();
+    services.extractor = std::move(extractor).value();
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Services> OpenServices(const Config& config, OpenMode mode) {
@@ -51,8 +78,6 @@ Result<Services> OpenServices(const Config& config, OpenMode mode) {
   auto profile = LoadProfile(config.profile, config.profiles_dir);
   if (!profile.ok()) return profile.status();
   services.profile = std::make_shared<const Profile>(std::move(profile).value());
-  services.evaluator = NewRuleEvaluator(services.profile);
-  services.extractor = NewRuleExtractor(services.profile);
   services.resolver = NewEntityResolver(services.profile);
   std::error_code ec;
   if (serve) {
@@ -82,8 +107,9 @@ Result<Services> OpenServices(const Config& config, OpenMode mode) {
   auto embedder = OpenEmbedder(config, services.embed_endpoint);
   if (!embedder.ok()) return embedder.status();
   services.embedder = std::move(embedder).value();
+  REFINERY_RETURN_IF_ERROR(OpenReasoning(config, services));
   if (services.embed_endpoint) {  // the built-in embedder costs less than a lookup
-    services.embed_cache = std::make_shared<EmbedCacheCounters>();
+    services.embed_cache = std::make_shared<LlmCacheCounters>();
     services.embedder =
         MakeCachingEmbedder(std::move(services.embedder), services.store->embedding_cache(), services.embed_cache);
   }

@@ -28,7 +28,13 @@ struct Services {
   std::shared_ptr<LlmEndpoint> embed_endpoint;
   // What the embedding cache saw in this process; null with the built-in
   // embedder (never cached: computing is cheaper than a lookup).
-  std::shared_ptr<EmbedCacheCounters> embed_cache;
+  std::shared_ptr<LlmCacheCounters> embed_cache;
+  // The reasoning server (config.llm_reason), its chat client and the
+  // cache of its checked answers; all null without one.
+  std::shared_ptr<LlmEndpoint> reason_endpoint;
+  std::shared_ptr<ChatModel> chat;
+  std::shared_ptr<LlmCacheCounters> reason_cache;
+  std::unique_ptr<AnswerCache> answer_cache;  // over store->reasoning_cache(): declared after store
   std::shared_ptr<const Profile> profile;  // REFINERY_PROFILE, loaded and checked at start
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<Extractor> extractor;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/log.h"
 #include "pipeline/services.h"
 #include "pipeline/stage_chain.h"
 #include "text/chunker.h"
@@ -15,6 +16,22 @@ namespace {
 void TestDelay(const Config& config) {
   if (config.test_stage_delay_ms > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(config.test_stage_delay_ms));
+  }
+}
+
+using ChunkFailures = std::vector<std::pair<int64_t, std::string>>;  // chunk id, why
+
+// Logs each chunk whose LLM answer was unusable, after the stage's writes
+// committed (counted per stage in /metrics as refinery_chunks_failed_total).
+void LogChunkFailures(Services& s, const Document& doc, const std::string& stage, const ChunkFailures& failures) {
+  for (const auto& [chunk_id, why] : failures) {
+    spdlog::warn("document {} chunk {}: {} failed: {}", doc.id, chunk_id, stage, why);
+    LogEntry entry;
+    entry.document_id = doc.id;
+    entry.stage = stage;
+    entry.status = kLogChunkFailed;
+    entry.message = "chunk " + std::to_string(chunk_id) + ": " + why;
+    (void)s.store->telemetry().AppendLog(entry);  // best effort: the stage's own writes are in
   }
 }
 
@@ -53,21 +70,32 @@ Status RunEmbed(Services& s, const Document& doc, const StateTransition& t) {
 }
 
 // Judges every chunk; evaluating again replaces the earlier judgement, so a
-// re-delivered job changes nothing. An evaluator failure fails the attempt
-// (retried), never a default score.
+// re-delivered job changes nothing. An unreachable evaluator fails the
+// attempt (retried; an outage pauses the stage); an answer unusable even
+// after its repair is recorded as the chunk's failed evaluation with the
+// reason -- never a default score -- and the document goes on.
 Status RunEvaluate(Services& s, const Document& doc, const StateTransition& t) {
   auto chunks = s.store->chunks().Get(doc.id);
   if (!chunks.ok()) return chunks.status();
   TestDelay(s.config);
   ChunkEvaluations evaluations;
+  ChunkEvaluationFailures failures;
   evaluations.reserve(chunks->size());
   for (const Chunk& chunk : *chunks) {
     auto e = s.evaluator->Evaluate({chunk.content, doc.title, doc.source_url});
+    if (e.status().code() == StatusCode::kInvalidArgument) {
+      failures.emplace_back(chunk.id, EvaluationFailure{s.evaluator->Name(), e.status().message()});
+      continue;
+    }
     if (!e.ok()) return e.status();
     evaluations.emplace_back(
         chunk.id, ChunkEvaluation{e->trust_score, e->relevance_score, e->domain, e->reasoning, e->evaluator});
   }
-  return s.store->chunks().SetEvaluations(doc.id, evaluations, t);
+  REFINERY_RETURN_IF_ERROR(s.store->chunks().SetEvaluations(doc.id, evaluations, t, failures));
+  ChunkFailures logged;
+  for (const auto& [chunk_id, f] : failures) logged.emplace_back(chunk_id, f.reason);
+  LogChunkFailures(s, doc, "evaluate", logged);
+  return Status::Ok();
 }
 
 // A chunk below the profile's extraction gate is still searched for the
@@ -84,10 +112,15 @@ Status RunExtract(Services& s, const Document& doc, const StateTransition& t) {
   if (!chunks.ok()) return chunks.status();
   TestDelay(s.config);
   std::vector<Mention> mentions;
+  ChunkFailures failures;
   for (const Chunk& chunk : *chunks) {
     const bool gated = chunk.evaluation && chunk.evaluation->relevance_score < s.profile->extraction_gate;
     if (gated && s.profile->always_extract.empty()) continue;  // nothing it could yield is kept
     auto found = s.extractor->Extract(chunk.content);
+    if (found.status().code() == StatusCode::kInvalidArgument) {  // an unusable answer: the chunk yields nothing
+      failures.emplace_back(chunk.id, found.status().message());
+      continue;
+    }
     if (!found.ok()) return found.status();
     for (ExtractedEntity& e : *found) {
       if (!Keep(*s.profile, chunk, e)) continue;
@@ -102,7 +135,9 @@ Status RunExtract(Services& s, const Document& doc, const StateTransition& t) {
       mentions.push_back(std::move(m));
     }
   }
-  return s.store->knowledge().ReplaceMentions(doc.id, mentions, t);
+  REFINERY_RETURN_IF_ERROR(s.store->knowledge().ReplaceMentions(doc.id, mentions, t));
+  LogChunkFailures(s, doc, "extract", failures);
+  return Status::Ok();
 }
 
 // Recomputes every entity the document's mentions touched, from all sources.

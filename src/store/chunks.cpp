@@ -53,9 +53,16 @@ Status ChunkStore::SetEmbeddings(int64_t document_id, const std::string& model, 
   return DoSetEmbeddings(document_id, model, vectors, t);
 }
 
-Status ChunkStore::SetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) {
+Status ChunkStore::SetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t,
+                                  const ChunkEvaluationFailures& failures) {
   REFINERY_RETURN_IF_ERROR(CheckEvaluations(evaluations));
-  return DoSetEvaluations(document_id, evaluations, t);
+  for (const auto& [chunk_id, f] : failures) {
+    if (f.evaluator.empty() || f.evaluator.size() > 256 || f.reason.empty()) {
+      return Status::InvalidArgument("evaluation failure of chunk " + std::to_string(chunk_id) +
+                                     ": needs an evaluator (1..256 bytes) and a reason");
+    }
+  }
+  return DoSetEvaluations(document_id, evaluations, failures, t);
 }
 
 Result<std::vector<ChunkVector>> ChunkStore::ScanEmbeddings(int64_t after_chunk_id, int64_t limit) {

@@ -18,6 +18,7 @@ namespace refinery {
 
 using ChunkEmbeddings = std::vector<std::pair<int64_t, std::vector<float>>>;  // chunk id, vector
 using ChunkEvaluations = std::vector<std::pair<int64_t, ChunkEvaluation>>;     // chunk id, evaluation
+using ChunkEvaluationFailures = std::vector<std::pair<int64_t, EvaluationFailure>>;  // chunk id, why
 
 class ChunkStore {
  public:
@@ -44,7 +45,11 @@ class ChunkStore {
   // Stats().chunks_evaluated) follows. NotFound / Conflict as
   // SetEmbeddings. InvalidArgument (no write): a score outside [0, 1], an
   // empty domain or evaluator, a domain over 64 or a reasoning over 4096 bytes.
-  Status SetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t);
+  // Each of `failures` replaces its chunk's evaluation with the failure
+  // (no score; counted in Stats().chunks_evaluation_failed); an evaluation
+  // clears an earlier failure. InvalidArgument: an empty evaluator or reason.
+  Status SetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t,
+                        const ChunkEvaluationFailures& failures = {});
   // Every stored embedding whose chunk id is greater than `after_chunk_id`,
   // in chunk id order, at most `limit` (lets callers page and cache), each
   // with its model. InvalidArgument for a negative limit.
@@ -68,7 +73,7 @@ class ChunkStore {
   virtual Status DoSetEmbeddings(int64_t document_id, const std::string& model, const ChunkEmbeddings& vectors,
                                  const StateTransition& t) = 0;
   virtual Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations,
-                                  const StateTransition& t) = 0;
+                                  const ChunkEvaluationFailures& failures, const StateTransition& t) = 0;
   virtual Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) = 0;
   virtual Result<std::vector<int64_t>> DoEmbeddedByOtherModels(const std::string& model, const std::string& state,
                                                                int64_t after_document_id, int64_t limit) = 0;

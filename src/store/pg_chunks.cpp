@@ -25,7 +25,11 @@ constexpr const char* kCountChunks =
     " FROM refinery.chunks WHERE document_id = $1";
 constexpr const char* kSetEvaluation =
     "UPDATE refinery.chunks SET trust_score = $1, relevance_score = $2, domain = $3, eval_reasoning = $4,"
-    " evaluator = $5 WHERE id = $6 AND document_id = $7";
+    " evaluator = $5, eval_failure = NULL WHERE id = $6 AND document_id = $7";
+// The reason is capped: a model's error text can be long.
+constexpr const char* kSetEvaluationFailure =
+    "UPDATE refinery.chunks SET trust_score = NULL, relevance_score = NULL, domain = NULL, eval_reasoning = NULL,"
+    " evaluator = $1, eval_failure = left($2, 2000) WHERE id = $3 AND document_id = $4";
 constexpr const char* kSetEmbedding =
     "UPDATE refinery.chunks SET embedding = $1, embedding_model = $4 WHERE id = $2 AND document_id = $3";
 constexpr const char* kScanEmbeddings =
@@ -76,6 +80,18 @@ Status UpdateEvaluations(Conn& conn, int64_t document_id, const ChunkEvaluations
   return Status::Ok();
 }
 
+Status UpdateFailures(Conn& conn, int64_t document_id, const ChunkEvaluationFailures& failures) {
+  for (const auto& [chunk_id, f] : failures) {
+    auto rows = conn.Exec(kSetEvaluationFailure, Params(f.evaluator, f.reason, chunk_id, document_id));
+    if (!rows.ok()) return rows.status();
+    if (rows->Affected() == 0) {  // the whole transaction rolls back: nothing written
+      return Status::NotFound("chunk " + std::to_string(chunk_id) + " of document " + std::to_string(document_id) +
+                              " does not exist");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<ChunkCounts> CountChunks(Conn& conn, int64_t document_id) {
   auto rows = conn.Exec(kCountChunks, Params(document_id));
   if (!rows.ok()) return rows.status();
@@ -98,7 +114,8 @@ class PgChunks final : public ChunkStore {
   Result<std::vector<Chunk>> DoGet(int64_t document_id) override;
   Status DoSetEmbeddings(int64_t document_id, const std::string& model, const ChunkEmbeddings& vectors,
                          const StateTransition& t) override;
-  Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) override;
+  Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations,
+                          const ChunkEvaluationFailures& failures, const StateTransition& t) override;
   Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
   Result<std::vector<int64_t>> DoEmbeddedByOtherModels(const std::string& model, const std::string& state,
                                                        int64_t after_document_id, int64_t limit) override;
@@ -147,10 +164,12 @@ Status PgChunks::DoSetEmbeddings(int64_t document_id, const std::string& model, 
   });
 }
 
-Status PgChunks::DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) {
+Status PgChunks::DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations,
+                                  const ChunkEvaluationFailures& failures, const StateTransition& t) {
   return pool_.Run("set evaluations", TxMode::kWrite, [&](Conn& c) -> Status {
     REFINERY_RETURN_IF_ERROR(LockState(c, document_id, t.from));
     REFINERY_RETURN_IF_ERROR(UpdateEvaluations(c, document_id, evaluations));
+    REFINERY_RETURN_IF_ERROR(UpdateFailures(c, document_id, failures));
     auto counts = CountChunks(c, document_id);
     if (!counts.ok()) return counts.status();
     return ApplyTransition(c, document_id, t, *counts);

@@ -22,6 +22,8 @@ constexpr const char* kGetLog =
     " WHERE d.id = $1 ORDER BY l.id";
 // The per-shard totals the trigger keeps (schema v5, v6): at most 16 rows
 // per state key, whatever the number of documents and chunks.
+// The chunks_eval_failed partial index (v11) holds only failed chunks: cheap.
+constexpr const char* kFailedEvaluations = "SELECT COUNT(*) FROM refinery.chunks WHERE eval_failure IS NOT NULL";
 constexpr const char* kStats =
     "SELECT state_key, SUM(documents)::bigint, SUM(chunks)::bigint, SUM(embedded)::bigint, SUM(evaluated)::bigint"
     " FROM refinery.stage_totals GROUP BY state_key HAVING SUM(documents) > 0";
@@ -102,6 +104,9 @@ Result<StoreStats> PgTelemetry::DoStats() {
       backend_common::AddStageTotal(stats, rows->Text(i, 0), rows->Int(i, 1), rows->Int(i, 2), rows->Int(i, 3),
                                     rows->Int(i, 4));
     }
+    auto failed = c.Exec(kFailedEvaluations);
+    if (!failed.ok()) return failed.status();
+    stats.chunks_evaluation_failed = failed->Int(0, 0);
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -46,7 +46,8 @@ PostgresStore::PostgresStore(std::unique_ptr<pg::Pool> pool)
       search_index_(NewSearchIndex(*pool_)),
       telemetry_(NewTelemetry(*pool_)),
       knowledge_(NewKnowledge(*pool_)),
-      embedding_cache_(NewEmbeddingCache(*pool_)) {}
+      embedding_cache_(NewEmbeddingCache(*pool_)),
+      reasoning_cache_(NewReasoningCache(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 

@@ -96,6 +96,7 @@ Chunk ReadChunk(const pg::Rows& r, int row) {
   if (!r.IsNull(row, 7)) {
     c.evaluation = ChunkEvaluation{r.Real(row, 7), r.Real(row, 8), r.Text(row, 9), r.Text(row, 10), r.Text(row, 11)};
   }
+  c.evaluation_failure = r.Text(row, 12);
   return c;
 }
 

@@ -21,6 +21,7 @@ std::unique_ptr<SearchIndex> NewSearchIndex(pg::Pool& pool);
 std::unique_ptr<TelemetryStore> NewTelemetry(pg::Pool& pool);
 std::unique_ptr<KnowledgeStore> NewKnowledge(pg::Pool& pool);
 std::unique_ptr<EmbeddingCache> NewEmbeddingCache(pg::Pool& pool);
+std::unique_ptr<ReasoningCache> NewReasoningCache(pg::Pool& pool);
 
 using backend_common::ChunkCounts;
 using backend_common::CountsOf;
@@ -53,8 +54,8 @@ Status AppendNoteIn(pg::Conn& conn, int64_t id, const LogNote& note);
 // The evaluation columns are NULL until the evaluate stage ran.
 #define REFINERY_PG_CHUNK_COLUMNS                                                            \
   "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count," \
-  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator"
-inline constexpr int kChunkColumns = 12;  // the index of the first column after them
+  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator, c.eval_failure"
+inline constexpr int kChunkColumns = 13;  // the index of the first column after them
 Chunk ReadChunk(const pg::Rows& r, int row);
 
 }  // namespace refinery::postgres_store_internal

@@ -64,6 +64,13 @@ struct ChunkEvaluation {
   std::string evaluator;       // which evaluator: "rules:research", "ollama:<model>"
 };
 
+// A chunk whose evaluation failed: the model's answer was unusable even
+// after a repair. Kept with its reason instead of a made-up score.
+struct EvaluationFailure {
+  std::string evaluator;
+  std::string reason;
+};
+
 struct Chunk {
   int64_t id = 0;  // assigned by the store
   int64_t document_id = 0;
@@ -74,7 +81,8 @@ struct Chunk {
   int token_count = 0;
   std::vector<float> embedding;  // empty until the embed stage ran
   std::string embedding_model;   // the embedder that wrote `embedding` (Embedder::Name())
-  std::optional<ChunkEvaluation> evaluation;  // absent until the evaluate stage ran
+  std::optional<ChunkEvaluation> evaluation;  // absent until the evaluate stage ran (or when it failed)
+  std::string evaluation_failure;             // why the last evaluation failed; empty: it did not
 };
 
 // One chunk's vector, for scoring without loading chunk text.
@@ -104,6 +112,8 @@ inline constexpr const char* kLogCompleted = "completed";  // the stage's writes
 inline constexpr const char* kLogRetried = "retried";      // the attempt failed; a retry is scheduled
 inline constexpr const char* kLogFailed = "failed";        // given up on (a dead letter): the document went to "error"
 inline constexpr const char* kLogRequeued = "requeued";    // the reconciler re-enqueued a stalled document
+// One chunk's LLM answer was unusable even after a repair (the document went on without it).
+inline constexpr const char* kLogChunkFailed = "chunk_failed";
 
 struct LogEntry {
   int64_t id = 0;
@@ -166,6 +176,7 @@ struct StoreStats {
   int64_t total_chunks = 0;
   int64_t chunks_with_embeddings = 0;
   int64_t chunks_evaluated = 0;
+  int64_t chunks_evaluation_failed = 0;  // chunks whose evaluation was unusable (EvaluationFailure)
 };
 
 // Upper bounds (seconds) of the duration buckets StageCounters() reports:

@@ -20,8 +20,12 @@ constexpr const char* kCountChunks =
     "SELECT COUNT(*), COUNT(*) FILTER (WHERE embedding IS NOT NULL), COUNT(*) FILTER (WHERE trust_score IS NOT NULL)"
     " FROM chunks WHERE document_id = ?1";
 constexpr const char* kSetEvaluation =
-    "UPDATE chunks SET trust_score = ?1, relevance_score = ?2, domain = ?3, eval_reasoning = ?4, evaluator = ?5"
-    " WHERE id = ?6 AND document_id = ?7";
+    "UPDATE chunks SET trust_score = ?1, relevance_score = ?2, domain = ?3, eval_reasoning = ?4, evaluator = ?5,"
+    " eval_failure = NULL WHERE id = ?6 AND document_id = ?7";
+// The reason is capped: a model's error text can be long.
+constexpr const char* kSetEvaluationFailure =
+    "UPDATE chunks SET trust_score = NULL, relevance_score = NULL, domain = NULL, eval_reasoning = NULL,"
+    " evaluator = ?1, eval_failure = substr(?2, 1, 2000) WHERE id = ?3 AND document_id = ?4";
 constexpr const char* kSetEmbedding =
     "UPDATE chunks SET embedding = ?1, embedding_model = ?4 WHERE id = ?2 AND document_id = ?3";
 constexpr const char* kScanEmbeddings =
@@ -63,6 +67,21 @@ Status UpdateEmbeddings(Connection& conn, int64_t document_id, const std::string
   return Status::Ok();
 }
 
+Status NoSuchChunk(int64_t chunk_id, int64_t document_id) {
+  return Status::NotFound("chunk " + std::to_string(chunk_id) + " of document " + std::to_string(document_id) +
+                          " does not exist");
+}
+
+Status UpdateFailures(Connection& conn, int64_t document_id, const ChunkEvaluationFailures& failures) {
+  for (const auto& [chunk_id, f] : failures) {
+    auto stmt = conn.Prepare(kSetEvaluationFailure);
+    if (!stmt.ok()) return stmt.status();
+    REFINERY_RETURN_IF_ERROR(stmt->Bind(f.evaluator, f.reason, chunk_id, document_id).Run());
+    if (conn.Changes() == 0) return NoSuchChunk(chunk_id, document_id);  // the transaction rolls back
+  }
+  return Status::Ok();
+}
+
 Status UpdateEvaluations(Connection& conn, int64_t document_id, const ChunkEvaluations& evaluations) {
   for (const auto& [chunk_id, e] : evaluations) {
     auto stmt = conn.Prepare(kSetEvaluation);
@@ -94,7 +113,8 @@ class SqliteChunks final : public ChunkStore {
   Result<std::vector<Chunk>> DoGet(int64_t document_id) override;
   Status DoSetEmbeddings(int64_t document_id, const std::string& model, const ChunkEmbeddings& vectors,
                          const StateTransition& t) override;
-  Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations, const StateTransition& t) override;
+  Status DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations,
+                          const ChunkEvaluationFailures& failures, const StateTransition& t) override;
   Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after_chunk_id, int64_t limit) override;
   Result<std::vector<int64_t>> DoEmbeddedByOtherModels(const std::string& model, const std::string& state,
                                                        int64_t after_document_id, int64_t limit) override;
@@ -143,10 +163,11 @@ Status SqliteChunks::DoSetEmbeddings(int64_t document_id, const std::string& mod
 }
 
 Status SqliteChunks::DoSetEvaluations(int64_t document_id, const ChunkEvaluations& evaluations,
-                                      const StateTransition& t) {
+                                      const ChunkEvaluationFailures& failures, const StateTransition& t) {
   return db_.Write([&](Connection& c) -> Status {
     REFINERY_RETURN_IF_ERROR(CheckState(c, document_id, t.from));
     REFINERY_RETURN_IF_ERROR(UpdateEvaluations(c, document_id, evaluations));
+    REFINERY_RETURN_IF_ERROR(UpdateFailures(c, document_id, failures));
     auto counts = CountChunks(c, document_id);
     if (!counts.ok()) return counts.status();
     return ApplyTransition(c, document_id, t, *counts);
@@ -207,6 +228,7 @@ Chunk ReadChunk(const Statement& s) {
   c.char_end = s.Int(5);
   c.token_count = static_cast<int>(s.Int(6));
   if (!s.IsNull(7)) c.evaluation = ChunkEvaluation{s.Real(7), s.Real(8), s.Text(9), s.Text(10), s.Text(11)};
+  c.evaluation_failure = s.Text(12);
   return c;
 }
 

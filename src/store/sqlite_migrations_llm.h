@@ -1,4 +1,4 @@
-// Schema migration 10 (issue 12: LLM services), kept apart from the older
+// Schema migrations 10 and 11 (issue 12: LLM services), kept apart from the older
 // ones so each file stays readable. Included by sqlite_schema.cpp only.
 // Append only, as there.
 #pragma once
@@ -20,6 +20,20 @@ CREATE TABLE embedding_cache (
 ALTER TABLE chunks ADD COLUMN embedding_model TEXT;
 UPDATE chunks SET embedding_model = 'builtin-hash-' || (length(embedding) / 4) WHERE embedding IS NOT NULL;
 CREATE INDEX chunks_embedding_model ON chunks(embedding_model, document_id) WHERE embedding IS NOT NULL;
+)sql";
+
+// The reasoning cache (checked answers by request hash) and the failed
+// evaluations: a chunk whose evaluation was unusable after a repair keeps
+// the reason instead of a score (never a default), counted in /stats.
+inline constexpr const char* kMigration11 = R"sql(
+CREATE TABLE llm_answers (
+  request_hash TEXT PRIMARY KEY,
+  model TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  created_at REAL NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE chunks ADD COLUMN eval_failure TEXT;
+CREATE INDEX chunks_eval_failed ON chunks (document_id) WHERE eval_failure IS NOT NULL;
 )sql";
 
 }  // namespace refinery::sqlite

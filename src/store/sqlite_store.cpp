@@ -31,7 +31,8 @@ SqliteStore::SqliteStore(const std::string& path, const SqliteStoreOptions& opti
       search_index_(NewSearchIndex(*db_)),
       telemetry_(NewTelemetry(*db_)),
       knowledge_(NewKnowledge(*db_)),
-      embedding_cache_(NewEmbeddingCache(*db_)) {}
+      embedding_cache_(NewEmbeddingCache(*db_)),
+      reasoning_cache_(NewReasoningCache(*db_)) {}
 
 SqliteStore::~SqliteStore() = default;
 

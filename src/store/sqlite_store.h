@@ -39,6 +39,7 @@ class SqliteStore final : public Store {
   TelemetryStore& telemetry() override { return *telemetry_; }
   KnowledgeStore& knowledge() override { return *knowledge_; }
   EmbeddingCache& embedding_cache() override { return *embedding_cache_; }
+  ReasoningCache& reasoning_cache() override { return *reasoning_cache_; }
 
   Status Migrate() override;
   Result<int> SchemaVersion() override;
@@ -58,6 +59,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<TelemetryStore> telemetry_;
   std::unique_ptr<KnowledgeStore> knowledge_;
   std::unique_ptr<EmbeddingCache> embedding_cache_;
+  std::unique_ptr<ReasoningCache> reasoning_cache_;
 };
 
 }  // namespace refinery

@@ -40,6 +40,7 @@ std::unique_ptr<SearchIndex> NewSearchIndex(SqliteDb& db);
 std::unique_ptr<TelemetryStore> NewTelemetry(SqliteDb& db);
 std::unique_ptr<KnowledgeStore> NewKnowledge(SqliteDb& db);
 std::unique_ptr<EmbeddingCache> NewEmbeddingCache(SqliteDb& db);
+std::unique_ptr<ReasoningCache> NewReasoningCache(SqliteDb& db);
 
 using backend_common::ChunkCounts;
 using backend_common::CountsOf;
@@ -69,8 +70,8 @@ Status CheckExists(sqlite::Connection& conn, int64_t id);
 // The evaluation columns are NULL until the evaluate stage ran.
 #define REFINERY_CHUNK_COLUMNS                                                               \
   "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count," \
-  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator"
-inline constexpr int kChunkColumns = 12;  // the index of the first column after them
+  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator, c.eval_failure"
+inline constexpr int kChunkColumns = 13;  // the index of the first column after them
 Chunk ReadChunk(const sqlite::Statement& s);
 
 // Steps `stmt` to the end, handing each row to `on_row`.

@@ -7,6 +7,7 @@
 //   telemetry()     TelemetryStore (store/telemetry.h): log, counters, totals
 //   knowledge()     KnowledgeStore (store/knowledge.h): mentions, entities, conflicts
 //   embedding_cache() EmbeddingCache (store/embedding_cache.h): vectors by (model, text)
+//   reasoning_cache() ReasoningCache (store/reasoning_cache.h): answers by request
 //
 // One implementation per backend (SQLite, PostgreSQL), chosen by OpenStore;
 // every role validates its arguments once in its shared front, so backends
@@ -21,6 +22,7 @@
 #include "store/chunks.h"
 #include "store/documents.h"
 #include "store/embedding_cache.h"
+#include "store/reasoning_cache.h"
 #include "store/records.h"
 #include "store/search_index.h"
 #include "store/knowledge.h"
@@ -30,7 +32,7 @@ namespace refinery {
 
 // The schema version Migrate() brings every backend to (their migrations
 // are numbered in step).
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 class Store {
  public:
@@ -42,6 +44,7 @@ class Store {
   virtual TelemetryStore& telemetry() = 0;
   virtual KnowledgeStore& knowledge() = 0;
   virtual EmbeddingCache& embedding_cache() = 0;
+  virtual ReasoningCache& reasoning_cache() = 0;
 
   // Creates or upgrades the schema to kSchemaVersion. Idempotent, safe to
   // run from several processes at once. InvalidArgument for a PostgreSQL

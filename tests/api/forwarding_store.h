@@ -51,8 +51,9 @@ class ForwardingChunks : public ChunkStore {
                          const StateTransition& t) override {
     return inner_.SetEmbeddings(id, model, v, t);
   }
-  Status DoSetEvaluations(int64_t id, const ChunkEvaluations& e, const StateTransition& t) override {
-    return inner_.SetEvaluations(id, e, t);
+  Status DoSetEvaluations(int64_t id, const ChunkEvaluations& e, const ChunkEvaluationFailures& f,
+                          const StateTransition& t) override {
+    return inner_.SetEvaluations(id, e, t, f);
   }
   Result<std::vector<ChunkVector>> DoScanEmbeddings(int64_t after, int64_t limit) override {
     return inner_.ScanEmbeddings(after, limit);
@@ -108,6 +109,7 @@ class ForwardingStore : public Store {
   TelemetryStore& telemetry() override { return *telemetry_; }
   KnowledgeStore& knowledge() override { return inner_->knowledge(); }
   EmbeddingCache& embedding_cache() override { return inner_->embedding_cache(); }
+  ReasoningCache& reasoning_cache() override { return inner_->reasoning_cache(); }
   Status Migrate() override { return inner_->Migrate(); }
   Result<int> SchemaVersion() override { return inner_->SchemaVersion(); }
   Status Ping() override { return inner_->Ping(); }

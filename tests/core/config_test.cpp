@@ -108,6 +108,34 @@ TEST(Config, LlmEndpointsTakeThePythonSystemsNamesAndOurs) {
   EXPECT_NE(no_model.status().message().find("REFINERY_REASON_MODEL"), std::string::npos);
 }
 
+TEST(Config, ReasoningSettingsAndTheStagesChoiceAreRead) {
+  auto defaults = LoadConfig(FakeEnv({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->evaluator, "auto");
+  EXPECT_EQ(defaults->extractor, "auto");
+  EXPECT_EQ(defaults->llm_reason.max_tokens, 2048);
+  auto set = LoadConfig(FakeEnv({{"OLLAMA_BASE_URL", "http://r:1"},
+                                 {"REASONING_MODEL", "qwen2.5:7b"},
+                                 {"REFINERY_REASON_MAX_TOKENS", "512"},
+                                 {"REFINERY_REASON_NUM_CTX", "8192"},
+                                 {"REFINERY_REASON_KEEP_ALIVE", "5m"},
+                                 {"REFINERY_EVALUATOR", "rules"},
+                                 {"REFINERY_EXTRACTOR", "llm"}}));
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->llm_reason.max_tokens, 512);
+  EXPECT_EQ(set->llm_reason.num_ctx, 8192);
+  EXPECT_EQ(set->llm_reason.keep_alive, "5m");
+  EXPECT_EQ(set->evaluator, "rules");
+  EXPECT_EQ(set->extractor, "llm");
+  auto bad = LoadConfig(FakeEnv({{"REFINERY_EVALUATOR", "gpt"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("REFINERY_EVALUATOR"), std::string::npos);
+  auto no_server = LoadConfig(FakeEnv({{"REFINERY_EXTRACTOR", "llm"}}));
+  ASSERT_FALSE(no_server.ok());
+  EXPECT_NE(no_server.status().message().find("REFINERY_EXTRACTOR=llm: no reasoning server"), std::string::npos)
+      << no_server.status().message();
+}
+
 TEST(Config, HttpServerSettingsAreRead) {
   auto defaults = LoadConfig(FakeEnv({}));
   ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
