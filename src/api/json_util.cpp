@@ -209,6 +209,8 @@ void AddEvaluationJson(const Chunk& chunk, json& out) {
   out["evaluator"] = e ? json(e->evaluator) : json(nullptr);
   // Why the LLM evaluation of the chunk was unusable; null unless it failed.
   out["evaluation_failure"] = chunk.evaluation_failure.empty() ? json(nullptr) : json(chunk.evaluation_failure);
+  // Why the LLM extraction of the chunk was unusable (it yielded no facts); null unless it failed.
+  out["extraction_failure"] = chunk.extraction_failure.empty() ? json(nullptr) : json(chunk.extraction_failure);
 }
 
 }  // namespace refinery::api

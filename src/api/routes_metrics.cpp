@@ -138,6 +138,9 @@ void AddPipeline(MetricsRegistry& m, const PipelineStats& stats) {
   m.Declare("refinery_chunks_evaluation_failed", MetricType::kGauge,
             "Chunks whose evaluation was unusable even after a repair (kept with the reason, no score)");
   m.Set("refinery_chunks_evaluation_failed", {}, static_cast<double>(stats.store.chunks_evaluation_failed));
+  m.Declare("refinery_chunks_extraction_failed", MetricType::kGauge,
+            "Chunks whose extraction was unusable even after a repair (kept with the reason, no facts)");
+  m.Set("refinery_chunks_extraction_failed", {}, static_cast<double>(stats.store.chunks_extraction_failed));
 }
 
 // The job outcome label of each processing-log status that ends an attempt.

@@ -11,6 +11,7 @@
 #include "api/http_server.h"
 #include "api/routes.h"
 #include "core/log.h"
+#include "llm/model_pull.h"
 
 namespace refinery {
 namespace {
@@ -35,7 +36,18 @@ api::HttpServerOptions ServerOptions(const Config& config) {
   return options;
 }
 
-void AddHealthChecks(api::HealthMonitor& health, Services& s) {
+// The opt-in pullers of missing Ollama models; null when not asked for.
+struct ModelPullers {
+  std::unique_ptr<ModelPuller> embed;
+  std::unique_ptr<ModelPuller> reason;
+};
+
+std::unique_ptr<ModelPuller> PullerFor(const LlmEndpoint* endpoint) {
+  const bool pulls = endpoint != nullptr && endpoint->config().pull && endpoint->config().provider == "ollama";
+  return pulls ? std::make_unique<ModelPuller>(*endpoint) : nullptr;
+}
+
+void AddHealthChecks(api::HealthMonitor& health, Services& s, ModelPullers& pullers) {
   // A store or queue that answers reads but cannot write (a full disk, a
   // read-only replica) is down too: work cannot move.
   health.Add("store", [&s] {
@@ -49,10 +61,12 @@ void AddHealthChecks(api::HealthMonitor& health, Services& s) {
   health.Add("blob_store", [&s] { return s.blobs->Ping(); });
   // Present only when configured: the built-in embedder cannot be down.
   if (s.embed_endpoint) {
-    health.Add("llm_embed", [&s] { return InspectEndpoint(*s.embed_endpoint).status(); });
+    ModelPuller* puller = pullers.embed.get();
+    health.Add("llm_embed", [&s, puller] { return EndpointHealth(*s.embed_endpoint, puller); });
   }
   if (s.reason_endpoint) {
-    health.Add("llm_reason", [&s] { return InspectEndpoint(*s.reason_endpoint).status(); });
+    ModelPuller* puller = pullers.reason.get();
+    health.Add("llm_reason", [&s, puller] { return EndpointHealth(*s.reason_endpoint, puller); });
   }
 }
 
@@ -64,8 +78,11 @@ void AddHealthChecks(api::HealthMonitor& health, Services& s) {
 // destructor.
 struct ApiServer::Impl {
   explicit Impl(Services& services)
-      : context(services), router(context.metrics), http(ServerOptions(services.config), router) {
-    AddHealthChecks(context.health, services);
+      : pullers{PullerFor(services.embed_endpoint.get()), PullerFor(services.reason_endpoint.get())},
+        context(services),
+        router(context.metrics),
+        http(ServerOptions(services.config), router) {
+    AddHealthChecks(context.health, services, pullers);
     api::AddDocumentRoutes(router, context);
     api::AddSearchRoutes(router, context);
     api::AddKnowledgeRoutes(router, context);
@@ -73,6 +90,7 @@ struct ApiServer::Impl {
     api::AddMetricsRoutes(router, context);
   }
 
+  ModelPullers pullers;  // outlive the health monitor's checker threads that use them
   api::ApiContext context;
   api::Router router;
   api::HttpServer http;

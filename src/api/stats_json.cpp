@@ -17,6 +17,7 @@ nlohmann::ordered_json PipelineStatsJson(const PipelineStats& stats) {
   out["chunks_with_embeddings"] = stats.store.chunks_with_embeddings;
   out["chunks_evaluated"] = stats.store.chunks_evaluated;
   out["chunks_evaluation_failed"] = stats.store.chunks_evaluation_failed;
+  out["chunks_extraction_failed"] = stats.store.chunks_extraction_failed;
   out["total_entities"] = stats.knowledge.total_entities;
   out["entities_by_type"] = stats.knowledge.entities_by_type;
   out["total_conflicts"] = stats.knowledge.total_conflicts;

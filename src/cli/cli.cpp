@@ -26,6 +26,7 @@ const std::vector<Command>& Commands() {
       {"doctor", "Check services, API, database, queues and pipeline; exit 1 if unhealthy", AddDoctor},
       {"migrate", "Create or upgrade the database schema", AddMigrate},
       {"reembed", "Re-embed, through the queue, documents another embedding model embedded", AddReembed},
+      {"pull", "Pull the configured Ollama models the servers lack, with progress", AddPull},
       {"status", "Show the services of the running `refinery up`", AddStatus},
       {"stop", "Stop a service (it stays stopped until started)", AddStop},
       {"start", "Start a stopped service", AddStart},

@@ -59,6 +59,7 @@ void AddStats(CLI::App&, const GlobalFlags&, int*);
 void AddDoctor(CLI::App&, const GlobalFlags&, int*);
 void AddMigrate(CLI::App&, const GlobalFlags&, int*);
 void AddReembed(CLI::App&, const GlobalFlags&, int*);
+void AddPull(CLI::App&, const GlobalFlags&, int*);
 void AddVersion(CLI::App&, const GlobalFlags&, int*);
 void AddStatus(CLI::App&, const GlobalFlags&, int*);
 void AddStop(CLI::App&, const GlobalFlags&, int*);

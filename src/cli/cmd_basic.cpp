@@ -56,6 +56,9 @@ int PrintStats(Services& s, bool as_json) {
             << (stats.store.chunks_evaluation_failed > 0
                     ? ", " + std::to_string(stats.store.chunks_evaluation_failed) + " evaluations failed"
                     : std::string())
+            << (stats.store.chunks_extraction_failed > 0
+                    ? ", " + std::to_string(stats.store.chunks_extraction_failed) + " extractions failed"
+                    : std::string())
             << ")\n";
   std::cout << "entities: " << stats.knowledge.total_entities << " (" << stats.knowledge.total_conflicts
             << " conflicting fields)\n";

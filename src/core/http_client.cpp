@@ -24,9 +24,30 @@ struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
+// Where the body goes: kept, or handed to the request's reader.
+struct BodySink {
+  std::string* body;
+  const std::function<bool(std::string_view)>* reader;  // may be empty
+  const std::function<bool()>* keep_going;              // may be empty
+  bool aborted = false;
+};
+
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* sink = static_cast<BodySink*>(user);
+  if (!*sink->reader) {
+    sink->body->append(data, size * count);
+  } else if (!(*sink->reader)(std::string_view(data, size * count))) {
+    sink->aborted = true;
+    return 0;  // curl ends the transfer with CURLE_WRITE_ERROR
+  }
   return size * count;
+}
+
+int KeepGoing(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* sink = static_cast<BodySink*>(user);
+  if ((*sink->keep_going)()) return 0;
+  sink->aborted = true;
+  return 1;  // curl ends the transfer with CURLE_ABORTED_BY_CALLBACK
 }
 
 size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
@@ -62,11 +83,22 @@ Result<HttpResponse> Perform(CURL* h, const HttpRequest& request) {
   }
   if (request.method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  BodySink sink{&response.body, &request.on_body, &request.keep_going};
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  if (request.keep_going) {
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, KeepGoing);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &sink);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  }
+  if (request.stall_timeout_s > 0) {
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(request.stall_timeout_s)));
+  }
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
   CURLcode code = curl_easy_perform(h);
+  if (sink.aborted) return Status::Unavailable(request.method + " " + request.url + ": stopped by its reader");
   if (code == CURLE_OPERATION_TIMEDOUT) {
     return Status::Timeout(request.method + " " + request.url + ": " + curl_easy_strerror(code));
   }

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -28,6 +30,16 @@ struct HttpRequest {
   // Cap on connecting alone (within timeout_s), so a dead host fails fast
   // even when a large transfer needs a long timeout_s.
   double connect_timeout_s = 5;
+  // Set: the body is handed over piece by piece as it arrives (a stream,
+  // such as Ollama's pull progress) instead of kept in HttpResponse::body;
+  // returning false aborts the transfer (Unavailable, "stopped by its reader").
+  std::function<bool(std::string_view)> on_body;
+  // Set: asked about once a second while the transfer runs, data or not;
+  // false aborts it as on_body's false does (a shutdown ending a long pull).
+  std::function<bool()> keep_going;
+  // > 0: Timeout when under one byte a second arrives for this long, for a
+  // long transfer whose total time cannot be known.
+  double stall_timeout_s = 0;
 };
 
 // Unavailable when the server cannot be reached, Timeout when it did not

@@ -6,6 +6,7 @@
 // the type's pattern, fields typed, and a top-level key must appear in the
 // passage (a model that invents a trouble code is not a source).
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <regex>
 
@@ -45,15 +46,15 @@ json Typed(const EntityField& field, const json& value) {
   return out;
 }
 
-bool Matches(const EntityTypeDef& def, const std::string& key) {
-  return def.key_pattern.empty() || std::regex_match(key, std::regex(def.key_pattern, std::regex::ECMAScript));
-}
-
 class LlmExtractor final : public Extractor {
  public:
   LlmExtractor(std::shared_ptr<const Profile> profile, std::shared_ptr<ChatModel> model, AnswerCache* cache)
       : profile_(std::move(profile)), model_(std::move(model)), cache_(cache),
-        schema_(json::parse(profile_->extract.schema)) {}
+        schema_(json::parse(profile_->extract.schema)) {
+    for (const EntityTypeDef& def : profile_->entities) {  // compiled once: a regex costs more than a match
+      if (!def.key_pattern.empty()) patterns_.emplace(def.name, std::regex(def.key_pattern, std::regex::ECMAScript));
+    }
+  }
 
   std::string Name() const override { return model_->Name(); }
 
@@ -121,6 +122,12 @@ class LlmExtractor final : public Extractor {
     return e;
   }
 
+  // Whether `key` matches the type's pattern (none: any key).
+  bool Matches(const EntityTypeDef& def, const std::string& key) const {
+    auto it = patterns_.find(def.name);
+    return it == patterns_.end() || std::regex_match(key, it->second);
+  }
+
   static bool When(const EntityTypeDef& def, const json& fields) {
     if (def.llm_when.empty()) return true;
     const std::string field = def.llm_when.substr(0, def.llm_when.find('='));
@@ -132,6 +139,7 @@ class LlmExtractor final : public Extractor {
   std::shared_ptr<ChatModel> model_;
   AnswerCache* cache_;
   const json schema_;
+  std::map<std::string, std::regex> patterns_;  // by type name; read-only after construction
 };
 
 }  // namespace

@@ -13,6 +13,7 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxDepth = 64;
+constexpr int kMaxObjectStarts = 16;  // the later '{'s tried when the first does not open the answer
 constexpr size_t kQuoteChars = 160;
 
 std::string Quote(std::string_view text) {
@@ -54,10 +55,10 @@ std::string_view InsideFence(std::string_view s) {
   return s.substr(body + 1, close == std::string_view::npos ? std::string_view::npos : close - body - 1);
 }
 
-// From the first '{' to the brace that closes it (strings of either quote
-// skipped), or empty.
-std::string_view BalancedObject(std::string_view s) {
-  const size_t start = s.find('{');
+// From the first '{' at or after `from` to the brace that closes it
+// (strings of either quote skipped), or empty.
+std::string_view BalancedObject(std::string_view s, size_t from = 0) {
+  const size_t start = s.find('{', from);
   if (start == std::string_view::npos) return {};
   int depth = 0;
   char quote = 0;
@@ -139,6 +140,14 @@ Result<json> ParseJsonAnswer(std::string_view answer) {
   const std::string_view fenced = Trim(InsideFence(rest));
   for (std::string_view candidate : {rest, fenced, BalancedObject(fenced), BalancedObject(rest)}) {
     if (auto parsed = ParseObject(candidate)) return *parsed;
+  }
+  // Prose may hold a brace before the answer ("I {think} ..."): each later
+  // '{' in turn, a bounded number of them (each try reads the text once).
+  size_t from = rest.find('{');
+  for (int tries = 0; tries < kMaxObjectStarts && from != std::string_view::npos; ++tries) {
+    from = rest.find('{', from + 1);
+    if (from == std::string_view::npos) break;
+    if (auto parsed = ParseObject(BalancedObject(rest, from))) return *parsed;
   }
   const std::string_view object = BalancedObject(fenced);
   if (auto parsed = ParseObject(PythonToJson(object.empty() ? fenced : object))) return *parsed;

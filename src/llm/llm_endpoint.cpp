@@ -10,11 +10,18 @@
 
 namespace refinery {
 
+namespace {
+const nlohmann::json kJsonNull;  // immutable: what a missing field reads as
+}  // namespace
+
 const nlohmann::json& JsonField(const nlohmann::json& j, const char* key) {
-  static const nlohmann::json kNull;
-  if (!j.is_object()) return kNull;
+  if (!j.is_object()) return kJsonNull;
   auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
+  return it == j.end() ? kJsonNull : *it;
+}
+
+const nlohmann::json& JsonItem(const nlohmann::json& j, size_t index) {
+  return j.is_array() && index < j.size() ? j[index] : kJsonNull;
 }
 namespace {
 

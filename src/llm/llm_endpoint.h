@@ -37,6 +37,8 @@ struct LlmEndpointStats {
 // are hostile input: nlohmann's const operator[] on a missing key is
 // undefined behaviour (an assertion in debug builds).
 const nlohmann::json& JsonField(const nlohmann::json& j, const char* key);
+// `j[index]` when `j` is an array that long, else null.
+const nlohmann::json& JsonItem(const nlohmann::json& j, size_t index);
 
 class LlmEndpoint {
  public:
@@ -105,8 +107,10 @@ struct EndpointReport {
   bool model_present = false;       // config().model among `models`
   double latency_ms = 0;            // of the first probe
 };
-// Unavailable when the server cannot be reached or answers an error, or
-// when the configured model is not among its models (naming the model).
+// Unavailable when the server cannot be reached or answers an error.
+Result<EndpointReport> ListEndpoint(LlmEndpoint& endpoint);
+// As ListEndpoint, and Unavailable when the configured model is not among
+// its models (naming the model).
 Result<EndpointReport> InspectEndpoint(LlmEndpoint& endpoint);
 // Model names match with or without Ollama's ":latest" tag.
 bool SameModel(const std::string& a, const std::string& b);

@@ -28,7 +28,7 @@ std::vector<std::string> Names(const nlohmann::json& list, const char* field) {
 
 bool SameModel(const std::string& a, const std::string& b) { return Bare(a) == Bare(b); }
 
-Result<EndpointReport> InspectEndpoint(LlmEndpoint& endpoint) {
+Result<EndpointReport> ListEndpoint(LlmEndpoint& endpoint) {
   EndpointReport report;
   const std::string& model = endpoint.config().model;
   const auto started = std::chrono::steady_clock::now();
@@ -49,10 +49,21 @@ Result<EndpointReport> InspectEndpoint(LlmEndpoint& endpoint) {
     if (ps.ok()) report.loaded = Names(ps->is_object() ? (*ps)["models"] : nlohmann::json(), "name");
   }
   for (const std::string& m : report.models) report.model_present = report.model_present || SameModel(m, model);
-  if (!report.model_present) {
+  return report;
+}
+
+Result<EndpointReport> InspectEndpoint(LlmEndpoint& endpoint) {
+  auto report = ListEndpoint(endpoint);
+  if (!report.ok()) return report;
+  const std::string& model = endpoint.config().model;
+  if (!report->model_present) {
     return Status::Unavailable(endpoint.role() + " " + endpoint.config().url + ": model '" + model +
                                "' is not available there" +
-                               (endpoint.config().provider == "ollama" ? " (ollama pull " + model + ")" : ""));
+                               (endpoint.config().provider == "ollama"
+                                    ? " (ollama pull " + model + ", or REFINERY_" +
+                                          (endpoint.role() == "llm_embed" ? "EMBED" : "REASON") +
+                                          "_PULL=true to let Refinery pull it)"
+                                    : ""));
   }
   return report;
 }

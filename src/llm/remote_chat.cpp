@@ -136,7 +136,7 @@ class RemoteChat final : public ChatModel {
   Result<ChatAnswer> ReadOpenAi(const json& answer, int structure) {
     const char* path = "/v1/chat/completions";
     const json& choices = JsonField(answer, "choices");
-    const json& choice = choices.is_array() && !choices.empty() ? choices[0] : JsonField(choices, "");
+    const json& choice = JsonItem(choices, 0);
     const json& message = JsonField(choice, "message");
     if (!message.is_object()) {
       endpoint_->CountBadAnswer();

@@ -19,7 +19,7 @@ void TestDelay(const Config& config) {
   }
 }
 
-using ChunkFailures = std::vector<std::pair<int64_t, std::string>>;  // chunk id, why
+using ChunkFailures = ChunkExtractionFailures;  // chunk id, why
 
 // Logs each chunk whose LLM answer was unusable, after the stage's writes
 // committed (counted per stage in /metrics as refinery_chunks_failed_total).
@@ -135,7 +135,7 @@ Status RunExtract(Services& s, const Document& doc, const StateTransition& t) {
       mentions.push_back(std::move(m));
     }
   }
-  REFINERY_RETURN_IF_ERROR(s.store->knowledge().ReplaceMentions(doc.id, mentions, t));
+  REFINERY_RETURN_IF_ERROR(s.store->knowledge().ReplaceMentions(doc.id, mentions, t, failures));
   LogChunkFailures(s, doc, "extract", failures);
   return Status::Ok();
 }

@@ -23,10 +23,7 @@ Status CheckModel(const std::string& model) {
 
 // Lower-case hex only: backends may quote hashes into array literals.
 Status CheckHash(const std::string& hash) {
-  const bool hex = std::all_of(hash.begin(), hash.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-  if (hash.empty() || hash.size() > kMaxHashChars || !hex) {
+  if (!IsLowerHex(hash, kMaxHashChars)) {
     return Status::InvalidArgument("embedding cache: a text hash must be 1..128 lower-case hex digits");
   }
   return Status::Ok();

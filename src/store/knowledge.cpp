@@ -9,9 +9,9 @@ using knowledge_common::CheckMentions;
 using knowledge_common::CheckPage;
 
 Status KnowledgeStore::ReplaceMentions(int64_t document_id, const std::vector<Mention>& mentions,
-                                       const StateTransition& t) {
+                                       const StateTransition& t, const ChunkExtractionFailures& failures) {
   REFINERY_RETURN_IF_ERROR(CheckMentions(mentions));
-  return DoReplaceMentions(document_id, mentions, t);
+  return DoReplaceMentions(document_id, mentions, failures, t);
 }
 
 Status KnowledgeStore::ResolvePending(int64_t document_id, const EntityResolver& resolve, const StateTransition& t) {

@@ -123,6 +123,8 @@ struct ConflictPage {
   int64_t total = 0;
 };
 
+using ChunkExtractionFailures = std::vector<std::pair<int64_t, std::string>>;  // chunk id, why
+
 struct KnowledgeStats {
   std::map<std::string, int64_t> entities_by_type;  // types with at least one entity
   int64_t total_entities = 0;
@@ -139,8 +141,12 @@ class KnowledgeStore {
   // transaction. NotFound if the document is absent; Conflict (no write) if
   // not in t.from. InvalidArgument: an empty type or key, a key over 512 or
   // attributes over 64 KiB, attributes not a JSON object, start > end, trust
-  // outside [0, 1].
-  Status ReplaceMentions(int64_t document_id, const std::vector<Mention>& mentions, const StateTransition& t);
+  // outside [0, 1]. The same transaction records each chunk of `failures`
+  // as a failed extraction with its reason (Chunk::extraction_failure,
+  // counted in StoreStats) and clears the record of the document's others;
+  // a chunk id not of the document is ignored.
+  Status ReplaceMentions(int64_t document_id, const std::vector<Mention>& mentions, const StateTransition& t,
+                         const ChunkExtractionFailures& failures = {});
   // Recomputes every entity pending for the document with `resolve` from
   // all of its mentions (an entity left without one is deleted with its
   // conflicts and relations), clears them and applies `t`, in one
@@ -163,7 +169,7 @@ class KnowledgeStore {
  protected:
   // REQUIRES (each): the arguments passed the checks above.
   virtual Status DoReplaceMentions(int64_t document_id, const std::vector<Mention>& mentions,
-                                   const StateTransition& t) = 0;
+                                   const ChunkExtractionFailures& failures, const StateTransition& t) = 0;
   virtual Status DoResolvePending(int64_t document_id, const EntityResolver& resolve, const StateTransition& t) = 0;
   virtual Status DoDeleteDocument(int64_t document_id, const EntityResolver& resolve) = 0;
   virtual Result<std::vector<Mention>> DoMentions(int64_t document_id) = 0;

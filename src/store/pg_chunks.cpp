@@ -197,8 +197,7 @@ Result<std::vector<int64_t>> PgChunks::DoEmbeddedByOtherModels(const std::string
   Status s = pool_.Run("embedded by other models", TxMode::kNone, [&](Conn& c) -> Status {
     auto rows = c.Exec(kOtherModels, Params(model, state, after_document_id, limit));
     if (!rows.ok()) return rows.status();
-    ids.clear();
-    for (int i = 0; i < rows->size(); ++i) ids.push_back(rows->Int(i, 0));
+    ids = IdsOf(*rows);
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -210,8 +210,7 @@ Result<std::vector<int64_t>> PgDocuments::DoStale(const std::string& state, doub
   Status s = pool_.Run("stale documents", TxMode::kNone, [&](Conn& c) -> Status {
     auto rows = c.Exec(kStale, Params(state, older_than, limit));
     if (!rows.ok()) return rows.status();
-    ids.clear();
-    for (int i = 0; i < rows->size(); ++i) ids.push_back(rows->Int(i, 0));
+    ids = IdsOf(*rows);
     return Status::Ok();
   });
   if (!s.ok()) return s;

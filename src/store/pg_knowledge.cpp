@@ -33,6 +33,11 @@ constexpr const char* kInsertMention =
 constexpr const char* kDocumentKeys =
     "SELECT DISTINCT entity_type, entity_key FROM refinery.mentions WHERE document_id = $1"
     " UNION SELECT entity_type, entity_key FROM refinery.pending_resolution WHERE document_id = $1";
+// Extraction failures are the document's last extract run's (v12).
+constexpr const char* kClearExtractFailures =
+    "UPDATE refinery.chunks SET extract_failure = NULL WHERE document_id = $1 AND extract_failure IS NOT NULL";
+constexpr const char* kSetExtractFailure =
+    "UPDATE refinery.chunks SET extract_failure = left($1, 2000) WHERE id = $2 AND document_id = $3";
 constexpr const char* kAddPending =
     "INSERT INTO refinery.pending_resolution (document_id, entity_type, entity_key) VALUES ($1, $2, $3)"
     " ON CONFLICT DO NOTHING";
@@ -169,7 +174,8 @@ class PgKnowledge final : public KnowledgeStore {
   explicit PgKnowledge(pg::Pool& pool) : pool_(pool) {}
 
  protected:
-  Status DoReplaceMentions(int64_t id, const std::vector<Mention>& mentions, const StateTransition& t) override {
+  Status DoReplaceMentions(int64_t id, const std::vector<Mention>& mentions, const ChunkExtractionFailures& failures,
+                           const StateTransition& t) override {
     return pool_.Run("replace mentions", TxMode::kWrite, [&](Conn& c) -> Status {
       REFINERY_RETURN_IF_ERROR(LockState(c, id, t.from));
       auto touched = KeysFrom(c, kDocumentKeys, id);
@@ -182,6 +188,10 @@ class PgKnowledge final : public KnowledgeStore {
       }
       for (EntityKey& k : knowledge_common::KeysOf(mentions)) touched->push_back(std::move(k));
       for (const EntityKey& k : *touched) REFINERY_RETURN_IF_ERROR(c.Run(kAddPending, Params(id, k.type, k.key)));
+      REFINERY_RETURN_IF_ERROR(c.Run(kClearExtractFailures, Params(id)));
+      for (const auto& [chunk_id, why] : failures) {
+        REFINERY_RETURN_IF_ERROR(c.Run(kSetExtractFailure, Params(why, chunk_id, id)));
+      }
       return ApplyTransition(c, id, t, std::nullopt);
     });
   }

@@ -35,4 +35,11 @@ ALTER TABLE refinery.chunks ADD COLUMN eval_failure TEXT;
 CREATE INDEX chunks_eval_failed ON refinery.chunks (document_id) WHERE eval_failure IS NOT NULL;
 )sql";
 
+// The failed extractions: a chunk whose extraction answer was unusable
+// after a repair keeps the reason (it yielded no facts), counted in /stats.
+inline constexpr const char* kMigration12 = R"sql(
+ALTER TABLE refinery.chunks ADD COLUMN extract_failure TEXT;
+CREATE INDEX chunks_extract_failed ON refinery.chunks (document_id) WHERE extract_failure IS NOT NULL;
+)sql";
+
 }  // namespace refinery::pg

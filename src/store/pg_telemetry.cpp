@@ -20,10 +20,13 @@ constexpr const char* kGetLog =
     "SELECT l.id, d.id, l.stage, l.status, l.message, l.duration_ms, l.created_at"
     " FROM refinery.documents d LEFT JOIN refinery.processing_log l ON l.document_id = d.id"
     " WHERE d.id = $1 ORDER BY l.id";
+// The chunks_eval_failed (v11) and chunks_extract_failed (v12) partial
+// indexes hold only failed chunks: cheap.
+constexpr const char* kFailedChunks =
+    "SELECT (SELECT COUNT(*) FROM refinery.chunks WHERE eval_failure IS NOT NULL),"
+    " (SELECT COUNT(*) FROM refinery.chunks WHERE extract_failure IS NOT NULL)";
 // The per-shard totals the trigger keeps (schema v5, v6): at most 16 rows
 // per state key, whatever the number of documents and chunks.
-// The chunks_eval_failed partial index (v11) holds only failed chunks: cheap.
-constexpr const char* kFailedEvaluations = "SELECT COUNT(*) FROM refinery.chunks WHERE eval_failure IS NOT NULL";
 constexpr const char* kStats =
     "SELECT state_key, SUM(documents)::bigint, SUM(chunks)::bigint, SUM(embedded)::bigint, SUM(evaluated)::bigint"
     " FROM refinery.stage_totals GROUP BY state_key HAVING SUM(documents) > 0";
@@ -104,9 +107,10 @@ Result<StoreStats> PgTelemetry::DoStats() {
       backend_common::AddStageTotal(stats, rows->Text(i, 0), rows->Int(i, 1), rows->Int(i, 2), rows->Int(i, 3),
                                     rows->Int(i, 4));
     }
-    auto failed = c.Exec(kFailedEvaluations);
+    auto failed = c.Exec(kFailedChunks);
     if (!failed.ok()) return failed.status();
     stats.chunks_evaluation_failed = failed->Int(0, 0);
+    stats.chunks_extraction_failed = failed->Int(0, 1);
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -97,7 +97,15 @@ Chunk ReadChunk(const pg::Rows& r, int row) {
     c.evaluation = ChunkEvaluation{r.Real(row, 7), r.Real(row, 8), r.Text(row, 9), r.Text(row, 10), r.Text(row, 11)};
   }
   c.evaluation_failure = r.Text(row, 12);
+  c.extraction_failure = r.Text(row, 13);
   return c;
+}
+
+std::vector<int64_t> IdsOf(const pg::Rows& rows) {
+  std::vector<int64_t> ids;
+  ids.reserve(static_cast<size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
+  return ids;
 }
 
 }  // namespace refinery::postgres_store_internal

@@ -54,8 +54,11 @@ Status AppendNoteIn(pg::Conn& conn, int64_t id, const LogNote& note);
 // The evaluation columns are NULL until the evaluate stage ran.
 #define REFINERY_PG_CHUNK_COLUMNS                                                            \
   "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count," \
-  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator, c.eval_failure"
-inline constexpr int kChunkColumns = 13;  // the index of the first column after them
+  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator, c.eval_failure,"  \
+  " c.extract_failure"
+inline constexpr int kChunkColumns = 14;  // the index of the first column after them
 Chunk ReadChunk(const pg::Rows& r, int row);
+// The first column of every row, as ids.
+std::vector<int64_t> IdsOf(const pg::Rows& rows);
 
 }  // namespace refinery::postgres_store_internal

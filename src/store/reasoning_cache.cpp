@@ -1,16 +1,13 @@
 // ReasoningCache's shared front: the argument checks every backend relies on.
 #include "store/reasoning_cache.h"
 
-#include <algorithm>
+#include "core/hash.h"
 
 namespace refinery {
 namespace {
 
 Status CheckHash(const std::string& hash) {
-  const bool hex = std::all_of(hash.begin(), hash.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-  if (hash.empty() || hash.size() > 128 || !hex) {
+  if (!IsLowerHex(hash, 128)) {
     return Status::InvalidArgument("reasoning cache: a request hash must be 1..128 lower-case hex digits");
   }
   return Status::Ok();

@@ -83,6 +83,7 @@ struct Chunk {
   std::string embedding_model;   // the embedder that wrote `embedding` (Embedder::Name())
   std::optional<ChunkEvaluation> evaluation;  // absent until the evaluate stage ran (or when it failed)
   std::string evaluation_failure;             // why the last evaluation failed; empty: it did not
+  std::string extraction_failure;             // why the last extraction failed (no facts kept); empty: it did not
 };
 
 // One chunk's vector, for scoring without loading chunk text.
@@ -177,6 +178,7 @@ struct StoreStats {
   int64_t chunks_with_embeddings = 0;
   int64_t chunks_evaluated = 0;
   int64_t chunks_evaluation_failed = 0;  // chunks whose evaluation was unusable (EvaluationFailure)
+  int64_t chunks_extraction_failed = 0;  // chunks whose extraction was unusable (Chunk::extraction_failure)
 };
 
 // Upper bounds (seconds) of the duration buckets StageCounters() reports:

@@ -229,6 +229,7 @@ Chunk ReadChunk(const Statement& s) {
   c.token_count = static_cast<int>(s.Int(6));
   if (!s.IsNull(7)) c.evaluation = ChunkEvaluation{s.Real(7), s.Real(8), s.Text(9), s.Text(10), s.Text(11)};
   c.evaluation_failure = s.Text(12);
+  c.extraction_failure = s.Text(13);
   return c;
 }
 

@@ -28,6 +28,11 @@ constexpr const char* kInsertMention =
 constexpr const char* kDocumentKeys =
     "SELECT DISTINCT entity_type, entity_key FROM mentions WHERE document_id = ?1"
     " UNION SELECT entity_type, entity_key FROM pending_resolution WHERE document_id = ?1";
+// Extraction failures are the document's last extract run's (v12).
+constexpr const char* kClearExtractFailures =
+    "UPDATE chunks SET extract_failure = NULL WHERE document_id = ?1 AND extract_failure IS NOT NULL";
+constexpr const char* kSetExtractFailure =
+    "UPDATE chunks SET extract_failure = substr(?1, 1, 2000) WHERE id = ?2 AND document_id = ?3";
 constexpr const char* kAddPending =
     "INSERT OR IGNORE INTO pending_resolution (document_id, entity_type, entity_key) VALUES (?1, ?2, ?3)";
 constexpr const char* kUpsertEntity =
@@ -155,7 +160,8 @@ class SqliteKnowledge final : public KnowledgeStore {
   explicit SqliteKnowledge(SqliteDb& db) : db_(db) {}
 
  protected:
-  Status DoReplaceMentions(int64_t id, const std::vector<Mention>& mentions, const StateTransition& t) override {
+  Status DoReplaceMentions(int64_t id, const std::vector<Mention>& mentions, const ChunkExtractionFailures& failures,
+                           const StateTransition& t) override {
     return db_.Write([&](Connection& c) -> Status {
       REFINERY_RETURN_IF_ERROR(CheckState(c, id, t.from));
       auto old_keys = DocumentKeys(c, id);
@@ -168,6 +174,10 @@ class SqliteKnowledge final : public KnowledgeStore {
       std::vector<EntityKey> touched = std::move(old_keys).value();
       for (EntityKey& k : knowledge_common::KeysOf(mentions)) touched.push_back(std::move(k));
       for (const EntityKey& k : touched) REFINERY_RETURN_IF_ERROR(Exec(c, kAddPending, id, k.type, k.key));
+      REFINERY_RETURN_IF_ERROR(Exec(c, kClearExtractFailures, id));
+      for (const auto& [chunk_id, why] : failures) {
+        REFINERY_RETURN_IF_ERROR(Exec(c, kSetExtractFailure, why, chunk_id, id));
+      }
       return ApplyTransition(c, id, t, std::nullopt);
     });
   }

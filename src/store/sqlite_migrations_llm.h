@@ -1,4 +1,4 @@
-// Schema migrations 10 and 11 (issue 12: LLM services), kept apart from the older
+// Schema migrations 10 to 12 (issue 12: LLM services), kept apart from the older
 // ones so each file stays readable. Included by sqlite_schema.cpp only.
 // Append only, as there.
 #pragma once
@@ -34,6 +34,13 @@ CREATE TABLE llm_answers (
 ) WITHOUT ROWID;
 ALTER TABLE chunks ADD COLUMN eval_failure TEXT;
 CREATE INDEX chunks_eval_failed ON chunks (document_id) WHERE eval_failure IS NOT NULL;
+)sql";
+
+// The failed extractions: a chunk whose extraction answer was unusable
+// after a repair keeps the reason (it yielded no facts), counted in /stats.
+inline constexpr const char* kMigration12 = R"sql(
+ALTER TABLE chunks ADD COLUMN extract_failure TEXT;
+CREATE INDEX chunks_extract_failed ON chunks (document_id) WHERE extract_failure IS NOT NULL;
 )sql";
 
 }  // namespace refinery::sqlite

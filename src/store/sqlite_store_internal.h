@@ -70,8 +70,9 @@ Status CheckExists(sqlite::Connection& conn, int64_t id);
 // The evaluation columns are NULL until the evaluate stage ran.
 #define REFINERY_CHUNK_COLUMNS                                                               \
   "c.id, c.document_id, c.chunk_index, c.content, c.char_start, c.char_end, c.token_count," \
-  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator, c.eval_failure"
-inline constexpr int kChunkColumns = 13;  // the index of the first column after them
+  " c.trust_score, c.relevance_score, c.domain, c.eval_reasoning, c.evaluator, c.eval_failure,"  \
+  " c.extract_failure"
+inline constexpr int kChunkColumns = 14;  // the index of the first column after them
 Chunk ReadChunk(const sqlite::Statement& s);
 
 // Steps `stmt` to the end, handing each row to `on_row`.

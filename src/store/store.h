@@ -32,7 +32,7 @@ namespace refinery {
 
 // The schema version Migrate() brings every backend to (their migrations
 // are numbered in step).
-inline constexpr int kSchemaVersion = 11;
+inline constexpr int kSchemaVersion = 12;
 
 class Store {
  public:

@@ -102,21 +102,6 @@ pid_t KillChunkWorkerHoldingTheJob(const RefineryUp& up, const std::string& hear
   return holder;
 }
 
-// GET /metrics, Prometheus text (RefineryUp::Get parses JSON).
-std::string Metrics(const RefineryUp& up) {
-  auto response = HttpGet(up.url("/metrics"), 30);
-  EXPECT_TRUE(response.ok() && response->status == 200) << (response.ok() ? response->body : "unreachable");
-  return response.ok() ? response->body : "";
-}
-
-bool HasLine(const std::string& text, const std::string& line) {
-  std::istringstream lines(text);
-  for (std::string l; std::getline(lines, l);) {
-    if (l == line) return true;
-  }
-  return false;
-}
-
 // The whole scenario, for either backend; `env` is the backends' variables
 // (empty for the embedded default).
 void PoisonDocumentEndsInErrorAndRetryCompletesIt(const std::string& data_dir, std::map<std::string, std::string> env) {
@@ -154,7 +139,7 @@ void PoisonDocumentEndsInErrorAndRetryCompletesIt(const std::string& data_dir, s
   EXPECT_NE(doc["error_message"].get<std::string>().find("2 attempts"), std::string::npos) << doc.dump(2);
 
   EXPECT_EQ(ChunkQueue(up.Get("/stats")).at("dead").get<int64_t>(), 1) << up.Get("/stats").dump(2);
-  const std::string metrics = Metrics(up);
+  const std::string metrics = up.GetText("/metrics");
   EXPECT_TRUE(HasLine(metrics, R"(refinery_queue_jobs{stage="chunk",state="dead"} 1)")) << metrics;
   EXPECT_TRUE(HasLine(metrics, R"(refinery_stage_jobs_total{stage="chunk",outcome="dead_lettered"} 1)")) << metrics;
 

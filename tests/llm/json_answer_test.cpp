@@ -25,6 +25,8 @@ TEST(ParseJsonAnswer, RepairsFencesProseThinkingAndPython) {
   EXPECT_EQ(Parsed("{'a': 'it\\'s', 'ok': True, 'none': None, 'list': [1, 2,],}"),
             json({{"a", "it's"}, {"ok", true}, {"none", nullptr}, {"list", {1, 2}}}));
   EXPECT_EQ(Parsed("{\"text\": \"a } brace and a \\\" quote\"}"), json({{"text", "a } brace and a \" quote"}}));
+  // A brace in the prose before the answer: the next one opens it.
+  EXPECT_EQ(Parsed("You asked for {the scores}; here they are: {\"a\": 1} {\"b\": 2}"), json({{"a", 1}}));
 }
 
 TEST(ParseJsonAnswer, UnusableAnswersAreErrorsThatSayWhy) {

@@ -102,21 +102,31 @@ TEST_F(EmbedCacheTest, ReingestingAndRetryingMakeNoNewCall) {
 }
 
 TEST_F(EmbedCacheTest, AnotherModelDoesNotReuseTheCachedVectors) {
-  const auto docs = testing::LoadScifact(3);
-  IngestAll(docs);
+  const std::vector<int64_t> ids = IngestAll(testing::LoadScifact(3));
+  ASSERT_FALSE(ids.empty());
+  auto chunks = services_->store->chunks().Get(ids.front());
+  ASSERT_TRUE(chunks.ok() && !chunks->empty());
+  const std::string cached = chunks->front().content;  // exactly a text the stage embedded
   const int64_t texts = fake_.TextsEmbedded();
   ASSERT_GT(texts, 0);
+  // The same model: the stored text is a hit, no call.
+  const int64_t hits = services_->embed_cache->hits.load();
+  auto again = services_->embedder->Embed({cached});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(services_->embed_cache->hits.load(), hits + 1);
+  EXPECT_EQ(fake_.TextsEmbedded(), texts);
   // Same store, another model: the cache is keyed by model.
   fake_.AddModel(testing::FakeModel::Embedding("mxbai-embed-large", 1024));
   Config config = services_->config;
   config.llm_embed.model = "mxbai-embed-large";
   auto other = OpenServices(config, OpenMode::kServe);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
-  auto vectors = other->embedder->Embed({docs.front().title + "\n\n" + docs.front().text, "a new text"});
+  auto vectors = other->embedder->Embed({cached, "a new text"});
   ASSERT_TRUE(vectors.ok()) << vectors.status().ToString();
   EXPECT_EQ(vectors->front().size(), 1024u);
   EXPECT_EQ(other->embed_cache->hits.load(), 0);
   EXPECT_EQ(other->embed_cache->misses.load(), 2);
+  EXPECT_EQ(fake_.TextsEmbedded(), texts + 2);
 }
 
 }  // namespace

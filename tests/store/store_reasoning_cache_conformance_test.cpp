@@ -1,6 +1,6 @@
 // Store conformance: the reasoning cache (checked answers by request hash)
-// and failed evaluations (a reason kept instead of a score, counted in
-// Stats). Every backend in StoreBackends() must pass.
+// and failed evaluations and extractions (a reason kept instead of a score
+// or facts, counted in Stats). Every backend in StoreBackends() must pass.
 #include "core/hash.h"
 #include "store_backends.h"
 
@@ -64,6 +64,42 @@ TEST_P(ReasoningConformance, AFailedEvaluationKeepsItsReasonAndIsCountedNotScore
   EXPECT_EQ(store().telemetry().Stats()->chunks_evaluated, 2);
   EXPECT_STORE_CODE(store().chunks().SetEvaluations(id, {}, {"extracting", "extracting"}, {{(*chunks)[0].id, {"", "x"}}}),
                     kInvalidArgument);
+}
+
+TEST_P(ReasoningConformance, AFailedExtractionKeepsItsReasonUntilTheNextExtractRun) {
+  const int64_t id = Insert("extract-doc");
+  ASSERT_STORE_OK(store().chunks().Replace(id, MakeChunks(2, "x"), {"chunking", "extracting"}));
+  const int64_t other = Insert("another");
+  ASSERT_STORE_OK(store().chunks().Replace(other, MakeChunks(1, "o"), {"chunking", "extracting"}));
+  auto chunks = store().chunks().Get(id);
+  auto others = store().chunks().Get(other);
+  ASSERT_STORE_OK(chunks);
+  ASSERT_STORE_OK(others);
+  Mention m;
+  m.chunk_id = (*chunks)[0].id;
+  m.entity = {"dtc", "P0420"};
+  m.trust = 0.5;
+  // The other document's chunk id is not this document's: ignored.
+  ASSERT_STORE_OK(store().knowledge().ReplaceMentions(
+      id, {m}, {"extracting", "resolving"},
+      {{(*chunks)[1].id, "unusable answer: severity"}, {(*others)[0].id, "not this document's"}}));
+  chunks = store().chunks().Get(id);
+  EXPECT_TRUE((*chunks)[0].extraction_failure.empty());
+  EXPECT_EQ((*chunks)[1].extraction_failure, "unusable answer: severity");
+  EXPECT_TRUE(store().chunks().Get(other)->at(0).extraction_failure.empty());
+  auto stats = store().telemetry().Stats();
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->chunks_extraction_failed, 1);
+  EXPECT_EQ(stats->chunks_evaluation_failed, 0);
+  EXPECT_EQ(store().knowledge().Mentions(id)->size(), 1u);
+
+  // A refused transition writes nothing; the next extract run clears the record.
+  EXPECT_STORE_CODE(store().knowledge().ReplaceMentions(id, {}, {"extracting", "resolving"}, {{(*chunks)[0].id, "x"}}),
+                    kConflict);
+  EXPECT_TRUE(store().chunks().Get(id)->at(0).extraction_failure.empty());
+  ASSERT_STORE_OK(store().knowledge().ReplaceMentions(id, {m}, {"resolving", "resolving"}));
+  EXPECT_TRUE(store().chunks().Get(id)->at(1).extraction_failure.empty());
+  EXPECT_EQ(store().telemetry().Stats()->chunks_extraction_failed, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReasoningConformance, ::testing::ValuesIn(StoreBackends()), BackendName);

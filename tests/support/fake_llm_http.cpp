@@ -280,7 +280,7 @@ std::string AnswerHead(const Answer& answer, bool keep_alive, std::optional<size
   return head + "\r\n";
 }
 
-bool SendAnswer(int fd, const Answer& answer, bool keep_alive, bool head_only) {
+bool SendAnswer(int fd, const Answer& answer, bool keep_alive, bool head_only, const std::function<bool()>& pause) {
   if (answer.stream.empty() || head_only) {
     std::string body = WholeBody(answer);
     std::string bytes = AnswerHead(answer, keep_alive, body.size());
@@ -288,8 +288,11 @@ bool SendAnswer(int fd, const Answer& answer, bool keep_alive, bool head_only) {
     return SendAll(fd, bytes);
   }
   if (!SendAll(fd, AnswerHead(answer, keep_alive, std::nullopt))) return false;
-  for (const std::string& chunk : answer.stream) {
+  for (size_t i = 0; i < answer.stream.size(); ++i) {
+    const std::string& chunk = answer.stream[i];
     if (chunk.empty()) continue;  // an empty chunk would end the body
+    if (i > 0 && pause && !pause()) return false;
+    if (i + 1 == answer.stream.size() && answer.before_last_chunk) answer.before_last_chunk();
     char size[20];
     auto [end, error] = std::to_chars(size, size + sizeof size, chunk.size(), 16);
     if (error != std::errc() || !SendAll(fd, std::string(size, end) + "\r\n" + chunk + "\r\n")) return false;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -45,6 +46,9 @@ struct Answer {
   // Non-empty: a streamed answer, sent chunked with one chunk per element
   // (NDJSON lines, SSE events); `body` is then unused.
   std::vector<std::string> stream;
+  // Run just before the stream's last chunk goes out (a pulled model
+  // appears only once its layers are in, right before "success", as in Ollama).
+  std::function<void()> before_last_chunk;
 };
 
 Answer JsonAnswer(int status, const nlohmann::json& body);
@@ -73,6 +77,7 @@ struct State {
   ChatScript script;
   std::map<std::string, std::deque<Fault>> faults;  // by path; "" = all paths
   std::chrono::milliseconds latency{0};
+  std::chrono::milliseconds stream_delay{0};  // before each streamed chunk after the first
   // Observations.
   std::map<std::string, int> counts;  // by path
   int total_requests = 0;
@@ -126,7 +131,10 @@ bool SendAll(int fd, std::string_view bytes);  // false once the peer is gone (n
 // Status line and headers; `content_length` nullopt: Transfer-Encoding: chunked.
 std::string AnswerHead(const Answer& answer, bool keep_alive, std::optional<size_t> content_length);
 // Sends `answer` whole: Content-Length, or chunked for a stream. HEAD: headers only.
-bool SendAnswer(int fd, const Answer& answer, bool keep_alive, bool head_only);
+// `pause` (may be empty) runs before each chunk of a stream after the
+// first; false ends the answer there (the server is stopping).
+bool SendAnswer(int fd, const Answer& answer, bool keep_alive, bool head_only,
+                const std::function<bool()>& pause = {});
 
 // Route entry points: `request` to a known path of its API, with the method
 // already checked. Ollama's and OpenAI's, in their own files.

@@ -272,8 +272,10 @@ Answer Pull(State& state, const json& body) {
   if (!found) {  // streamed: the error arrives as a line after a 200, as Ollama sends it
     return streaming ? Ndjson({{{"status", "pulling manifest"}}, {{"error", missing}}}) : OllamaError(500, missing);
   }
-  PutModel(state, *found);
-  if (!streaming) return JsonAnswer(200, {{"status", "success"}});
+  if (!streaming) {
+    PutModel(state, *found);
+    return JsonAnswer(200, {{"status", "success"}});
+  }
   std::string digest = FakeDigest(CanonicalOllamaName(found->name));
   long long total = ModelSize(*found);
   std::vector<json> lines = {{{"status", "pulling manifest"}}};
@@ -286,7 +288,9 @@ Answer Pull(State& state, const json& body) {
   for (const char* status : {"verifying sha256 digest", "writing manifest", "success"}) {
     lines.push_back({{"status", status}});
   }
-  return Ndjson(lines);
+  Answer answer = Ndjson(lines);
+  answer.before_last_chunk = [&state, model = *found] { PutModel(state, model); };
+  return answer;
 }
 
 }  // namespace

@@ -161,6 +161,7 @@ bool FakeLlmServer::Impl::Handle(Connection& conn, int fd, const Request& reques
   InFlightGuard in_flight(state);
   std::optional<Fault> fault;
   std::chrono::milliseconds wait{0};
+  std::chrono::milliseconds stream_delay{0};
   {
     std::lock_guard lock(state.mu);
     ++state.counts[request.path];
@@ -169,6 +170,7 @@ bool FakeLlmServer::Impl::Handle(Connection& conn, int fd, const Request& reques
     if (state.history.size() > kHistoryLimit) state.history.pop_front();
     fault = TakeFault(state, request.path);
     wait = state.latency + (fault ? fault->delay : std::chrono::milliseconds(0));
+    stream_delay = state.stream_delay;
   }
   if (!Sleep(wait)) return false;
   Answer answer;
@@ -190,7 +192,8 @@ bool FakeLlmServer::Impl::Handle(Connection& conn, int fd, const Request& reques
     conn.Close(true);
     return false;
   }
-  return fake_llm::SendAnswer(fd, answer, request.keep_alive, request.method == "HEAD") && request.keep_alive;
+  auto pause = [&] { return Sleep(stream_delay); };
+  return fake_llm::SendAnswer(fd, answer, request.keep_alive, request.method == "HEAD", pause) && request.keep_alive;
 }
 FakeLlmServer::FakeLlmServer(int port) : impl_(std::make_unique<Impl>()) { impl_->port = port; }
 

@@ -132,6 +132,9 @@ class FakeLlmServer {
   void ClearFaults();
   // Added to every answer (a benchmark's model time); 0 = none.
   void SetLatency(std::chrono::milliseconds latency);
+  // Waited before each line of a streamed answer after the first (a slow
+  // /api/pull, a slow token stream); 0 = none.
+  void SetStreamDelay(std::chrono::milliseconds delay);
 
   // --- Observation (thread-safe) ---
   int RequestCount(const std::string& path = kAllPaths) const;  // every request, faulted or not

@@ -122,6 +122,11 @@ void FakeLlmServer::SetLatency(std::chrono::milliseconds latency) {
   impl_->state.latency = latency;
 }
 
+void FakeLlmServer::SetStreamDelay(std::chrono::milliseconds delay) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.stream_delay = delay;
+}
+
 int FakeLlmServer::RequestCount(const std::string& path) const {
   std::lock_guard lock(impl_->state.mu);
   if (path.empty()) return impl_->state.total_requests;

@@ -74,6 +74,21 @@ nlohmann::json RefineryUp::Get(const std::string& path, long* status) const {
   return ParseOrThrow(HttpGet(url(path), 30), status);
 }
 
+bool HasLine(const std::string& text, const std::string& line) {
+  std::istringstream lines(text);
+  for (std::string l; std::getline(lines, l);) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+std::string RefineryUp::GetText(const std::string& path, long* status) const {
+  auto response = HttpGet(url(path), 30);
+  if (!response.ok()) throw std::runtime_error(response.status().ToString());
+  if (status != nullptr) *status = response->status;
+  return response->body;
+}
+
 nlohmann::json RefineryUp::Post(const std::string& path, const nlohmann::json& body, long* status) const {
   return ParseOrThrow(HttpPostJson(url(path), body.dump(), 30), status);
 }

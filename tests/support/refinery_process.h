@@ -21,6 +21,9 @@ struct CliRun {
 CliRun RunRefinery(const std::string& scratch_dir, const std::vector<std::string>& args,
                    const std::map<std::string, std::string>& env = {});
 
+// Whether `text` holds `line` as a whole line (a /metrics sample).
+bool HasLine(const std::string& text, const std::string& line);
+
 class RefineryUp {
  public:
   // Starts `refinery up --port <free port>` with REFINERY_DATA_DIR=data_dir
@@ -39,6 +42,8 @@ class RefineryUp {
   // JSON requests; throw on transport errors. `status` receives the HTTP status.
   nlohmann::json Get(const std::string& path, long* status = nullptr) const;
   nlohmann::json Post(const std::string& path, const nlohmann::json& body, long* status = nullptr) const;
+  // The body as it came (/metrics is Prometheus text); throws as Get.
+  std::string GetText(const std::string& path, long* status = nullptr) const;
   // The supervisor's log and the tail of each service's log file, for
   // failure messages and for checks on what a service logged.
   std::string Log() const;
