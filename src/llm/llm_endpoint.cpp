@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/backoff.h"
+#include "core/json_depth.h"
 
 namespace refinery {
 
@@ -23,8 +24,11 @@ const nlohmann::json& JsonField(const nlohmann::json& j, const char* key) {
 const nlohmann::json& JsonItem(const nlohmann::json& j, size_t index) {
   return j.is_array() && index < j.size() ? j[index] : kJsonNull;
 }
+
 namespace {
 
+// Server answers nest 3-5 levels (the model's own JSON comes as a string).
+constexpr size_t kMaxAnswerDepth = 32;
 constexpr int kBreakerThreshold = 5;     // failed calls in a row that open the breaker
 constexpr double kBreakerCooldownS = 5;  // open this long before one test call
 constexpr double kMaxRetryAfterS = 30;   // a longer Retry-After: give the job back instead of waiting
@@ -48,6 +52,13 @@ std::string Trimmed(std::string text, size_t limit) {
 }
 
 // Retry-After in seconds (the HTTP-date form is read as "soon": 1 s).
+// An error answer's JSON; discarded when it is none (or nests absurdly:
+// parsing and freeing recurse).
+nlohmann::json ParseErrorBody(const std::string& body) {
+  if (!JsonDepthWithin(body, kMaxAnswerDepth)) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(body, nullptr, false);
+}
+
 double RetryAfterSeconds(const HttpResponse& response) {
   auto it = response.headers.find("retry-after");
   if (it == response.headers.end()) return 0;
@@ -59,7 +70,7 @@ double RetryAfterSeconds(const HttpResponse& response) {
 
 bool NamesMissingModel(int status, const std::string& body) {
   if (status != 404 && status != 400) return false;
-  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  auto parsed = ParseErrorBody(body);
   if (!parsed.is_object() || !parsed.contains("error")) return false;
   const nlohmann::json& error = parsed["error"];
   if (error.is_object()) return error.value("code", nlohmann::json()).is_string() && error["code"] == "model_not_found";
@@ -70,7 +81,7 @@ bool NamesMissingModel(int status, const std::string& body) {
 }  // namespace
 
 std::string ServerErrorText(const std::string& body) {
-  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  auto parsed = ParseErrorBody(body);
   if (parsed.is_object() && parsed.contains("error")) {
     const nlohmann::json& error = parsed["error"];
     if (error.is_string()) return Trimmed(error.get<std::string>(), 300);
@@ -206,8 +217,13 @@ Result<nlohmann::json> LlmEndpoint::Post(const std::string& path, const nlohmann
                     role_ + ": " + response.status().message() +
                         (timed_out ? " (no answer within the " + FormatSeconds(config_.timeout_s) + " limit)" : ""));
     } else if (response->status >= 200 && response->status < 300) {
-      auto parsed = nlohmann::json::parse(response->body, nullptr, false);
       Record(false);
+      if (!JsonDepthWithin(response->body, kMaxAnswerDepth)) {  // parsing and freeing recurse: a hostile server
+        CountBadAnswer();
+        return Status::InvalidArgument(what + ": the answer nests deeper than " + std::to_string(kMaxAnswerDepth) +
+                                       " levels");
+      }
+      auto parsed = nlohmann::json::parse(response->body, nullptr, false);
       if (parsed.is_discarded()) {
         CountBadAnswer();
         return Status::InvalidArgument(what + ": the answer is not JSON: " + Trimmed(response->body, 200));
@@ -241,7 +257,8 @@ Result<nlohmann::json> LlmEndpoint::Probe(const std::string& path) {
         role_ + " GET " + request.url + ": HTTP " + std::to_string(response->status) + ": " + ServerErrorText(response->body);
     return response->status == 404 ? Status::NotFound(message) : Status::Unavailable(message);
   }
-  auto parsed = nlohmann::json::parse(response->body, nullptr, false);
+  auto parsed = JsonDepthWithin(response->body, kMaxAnswerDepth) ? nlohmann::json::parse(response->body, nullptr, false)
+                                                                 : nlohmann::json(nlohmann::json::value_t::discarded);
   if (parsed.is_discarded()) return Status::Unavailable(role_ + " GET " + request.url + ": the answer is not JSON");
   return parsed;
 }

@@ -141,14 +141,18 @@ static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, Jo
   Status result = RunStageGuarded(s, stage, attempt->document, started);
   if (result.code() == StatusCode::kConflict) return Settle(s, job, hold);
   if (!result.ok()) return HandleFailure(s, stage, job, attempt->document.attempts, result, started, hold);
-  if (!stage.next_stage.empty()) {
-    Status queued = s.queue->Enqueue(stage.next_stage, job.document_id);
-    if (!queued.ok()) {
-      spdlog::warn("document {}: next stage not enqueued (the reconciler will): {}", job.document_id,
-                   queued.ToString());
-    }
+  if (stage.next_stage.empty()) return Settle(s, job, hold);
+  // The hand-over: the next stage's job and this one's ack in one write.
+  hold.Settle();
+  Status handed = s.queue->AckAndEnqueue(job, stage.next_stage);
+  if (handed.code() == StatusCode::kLeaseLost) {
+    spdlog::info("document {}: ack: {}", job.document_id, handed.ToString());
+  } else if (!handed.ok()) {
+    spdlog::warn("document {}: next stage not enqueued (the reconciler will): {}", job.document_id,
+                 handed.ToString());
+    (void)s.queue->Ack(job);  // the store moved on: the job is done either way
   }
-  return Settle(s, job, hold);
+  return JobOutcome::kDone;
 }
 
 void Worker::ProcessJob(const Job& job) {

@@ -18,6 +18,11 @@ Result<std::unique_ptr<Queue>> OpenQueue(const Config& config, bool create) {
   return std::unique_ptr<Queue>(std::move(queue).value());
 }
 
+Status Queue::AckAndEnqueue(const Job& job, const std::string& next_stage) {
+  REFINERY_RETURN_IF_ERROR(Enqueue(next_stage, job.document_id));
+  return Ack(job);
+}
+
 Result<std::vector<QueueDepth>> Queue::Depths(const std::vector<std::string>& stages) {
   std::vector<QueueDepth> depths;
   depths.reserve(stages.size());

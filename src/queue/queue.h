@@ -58,6 +58,13 @@ class Queue {
   // stages are idempotent).
   virtual Status Ack(const Job& job) = 0;
 
+  // Enqueue(next_stage, job.document_id) and then Ack(job), in one
+  // transaction where the backend can (a job's hand-over to the next
+  // stage: one write instead of two). The next stage's job stands even
+  // when the ack finds the lease gone (LeaseLost, as Ack). The default
+  // makes the two calls.
+  virtual Status AckAndEnqueue(const Job& job, const std::string& next_stage);
+
   // Gives the job back, deliverable again after `delay_s` (a retry's
   // backoff; 0 for at once, as on shutdown or an outage). LeaseLost if our
   // lease is gone.

@@ -165,6 +165,11 @@ Status CheckStage(const std::string& stage) {
   return Status::Ok();
 }
 
+Status LeaseGone(const Job& job) {
+  return Status::LeaseLost("queue: lease on " + job.stage + " job for document " + std::to_string(job.document_id) +
+                           " is gone");
+}
+
 Status CheckDelay(double delay_s) {
   if (!(delay_s >= 0) || !std::isfinite(delay_s)) {
     return Status::InvalidArgument("queue: delay must be a finite number >= 0");
@@ -270,8 +275,7 @@ Status SqliteQueue::UpdateLeased(const Job& job, const char* sql, std::optional<
                                        : WriteOne(*pool_, sql, job.id, job.lease_token);
   if (!changed.ok()) return changed.status();
   if (*changed == 0) {
-    return Status::LeaseLost("queue: lease on " + job.stage + " job for document " + std::to_string(job.document_id) +
-                             " is gone");
+    return LeaseGone(job);
   }
   return Status::Ok();
 }
@@ -282,6 +286,28 @@ Status SqliteQueue::Heartbeat(const Job& job, double visibility_s) {
 }
 
 Status SqliteQueue::Ack(const Job& job) { return UpdateLeased(job, kAckSql, std::nullopt); }
+
+Status SqliteQueue::AckAndEnqueue(const Job& job, const std::string& next_stage) {
+  REFINERY_RETURN_IF_ERROR(CheckStage(next_stage));
+  const double now = NowSeconds();
+  int64_t acked = 0;
+  Status s = sqlite::RunInTransaction(*pool_, Transaction::Kind::kWrite, [&](Connection& conn) -> Status {
+    Result<sqlite::Statement> enqueue = conn.Prepare(kEnqueueSql);
+    if (!enqueue.ok()) return enqueue.status();
+    REFINERY_RETURN_IF_ERROR(enqueue->Bind(next_stage, job.document_id, now, now).Run());
+    if (job.lease_token.empty()) return Status::Ok();
+    Result<sqlite::Statement> ack = conn.Prepare(kAckSql);
+    if (!ack.ok()) return ack.status();
+    REFINERY_RETURN_IF_ERROR(ack->Bind(job.id, job.lease_token).Run());
+    acked = conn.Changes();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (acked == 0) {
+    return LeaseGone(job);
+  }
+  return Status::Ok();
+}
 
 Status SqliteQueue::Release(const Job& job, double delay_s) {
   REFINERY_RETURN_IF_ERROR(CheckDelay(delay_s));

@@ -52,6 +52,7 @@ class SqliteQueue final : public Queue {
                                    std::chrono::milliseconds wait) override;
   Status Heartbeat(const Job& job, double visibility_s) override;
   Status Ack(const Job& job) override;
+  Status AckAndEnqueue(const Job& job, const std::string& next_stage) override;  // one write transaction
   Status Release(const Job& job, double delay_s = 0) override;
   Result<bool> HasLiveJob(const std::string& stage, int64_t document_id) override;
   Result<QueueDepth> Depth(const std::string& stage) override;

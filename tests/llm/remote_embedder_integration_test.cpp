@@ -154,6 +154,19 @@ TEST_F(RemoteEmbedderTest, AConnectionResetMidAnswerIsRetried) {
   EXPECT_EQ(vectors->size(), 4u);
 }
 
+TEST_F(RemoteEmbedderTest, AnAnswerOrAnErrorNestedAbsurdlyDeepIsRefusedNotParsed) {
+  const std::string deep = std::string(200'000, '[') + std::string(200'000, ']');
+  fake_.AddFault("/api/embed", Fault::Status(200, deep));
+  auto vectors = MakeRemoteEmbedder(Open(Endpoint()))->Embed(Texts(1));
+  ASSERT_FALSE(vectors.ok());
+  EXPECT_EQ(vectors.status().code(), StatusCode::kInvalidArgument) << vectors.status().ToString();
+  EXPECT_NE(vectors.status().message().find("nests deeper than"), std::string::npos) << vectors.status().ToString();
+  fake_.AddFault("/api/embed", Fault::Status(400, "{\"error\": " + deep + "}"));
+  vectors = MakeRemoteEmbedder(Open(Endpoint()))->Embed(Texts(1));
+  ASSERT_FALSE(vectors.ok());
+  EXPECT_EQ(vectors.status().code(), StatusCode::kInvalidArgument) << vectors.status().message().substr(0, 300);
+}
+
 TEST_F(RemoteEmbedderTest, AMissingModelIsTransientAndNamesTheModelAndHowToPullIt) {
   LlmEndpointConfig e = Endpoint();
   e.model = "mxbai-embed-large";

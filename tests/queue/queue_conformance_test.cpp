@@ -135,6 +135,34 @@ TEST_P(QueueConformanceTest, EnqueueLeaseAck) {
   EXPECT_FALSE(Lease("chunk", 30, 0ms).has_value());
 }
 
+TEST_P(QueueConformanceTest, AckAndEnqueueHandsTheDocumentToTheNextStage) {
+  EXPECT_OK(queue_->Enqueue("chunk", 7));
+  std::optional<Job> job = Lease("chunk", 30, 5s);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_OK(queue_->AckAndEnqueue(*job, "embed"));
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 0, 0));
+  EXPECT_EQ(Depth("embed"), DepthTuple(1, 0, 0));
+  std::optional<Job> next = Lease("embed", 30, 5s);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->document_id, 7);
+
+  // A lost lease: LeaseLost, the current holder untouched, the next stage's job there anyway.
+  EXPECT_OK(queue_->Enqueue("chunk", 8));
+  std::optional<Job> old = Lease("chunk", 0.2, 5s);
+  ASSERT_TRUE(old.has_value());
+  std::optional<Job> current = Lease("chunk", 30, 10s);
+  ASSERT_TRUE(current.has_value());
+  EXPECT_EQ(queue_->AckAndEnqueue(*old, "embed").code(), StatusCode::kLeaseLost);
+  EXPECT_EQ(Depth("chunk"), DepthTuple(0, 1, 0));
+  EXPECT_TRUE(HasLiveJob("embed", 8));
+  // The next stage's job in flight is left alone, as Enqueue leaves it.
+  std::optional<Job> leased = Lease("embed", 30, 5s);
+  ASSERT_TRUE(leased.has_value());
+  EXPECT_OK(queue_->AckAndEnqueue(*current, "embed"));
+  EXPECT_EQ(Depth("embed"), DepthTuple(0, 2, 0));
+  EXPECT_EQ(queue_->AckAndEnqueue(*current, "").code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(QueueConformanceTest, LeasesOldestFirst) {
   for (int64_t doc : {3, 1, 2}) EXPECT_OK(queue_->Enqueue("chunk", doc));
   for (int64_t doc : {3, 1, 2}) {

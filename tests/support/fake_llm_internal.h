@@ -105,6 +105,14 @@ ChatReply RunScript(State& state, const ChatCall& call);
 // spelling of the name; `dimensions` in (0, model.dimension) truncates and
 // renormalises it, as Ollama's and OpenAI's "dimensions" do.
 std::vector<float> EmbedText(const FakeModel& model, const std::string& text, int64_t dimensions);
+// A vector as the servers write it: each float32 in its shortest decimal
+// form (Go's strconv for Ollama, as OpenAI's float lists read), not the
+// 17 digits a float widened to double prints -- twice the bytes.
+nlohmann::json VectorJson(const std::vector<float>& vector);
+// The same written straight to text ("[0.1,-0.25]"), for the batched
+// answers: building a JSON tree of 16 x 768 numbers first cost the fake
+// more than a millisecond per call on top of its latency.
+std::string VectorText(const std::vector<float>& vector);
 // Unit-L2-norm vector of `dimension` floats, a pure function of (model, text).
 std::vector<float> FakeEmbedding(const std::string& model, const std::string& text, int dimension);
 // Whitespace-separated words: the fake's token count, at least 1 for non-empty text.

@@ -124,19 +124,20 @@ Answer Embed(State& state, const json& body) {
   if (!model) return ModelNotFound(name);
   MarkLoaded(state, CanonicalOllamaName(model->name), Field(body, "keep_alive"));
   if (inputs.empty()) return JsonAnswer(200, {{"model", name}, {"embeddings", json::array()}});
-  json embeddings = json::array();
+  std::string embeddings;
   int tokens = 0;
   for (const std::string& text : inputs) {
-    embeddings.push_back(EmbedText(*model, text, dimensions.is_null() ? 0 : dimensions.get<int64_t>()));
+    if (!embeddings.empty()) embeddings += ',';
+    embeddings += VectorText(EmbedText(*model, text, dimensions.is_null() ? 0 : dimensions.get<int64_t>()));
     tokens += std::max(1, CountTokens(text));
   }
   CountEmbedded(state, inputs.size());
   long long total = Nanos(Steady::now() - start);
-  return JsonAnswer(200, {{"model", name},
-                          {"embeddings", embeddings},
-                          {"total_duration", total},
-                          {"load_duration", total / 10},
-                          {"prompt_eval_count", tokens}});
+  Answer answer;  // {"model", "embeddings", "total_duration", "load_duration", "prompt_eval_count"}, as Ollama writes it
+  answer.body = "{\"model\":" + json(name).dump() + ",\"embeddings\":[" + embeddings +
+                "],\"total_duration\":" + std::to_string(total) + ",\"load_duration\":" + std::to_string(total / 10) +
+                ",\"prompt_eval_count\":" + std::to_string(tokens) + "}";
+  return answer;
 }
 
 // The pre-0.3 endpoint, still served: one text, {"embedding": [...]}.
@@ -153,7 +154,7 @@ Answer LegacyEmbeddings(State& state, const json& body) {
     return JsonAnswer(200, {{"embedding", json::array()}});  // Ollama: "an empty request loads the model"
   std::vector<float> vector = EmbedText(*model, text, 0);
   CountEmbedded(state, 1);
-  return JsonAnswer(200, {{"embedding", std::vector<double>(vector.begin(), vector.end())}});
+  return JsonAnswer(200, {{"embedding", VectorJson(vector)}});
 }
 
 Answer Chat(State& state, const json& body) {

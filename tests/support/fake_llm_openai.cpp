@@ -147,7 +147,7 @@ Answer Embeddings(State& state, const json& body) {
   int tokens = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
     std::vector<float> vector = EmbedText(*model, texts[i], dimensions.is_null() ? 0 : dimensions.get<int64_t>());
-    json embedding = encoding == "base64" ? json(Base64(vector)) : json(vector);
+    json embedding = encoding == "base64" ? json(Base64(vector)) : VectorJson(vector);
     data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embedding}});
     tokens += std::max(1, CountTokens(texts[i]));
   }

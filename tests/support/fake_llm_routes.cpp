@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -176,6 +177,29 @@ std::vector<float> FakeEmbedding(const std::string& model, const std::string& te
   std::vector<float> out(values.size());
   for (size_t i = 0; i < values.size(); ++i) out[i] = static_cast<float>(norm > 0 ? values[i] / norm : i == 0);
   return out;
+}
+
+json VectorJson(const std::vector<float>& vector) {
+  json out = json::array();
+  for (float v : vector) {
+    char text[32];
+    auto printed = std::to_chars(text, text + sizeof text, v);  // shortest float32 decimal
+    double widened = v;
+    std::from_chars(text, printed.ptr, widened);  // the double that prints as that decimal
+    out.push_back(widened);
+  }
+  return out;
+}
+
+std::string VectorText(const std::vector<float>& vector) {
+  std::string out = "[";
+  out.reserve(vector.size() * 12 + 2);
+  char text[32];
+  for (size_t i = 0; i < vector.size(); ++i) {
+    if (i > 0) out += ',';
+    out.append(text, std::to_chars(text, text + sizeof text, vector[i]).ptr);
+  }
+  return out + "]";
 }
 
 std::vector<float> EmbedText(const FakeModel& model, const std::string& text, int64_t dimensions) {
