@@ -26,6 +26,11 @@ size_t BucketIndex(double le) {
 
 }  // namespace
 
+void AddFailedChunks(StoreStats& stats, const std::string& stage, int64_t chunks) {
+  if (stage == "evaluate") stats.chunks_evaluation_failed += chunks;
+  if (stage == "extract") stats.chunks_extraction_failed += chunks;
+}
+
 void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents, int64_t chunks, int64_t embedded,
                    int64_t evaluated) {
   constexpr std::string_view kErrorPrefix = "error:";

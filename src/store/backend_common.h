@@ -44,6 +44,8 @@ double BucketFor(double seconds);
 // (schema v6), which count under "error" and in errors_by_stage.
 void AddStageTotal(StoreStats& stats, const std::string& key, int64_t documents, int64_t chunks, int64_t embedded,
                    int64_t evaluated);
+// Adds one row of chunk_failure_totals (stage "evaluate" or "extract").
+void AddFailedChunks(StoreStats& stats, const std::string& stage, int64_t chunks);
 
 // The log entry `note` asks for on document `id`, its duration measured now.
 LogEntry EntryFor(int64_t id, const LogNote& note);

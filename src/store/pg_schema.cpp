@@ -283,7 +283,7 @@ $body$;
 // Append only: a released migration is never edited, a change is a new one.
 constexpr Migration kMigrations[] = {
     {1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4},
-    {5, kMigration5}, {6, kMigration6}, {7, kMigration7}, {8, kMigration8}, {9, kMigration9}, {10, kMigration10}, {11, kMigration11}, {12, kMigration12},
+    {5, kMigration5}, {6, kMigration6}, {7, kMigration7}, {8, kMigration8}, {9, kMigration9}, {10, kMigration10}, {11, kMigration11}, {12, kMigration12}, {13, kMigration13},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);

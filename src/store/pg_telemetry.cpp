@@ -20,11 +20,8 @@ constexpr const char* kGetLog =
     "SELECT l.id, d.id, l.stage, l.status, l.message, l.duration_ms, l.created_at"
     " FROM refinery.documents d LEFT JOIN refinery.processing_log l ON l.document_id = d.id"
     " WHERE d.id = $1 ORDER BY l.id";
-// The chunks_eval_failed (v11) and chunks_extract_failed (v12) partial
-// indexes hold only failed chunks: cheap.
-constexpr const char* kFailedChunks =
-    "SELECT (SELECT COUNT(*) FROM refinery.chunks WHERE eval_failure IS NOT NULL),"
-    " (SELECT COUNT(*) FROM refinery.chunks WHERE extract_failure IS NOT NULL)";
+// The failed chunks per stage, as the triggers keep them (v13): two rows.
+constexpr const char* kFailedChunks = "SELECT stage, chunks FROM refinery.chunk_failure_totals";
 // The per-shard totals the trigger keeps (schema v5, v6): at most 16 rows
 // per state key, whatever the number of documents and chunks.
 constexpr const char* kStats =
@@ -109,8 +106,7 @@ Result<StoreStats> PgTelemetry::DoStats() {
     }
     auto failed = c.Exec(kFailedChunks);
     if (!failed.ok()) return failed.status();
-    stats.chunks_evaluation_failed = failed->Int(0, 0);
-    stats.chunks_extraction_failed = failed->Int(0, 1);
+    for (int i = 0; i < failed->size(); ++i) backend_common::AddFailedChunks(stats, failed->Text(i, 0), failed->Int(i, 1));
     return Status::Ok();
   });
   if (!s.ok()) return s;

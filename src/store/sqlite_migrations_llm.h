@@ -1,4 +1,4 @@
-// Schema migrations 10 to 12 (issue 12: LLM services), kept apart from the older
+// Schema migrations 10 to 13 (issue 12: LLM services), kept apart from the older
 // ones so each file stays readable. Included by sqlite_schema.cpp only.
 // Append only, as there.
 #pragma once
@@ -41,6 +41,34 @@ CREATE INDEX chunks_eval_failed ON chunks (document_id) WHERE eval_failure IS NO
 inline constexpr const char* kMigration12 = R"sql(
 ALTER TABLE chunks ADD COLUMN extract_failure TEXT;
 CREATE INDEX chunks_extract_failed ON chunks (document_id) WHERE extract_failure IS NOT NULL;
+)sql";
+
+// The failed chunks of each stage as counters, so /stats stays O(stages)
+// and never counts rows: triggers move them only when a chunk's failure
+// record appears or goes (by an update or with the chunk).
+inline constexpr const char* kMigration13 = R"sql(
+CREATE TABLE chunk_failure_totals (
+  stage TEXT PRIMARY KEY,
+  chunks INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO chunk_failure_totals (stage, chunks) VALUES
+  ('evaluate', (SELECT COUNT(*) FROM chunks WHERE eval_failure IS NOT NULL)),
+  ('extract', (SELECT COUNT(*) FROM chunks WHERE extract_failure IS NOT NULL));
+CREATE TRIGGER chunks_eval_failure_count AFTER UPDATE OF eval_failure ON chunks
+  WHEN (old.eval_failure IS NULL) != (new.eval_failure IS NULL) BEGIN
+  UPDATE chunk_failure_totals SET chunks = chunks + (CASE WHEN new.eval_failure IS NULL THEN -1 ELSE 1 END)
+    WHERE stage = 'evaluate';
+END;
+CREATE TRIGGER chunks_extract_failure_count AFTER UPDATE OF extract_failure ON chunks
+  WHEN (old.extract_failure IS NULL) != (new.extract_failure IS NULL) BEGIN
+  UPDATE chunk_failure_totals SET chunks = chunks + (CASE WHEN new.extract_failure IS NULL THEN -1 ELSE 1 END)
+    WHERE stage = 'extract';
+END;
+CREATE TRIGGER chunks_failure_gone AFTER DELETE ON chunks
+  WHEN old.eval_failure IS NOT NULL OR old.extract_failure IS NOT NULL BEGIN
+  UPDATE chunk_failure_totals SET chunks = chunks - 1
+    WHERE (stage = 'evaluate' AND old.eval_failure IS NOT NULL) OR (stage = 'extract' AND old.extract_failure IS NOT NULL);
+END;
 )sql";
 
 }  // namespace refinery::sqlite

@@ -14,11 +14,8 @@ constexpr const char* kStageCounters = "SELECT stage, status, le, events, durati
 constexpr const char* kGetLog =
     "SELECT id, document_id, stage, status, message, duration_ms, created_at"
     " FROM processing_log WHERE document_id = ?1 ORDER BY id";
-// The chunks_eval_failed (v11) and chunks_extract_failed (v12) partial
-// indexes hold only failed chunks: cheap.
-constexpr const char* kFailedChunks =
-    "SELECT (SELECT COUNT(*) FROM chunks WHERE eval_failure IS NOT NULL),"
-    " (SELECT COUNT(*) FROM chunks WHERE extract_failure IS NOT NULL)";
+// The failed chunks per stage, as the triggers keep them (v13): two rows.
+constexpr const char* kFailedChunks = "SELECT stage, chunks FROM chunk_failure_totals";
 // The totals the triggers keep (schema v5, v6): a few rows, not every document.
 constexpr const char* kStats = "SELECT state_key, documents, chunks, embedded, evaluated FROM stage_totals WHERE documents > 0";
 
@@ -96,8 +93,7 @@ Result<StoreStats> SqliteTelemetry::DoStats() {
     auto failed = c.Prepare(kFailedChunks);
     if (!failed.ok()) return failed.status();
     return ForEachRow(*failed, [&](const Statement& row) {
-      stats.chunks_evaluation_failed = row.Int(0);
-      stats.chunks_extraction_failed = row.Int(1);
+      backend_common::AddFailedChunks(stats, row.Text(0), row.Int(1));
     });
   });
   if (!s.ok()) return s;

@@ -32,7 +32,7 @@ namespace refinery {
 
 // The schema version Migrate() brings every backend to (their migrations
 // are numbered in step).
-inline constexpr int kSchemaVersion = 12;
+inline constexpr int kSchemaVersion = 13;
 
 class Store {
  public:

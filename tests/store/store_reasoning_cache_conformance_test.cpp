@@ -102,6 +102,42 @@ TEST_P(ReasoningConformance, AFailedExtractionKeepsItsReasonUntilTheNextExtractR
   EXPECT_EQ(store().telemetry().Stats()->chunks_extraction_failed, 0);
 }
 
+// The counts are counters the store keeps (/stats stays O(stages)): they
+// follow failures recorded, cleared, re-chunked away and deleted.
+TEST_P(ReasoningConformance, FailedChunkCountsFollowEveryWayAFailureComesAndGoes) {
+  auto stats = [&] {
+    auto s = store().telemetry().Stats();
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::make_pair(s->chunks_evaluation_failed, s->chunks_extraction_failed) : std::make_pair(-1L, -1L);
+  };
+  const int64_t a = Insert("counted-a");
+  const int64_t b = Insert("counted-b");
+  ASSERT_STORE_OK(store().chunks().Replace(a, MakeChunks(3, "a"), {"chunking", "evaluating"}));
+  ASSERT_STORE_OK(store().chunks().Replace(b, MakeChunks(2, "b"), {"chunking", "evaluating"}));
+  auto ca = store().chunks().Get(a);
+  auto cb = store().chunks().Get(b);
+  ASSERT_STORE_OK(ca);
+  ASSERT_STORE_OK(cb);
+  ASSERT_STORE_OK(store().chunks().SetEvaluations(
+      a, {}, {"evaluating", "extracting"}, {{(*ca)[0].id, {"m", "x"}}, {(*ca)[1].id, {"m", "y"}}}));
+  ASSERT_STORE_OK(store().chunks().SetEvaluations(b, {}, {"evaluating", "extracting"}, {{(*cb)[0].id, {"m", "z"}}}));
+  EXPECT_EQ(stats(), std::make_pair(3L, 0L));
+  // The same failure recorded again is not counted twice.
+  ASSERT_STORE_OK(store().chunks().SetEvaluations(b, {}, {"extracting", "extracting"}, {{(*cb)[0].id, {"m", "z2"}}}));
+  EXPECT_EQ(stats(), std::make_pair(3L, 0L));
+  ASSERT_STORE_OK(store().knowledge().ReplaceMentions(a, {}, {"extracting", "resolving"},
+                                                      {{(*ca)[0].id, "e"}, {(*ca)[2].id, "f"}}));
+  ASSERT_STORE_OK(store().knowledge().ReplaceMentions(b, {}, {"extracting", "resolving"}, {{(*cb)[1].id, "g"}}));
+  EXPECT_EQ(stats(), std::make_pair(3L, 3L));
+  // Deleting a document takes its chunks' failures with it.
+  ASSERT_STORE_OK(store().documents().Delete(b));
+  EXPECT_EQ(stats(), std::make_pair(2L, 2L));
+  // Re-chunking replaces the failed chunks.
+  ASSERT_STORE_OK(store().documents().SetState(a, {"resolving", "chunking"}));
+  ASSERT_STORE_OK(store().chunks().Replace(a, MakeChunks(1, "a2"), {"chunking", "evaluating"}));
+  EXPECT_EQ(stats(), std::make_pair(0L, 0L));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReasoningConformance, ::testing::ValuesIn(StoreBackends()), BackendName);
 
 }  // namespace
