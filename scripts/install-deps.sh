@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libpq-dev libhiredis-dev
+  libpq-dev libhiredis-dev libgumbo-dev
   postgresql-15 redis-server python3-botocore
 )
 

@@ -39,6 +39,8 @@ void AddSearchRoutes(Router& router, ApiContext& context);
 void AddSystemRoutes(Router& router, ApiContext& context);
 // GET /metrics (Prometheus text format).
 void AddMetricsRoutes(Router& router, ApiContext& context);
+// POST /crawl, GET /crawl, GET /crawl/{id}.
+void AddCrawlRoutes(Router& router, ApiContext& context);
 // GET /entities, /entities/{id}, /conflicts, /dtc, /dtc/{code}.
 void AddKnowledgeRoutes(Router& router, ApiContext& context);
 

@@ -86,6 +86,7 @@ struct ApiServer::Impl {
     api::AddDocumentRoutes(router, context);
     api::AddSearchRoutes(router, context);
     api::AddKnowledgeRoutes(router, context);
+    api::AddCrawlRoutes(router, context);
     api::AddSystemRoutes(router, context);
     api::AddMetricsRoutes(router, context);
   }

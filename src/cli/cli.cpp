@@ -17,6 +17,7 @@ const std::vector<Command>& Commands() {
       {"api", "Serve the HTTP API", AddApi},
       {"worker", "Run one stage's worker loop", AddWorker},
       {"ingest", "Ingest .txt/.md/.jsonl files, a directory tree, or stdin (-)", AddIngest},
+      {"crawl", "Crawl a web site: pages to documents, politely (needs `refinery up`)", AddCrawl},
       {"search", "Search the knowledge base", AddSearch},
       {"extract", "Run the evaluator and extractors on text, storing nothing", AddExtract},
       {"profile", "Check a domain profile, or list the built-in ones", AddProfile},

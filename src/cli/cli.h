@@ -55,6 +55,7 @@ void AddApi(CLI::App&, const GlobalFlags&, int*);
 void AddWorker(CLI::App&, const GlobalFlags&, int*);
 void AddIngest(CLI::App&, const GlobalFlags&, int*);
 void AddSearch(CLI::App&, const GlobalFlags&, int*);
+void AddCrawl(CLI::App&, const GlobalFlags&, int*);
 void AddStats(CLI::App&, const GlobalFlags&, int*);
 void AddDoctor(CLI::App&, const GlobalFlags&, int*);
 void AddMigrate(CLI::App&, const GlobalFlags&, int*);

@@ -73,10 +73,10 @@ int RunWorker(const Config& config, const std::string& stage_name, const std::st
     std::cerr << "refinery: worker " << stage_name << ": exiting at once (REFINERY_TEST_WORKER_EXIT_STAGE)\n";
     return kExitFailure;
   }
-  const StageDef* stage = FindStage(stage_name);
+  const StageDef* stage = FindWorkerStage(stage_name);
   if (stage == nullptr) {
     std::string names;
-    for (const auto& s : StageChain()) names += (names.empty() ? "" : ", ") + s.name;
+    for (const auto& s : WorkerStages()) names += (names.empty() ? "" : ", ") + s.name;
     std::cerr << "refinery: worker: unknown stage '" << stage_name << "' (built stages: " << names << ")\n";
     return kExitUsage;
   }

@@ -156,7 +156,7 @@ void ReportScan(DoctorSection& section, const std::vector<FoundProcess>& found) 
     section.Add(Mark::kInfo, "no `refinery up` supervisor for this data directory");
   }
   ReportRole(section, found, "api", "");
-  for (const StageDef& stage : StageChain()) ReportRole(section, found, "worker", stage.name);
+  for (const StageDef& stage : WorkerStages()) ReportRole(section, found, "worker", stage.name);
 }
 
 // running+healthy is ok; a service stopped by hand is the operator's choice

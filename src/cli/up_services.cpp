@@ -58,7 +58,7 @@ ServiceSettings SettingsFor(const Config& config, const std::string& key) {
 // Every [services.<key>] names a service, or `workers`.
 Status CheckServiceKeys(const Config& config) {
   std::set<std::string> known = {"api", "workers"};
-  for (const auto& stage : StageChain()) known.insert(WorkerName(stage.name));
+  for (const auto& stage : WorkerStages()) known.insert(WorkerName(stage.name));
   for (const auto& [key, settings] : config.services) {
     if (known.count(key)) continue;
     std::string names;
@@ -148,7 +148,7 @@ Result<std::vector<ServiceSpec>> UpServiceSpecs(const Config& config, const std:
   auto api = ApiSpec(config, exe, common);
   if (!api.ok()) return api.status();
   specs.push_back(std::move(api).value());
-  for (const auto& stage : StageChain()) REFINERY_RETURN_IF_ERROR(AddWorkers(config, exe, common, stage, specs));
+  for (const auto& stage : WorkerStages()) REFINERY_RETURN_IF_ERROR(AddWorkers(config, exe, common, stage, specs));
   ExpandGroups(specs);
   Status valid = ValidateServiceSpecs(specs);
   if (!valid.ok()) return Status::InvalidArgument("services: " + valid.message());

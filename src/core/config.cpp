@@ -121,13 +121,19 @@ template <auto Endpoint, auto Field, int64_t Lo, int64_t Hi>
 Status EndpointInt(Config& c, const std::string& name, const std::string& value) {
   int64_t v = 0;
   REFINERY_RETURN_IF_ERROR(ParseInt(name, value, Lo, Hi, v));
-  (c.*Endpoint).*Field = static_cast<int>(v);
+  (c.*Endpoint).*Field = static_cast<std::remove_reference_t<decltype((c.*Endpoint).*Field)>>(v);
   return Status::Ok();
 }
 
 template <auto Endpoint, auto Field>
 Status EndpointSeconds(Config& c, const std::string& name, const std::string& value) {
   return ParseSeconds(name, value, 0.01, (c.*Endpoint).*Field);
+}
+
+// Seconds where 0 means "none" (a crawl with politeness off).
+template <auto Endpoint, auto Field>
+Status EndpointSecondsOrZero(Config& c, const std::string& name, const std::string& value) {
+  return ParseSeconds(name, value, 0, (c.*Endpoint).*Field);
 }
 
 template <auto Endpoint>
@@ -254,6 +260,25 @@ const std::vector<Setting>& Settings() {
       REFINERY_LLM_SETTINGS("embed", "EMBED", llm_embed),
       REFINERY_LLM_SETTINGS("reason", "REASON", llm_reason),
 #undef REFINERY_LLM_SETTINGS
+      {"crawl.connect_timeout_s", "REFINERY_CRAWL_CONNECT_TIMEOUT_S",
+       EndpointSeconds<&Config::crawl, &CrawlConfig::connect_timeout_s>},
+      {"crawl.timeout_s", "REFINERY_CRAWL_TIMEOUT_S", EndpointSeconds<&Config::crawl, &CrawlConfig::timeout_s>},
+      {"crawl.low_speed_bytes", "REFINERY_CRAWL_LOW_SPEED_BYTES",
+       EndpointInt<&Config::crawl, &CrawlConfig::low_speed_bytes_per_s, 1, kMaxInt>},
+      {"crawl.low_speed_time_s", "REFINERY_CRAWL_LOW_SPEED_TIME_S",
+       EndpointSeconds<&Config::crawl, &CrawlConfig::low_speed_time_s>},
+      {"crawl.max_bytes", "REFINERY_CRAWL_MAX_BYTES", EndpointInt<&Config::crawl, &CrawlConfig::max_bytes, 1024, kMaxInt>},
+      {"crawl.max_redirects", "REFINERY_CRAWL_MAX_REDIRECTS",
+       EndpointInt<&Config::crawl, &CrawlConfig::max_redirects, 0, 20>},
+      {"crawl.user_agent", "REFINERY_CRAWL_USER_AGENT", EndpointString<&Config::crawl, &CrawlConfig::user_agent>},
+      {"crawl.allow", "REFINERY_CRAWL_ALLOW", EndpointString<&Config::crawl, &CrawlConfig::allow>},
+      {"crawl.host_interval_s", "REFINERY_CRAWL_HOST_INTERVAL_S",
+       EndpointSecondsOrZero<&Config::crawl, &CrawlConfig::host_interval_s>},
+      {"crawl.host_concurrency", "REFINERY_CRAWL_HOST_CONCURRENCY",
+       EndpointInt<&Config::crawl, &CrawlConfig::host_concurrency, 1, 64>},
+      {"crawl.max_pages", "REFINERY_CRAWL_MAX_PAGES", EndpointInt<&Config::crawl, &CrawlConfig::max_pages, 1, 100000>},
+      {"crawl.robots_ttl_s", "REFINERY_CRAWL_ROBOTS_TTL_S",
+       EndpointSecondsOrZero<&Config::crawl, &CrawlConfig::robots_ttl_s>},
       {"knowledge.profile", "REFINERY_PROFILE", StringSetter<&Config::profile>},
       {"knowledge.evaluator", "REFINERY_EVALUATOR", StageChoiceSetter<&Config::evaluator>},
       {"knowledge.extractor", "REFINERY_EXTRACTOR", StageChoiceSetter<&Config::extractor>},

@@ -69,6 +69,26 @@ struct LlmEndpointConfig {
   bool configured() const { return !url.empty(); }
 };
 
+// [crawl]: the crawl stage's fetching and politeness (issue 13).
+struct CrawlConfig {
+  double connect_timeout_s = 10;
+  double timeout_s = 30;  // a whole fetch, body included
+  // A response slower than low_speed_bytes_per_s for low_speed_time_s is cut.
+  int64_t low_speed_bytes_per_s = 1024;
+  double low_speed_time_s = 10;
+  int64_t max_bytes = 20 << 20;  // a bigger body is an error, never a truncated document
+  int max_redirects = 5;
+  std::string user_agent;  // empty: "Refinery/<version> (+https://github.com/refinery)"
+  // Hosts and CIDR ranges fetched although internal ("127.0.0.0/8,wiki.internal").
+  std::string allow;
+  // Per host, across every crawl worker: the least time between fetches
+  // (a robots.txt Crawl-delay may ask for more) and fetches at once.
+  double host_interval_s = 1;
+  int host_concurrency = 1;
+  int max_pages = 1000;  // per crawl, unless the request asks for fewer
+  double robots_ttl_s = 86400;  // how long a fetched robots.txt is trusted
+};
+
 struct Config {
   // Where every embedded backend keeps its files.
   std::string data_dir = "./refinery-data";
@@ -153,6 +173,8 @@ struct Config {
   std::string evaluator = "auto";
   std::string extractor = "auto";  // the same choice for the extract stage
   std::string openai_api_key;  // OPENAI_API_KEY: the key of openai endpoints without their own
+
+  CrawlConfig crawl;
 
   // [knowledge]
   std::string profile = "research";  // a profile name (profiles/<name>.toml or built in) or a .toml path

@@ -17,6 +17,10 @@ struct HttpResponse {
   long status = 0;
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
+  // The body passed HttpRequest::max_body_bytes: the transfer was cut and
+  // `body` is incomplete.
+  bool too_large = false;
+  std::string primary_ip;  // the address connected to, numeric
 };
 
 // `body` is binary-safe (sent with its size); for methods other than GET,
@@ -40,6 +44,22 @@ struct HttpRequest {
   // > 0: Timeout when under one byte a second arrives for this long, for a
   // long transfer whose total time cannot be known.
   double stall_timeout_s = 0;
+  // The rate under which stall_timeout_s counts as stalled (a crawl cuts a
+  // page dripping under 1 KB/s, not only a silent one).
+  long stall_min_bytes_per_s = 1;
+  // > 0: the body is cut past this many bytes (HttpResponse::too_large),
+  // whether or not the server announced its length.
+  size_t max_body_bytes = 0;
+  // Ask for gzip, deflate and br and decode the body.
+  bool decode_content = false;
+  // Ignore proxy settings of the environment: connect to the URL's host
+  // itself (so check_address sees the real peer).
+  bool direct = false;
+  // Set: asked for every address about to be connected to (numeric, as
+  // "93.184.216.34" or "::ffff:10.0.0.1"); a non-OK answer refuses the
+  // connection and is the call's result. The crawler's guard against
+  // internal addresses, DNS rebinding included: it sees the resolved address.
+  std::function<Status(const std::string& ip)> check_address;
 };
 
 // Unavailable when the server cannot be reached, Timeout when it did not

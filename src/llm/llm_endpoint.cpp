@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/backoff.h"
+#include "core/clock.h"
 #include "core/json_depth.h"
 
 namespace refinery {
@@ -33,11 +34,6 @@ constexpr int kBreakerThreshold = 5;     // failed calls in a row that open the 
 constexpr double kBreakerCooldownS = 5;  // open this long before one test call
 constexpr double kMaxRetryAfterS = 30;   // a longer Retry-After: give the job back instead of waiting
 constexpr double kProbeTimeoutS = 5;
-
-double MonotonicSeconds() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 std::string FormatSeconds(double s) {
   char text[32];

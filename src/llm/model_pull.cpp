@@ -2,11 +2,13 @@
 // any) as a line after the 200.
 #include "llm/model_pull.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
 
+#include "core/clock.h"
 #include "core/json_depth.h"
 
 namespace refinery {
@@ -17,13 +19,15 @@ using nlohmann::json;
 constexpr size_t kMaxLineBytes = 64 * 1024;
 constexpr size_t kMaxLineDepth = 8;
 
-double MonotonicSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
+// A byte count of a progress line; 0 (unknown) when absent, negative or
+// past 2^53 (converting 1e300 to an integer is undefined behaviour).
 int64_t Bytes(const json& line, const char* key) {
   const json& v = JsonField(line, key);
-  return v.is_number() && v.get<double>() >= 0 ? v.get<int64_t>() : 0;
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= (uint64_t{1} << 53) ? v.get<int64_t>() : 0;
+  if (v.is_number_integer()) return std::max<int64_t>(v.get<int64_t>(), 0);
+  if (!v.is_number_float()) return 0;
+  const double d = v.get<double>();
+  return d >= 0 && d <= 9007199254740992.0 ? static_cast<int64_t>(d) : 0;
 }
 
 std::string Quote(std::string_view text) { return std::string(text.substr(0, 200)); }
@@ -34,13 +38,15 @@ class PullStream {
  public:
   explicit PullStream(const std::function<bool(const PullProgress&)>& on_progress) : on_progress_(on_progress) {}
 
+  // One pass over each piece: the consumed lines are erased once, not one
+  // by one (quadratic on a hostile stream of many short lines).
   bool Feed(std::string_view piece) {
     pending_.append(piece);
-    for (size_t eol; (eol = pending_.find('\n')) != std::string::npos;) {
-      const std::string line = pending_.substr(0, eol);
-      pending_.erase(0, eol + 1);
-      if (!Line(line)) return false;
+    size_t start = 0;
+    for (size_t eol; (eol = pending_.find('\n', start)) != std::string::npos; start = eol + 1) {
+      if (!Line(std::string_view(pending_).substr(start, eol - start))) return false;
     }
+    pending_.erase(0, start);
     if (pending_.size() > kMaxLineBytes) return Fail("a progress line over 64 KiB");
     return true;
   }

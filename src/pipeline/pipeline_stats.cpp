@@ -17,7 +17,7 @@ Status PipelineStats::status() const { return store_status.ok() ? queue_status :
 PipelineStats ReadPipelineStats(Services& services) {
   PipelineStats stats;
   std::vector<std::string> names;
-  for (const StageDef& stage : StageChain()) {
+  for (const StageDef& stage : WorkerStages()) {  // crawl's queue too
     names.push_back(stage.name);
     stats.stages.push_back({stage.name, {}, 0});
   }

@@ -74,6 +74,9 @@ Status OpenReasoning(const Config& config, Services& services) {
 Result<Services> OpenServices(const Config& config, OpenMode mode) {
   const bool serve = mode == OpenMode::kServe;
   Services services;
+  auto policy = crawl::AddressPolicy::Parse(config.crawl.allow);
+  if (!policy.ok()) return policy.status();
+  services.fetcher = std::make_shared<const crawl::Fetcher>(config.crawl, std::move(policy).value());
   // First: a malformed profile stops the process before it creates or opens anything.
   auto profile = LoadProfile(config.profile, config.profiles_dir);
   if (!profile.ok()) return profile.status();

@@ -6,6 +6,7 @@
 #include "blob/blob.h"
 #include "core/config.h"
 #include "core/status.h"
+#include "crawl/fetcher.h"
 #include "knowledge/evaluator.h"
 #include "knowledge/extractor.h"
 #include "knowledge/profile.h"
@@ -38,6 +39,8 @@ struct Services {
   std::shared_ptr<const Profile> profile;  // REFINERY_PROFILE, loaded and checked at start
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<Extractor> extractor;
+  // The crawl stage's fetcher, with the address policy of config.crawl.allow.
+  std::shared_ptr<const crawl::Fetcher> fetcher;
   EntityResolver resolver;  // recomputes an entity from its mentions (knowledge/resolver.h)
 };
 

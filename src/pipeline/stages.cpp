@@ -152,11 +152,11 @@ const std::vector<StageDef>& StageChain() {
   // Later issues insert crawl (state "pending") before chunk, and evaluate,
   // extract, resolve after embed: rows here, nothing else.
   static const std::vector<StageDef> kChain = {
-      {"chunk", "chunking", "embedding", "embed", RunChunk},
-      {"embed", "embedding", "evaluating", "evaluate", RunEmbed},
-      {"evaluate", "evaluating", "extracting", "extract", RunEvaluate},
-      {"extract", "extracting", "resolving", "resolve", RunExtract},
-      {"resolve", "resolving", kStateComplete, "", RunResolve},
+      {"chunk", "chunking", "embedding", "embed", RunChunk, nullptr, nullptr},
+      {"embed", "embedding", "evaluating", "evaluate", RunEmbed, nullptr, nullptr},
+      {"evaluate", "evaluating", "extracting", "extract", RunEvaluate, nullptr, nullptr},
+      {"extract", "extracting", "resolving", "resolve", RunExtract, nullptr, nullptr},
+      {"resolve", "resolving", kStateComplete, "", RunResolve, nullptr, nullptr},
   };
   return kChain;
 }

@@ -121,9 +121,30 @@ static Status RunStageGuarded(Services& s, const StageDef& stage, const Document
   }
 }
 
+// A job of an opaque stage (StageDef::process): the stage decides it all.
+static JobOutcome ProcessOpaque(Services& s, const StageDef& stage, const Job& job, JobHold& hold) {
+  JobVerdict verdict;
+  try {
+    verdict = stage.process(s, job.document_id);
+  } catch (const std::exception& e) {  // the job boundary: a throwing stage fails this job only
+    spdlog::error("{} job {}: stage threw: {}", stage.name, job.document_id, e.what());
+    verdict = {JobVerdict::Kind::kLater, s.config.retry_max_delay_s};
+  }
+  switch (verdict.kind) {
+    case JobVerdict::Kind::kDone:
+      return Settle(s, job, hold);
+    case JobVerdict::Kind::kLater:
+      return GiveBack(s, job, hold, verdict.delay_s, JobOutcome::kDone);
+    case JobVerdict::Kind::kDependencyDown:
+      break;
+  }
+  return GiveBack(s, job, hold, 0, JobOutcome::kDependencyDown);
+}
+
 static JobOutcome Process(Services& s, const StageDef& stage, const Job& job, JobHold& hold, LeaseKeeper& keeper) {
   const double started = NowSeconds();
   const LeaseKeeper::Hold kept = keeper.Keep(job);
+  if (stage.process) return ProcessOpaque(s, stage, job, hold);
   // The store counts the attempt before any work, so a worker that dies
   // mid-attempt still used one up; at max_attempts it gives up instead.
   auto attempt = s.store->documents().StartAttempt(job.document_id, stage.name, stage.state, s.config.max_attempts);
@@ -204,7 +225,8 @@ void Worker::Run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
       SleepUnlessStopped(stop, interval);
       if (stop.load()) break;
-      auto requeued = ReconcileStage(services_, stage_, NowSeconds());
+      auto requeued = stage_.reconcile ? stage_.reconcile(services_, NowSeconds())
+                                       : ReconcileStage(services_, stage_, NowSeconds());
       if (!requeued.ok()) spdlog::warn("{}: reconciler: {}", stage_.name, requeued.status().ToString());
     }
   };

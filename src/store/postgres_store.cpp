@@ -47,7 +47,8 @@ PostgresStore::PostgresStore(std::unique_ptr<pg::Pool> pool)
       telemetry_(NewTelemetry(*pool_)),
       knowledge_(NewKnowledge(*pool_)),
       embedding_cache_(NewEmbeddingCache(*pool_)),
-      reasoning_cache_(NewReasoningCache(*pool_)) {}
+      reasoning_cache_(NewReasoningCache(*pool_)),
+      crawls_(NewCrawls(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 

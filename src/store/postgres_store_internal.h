@@ -22,6 +22,7 @@ std::unique_ptr<TelemetryStore> NewTelemetry(pg::Pool& pool);
 std::unique_ptr<KnowledgeStore> NewKnowledge(pg::Pool& pool);
 std::unique_ptr<EmbeddingCache> NewEmbeddingCache(pg::Pool& pool);
 std::unique_ptr<ReasoningCache> NewReasoningCache(pg::Pool& pool);
+std::unique_ptr<CrawlStore> NewCrawls(pg::Pool& pool);
 
 using backend_common::ChunkCounts;
 using backend_common::CountsOf;

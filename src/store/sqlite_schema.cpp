@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "core/clock.h"
+#include "store/sqlite_migrations_crawl.h"
 #include "store/sqlite_migrations_knowledge.h"
 #include "store/sqlite_migrations_llm.h"
 #include "store/store.h"
@@ -269,6 +270,7 @@ END;
 constexpr Migration kMigrations[] = {
     {1, kMigration1}, {2, kMigration2}, {3, kMigration3}, {4, kMigration4},
     {5, kMigration5}, {6, kMigration6}, {7, kMigration7}, {8, kMigration8}, {9, kMigration9}, {10, kMigration10}, {11, kMigration11}, {12, kMigration12}, {13, kMigration13},
+    {14, kMigration14},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);

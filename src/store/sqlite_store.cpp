@@ -32,7 +32,8 @@ SqliteStore::SqliteStore(const std::string& path, const SqliteStoreOptions& opti
       telemetry_(NewTelemetry(*db_)),
       knowledge_(NewKnowledge(*db_)),
       embedding_cache_(NewEmbeddingCache(*db_)),
-      reasoning_cache_(NewReasoningCache(*db_)) {}
+      reasoning_cache_(NewReasoningCache(*db_)),
+      crawls_(NewCrawls(*db_)) {}
 
 SqliteStore::~SqliteStore() = default;
 

@@ -40,6 +40,7 @@ class SqliteStore final : public Store {
   KnowledgeStore& knowledge() override { return *knowledge_; }
   EmbeddingCache& embedding_cache() override { return *embedding_cache_; }
   ReasoningCache& reasoning_cache() override { return *reasoning_cache_; }
+  CrawlStore& crawls() override { return *crawls_; }
 
   Status Migrate() override;
   Result<int> SchemaVersion() override;
@@ -60,6 +61,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<KnowledgeStore> knowledge_;
   std::unique_ptr<EmbeddingCache> embedding_cache_;
   std::unique_ptr<ReasoningCache> reasoning_cache_;
+  std::unique_ptr<CrawlStore> crawls_;
 };
 
 }  // namespace refinery

@@ -41,6 +41,7 @@ std::unique_ptr<TelemetryStore> NewTelemetry(SqliteDb& db);
 std::unique_ptr<KnowledgeStore> NewKnowledge(SqliteDb& db);
 std::unique_ptr<EmbeddingCache> NewEmbeddingCache(SqliteDb& db);
 std::unique_ptr<ReasoningCache> NewReasoningCache(SqliteDb& db);
+std::unique_ptr<CrawlStore> NewCrawls(SqliteDb& db);
 
 using backend_common::ChunkCounts;
 using backend_common::CountsOf;

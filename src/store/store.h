@@ -8,6 +8,7 @@
 //   knowledge()     KnowledgeStore (store/knowledge.h): mentions, entities, conflicts
 //   embedding_cache() EmbeddingCache (store/embedding_cache.h): vectors by (model, text)
 //   reasoning_cache() ReasoningCache (store/reasoning_cache.h): answers by request
+//   crawls()        CrawlStore     (store/crawls.h): crawls, pages, host slots, robots.txt
 //
 // One implementation per backend (SQLite, PostgreSQL), chosen by OpenStore;
 // every role validates its arguments once in its shared front, so backends
@@ -20,6 +21,7 @@
 #include "core/config.h"
 #include "core/status.h"
 #include "store/chunks.h"
+#include "store/crawls.h"
 #include "store/documents.h"
 #include "store/embedding_cache.h"
 #include "store/reasoning_cache.h"
@@ -32,7 +34,7 @@ namespace refinery {
 
 // The schema version Migrate() brings every backend to (their migrations
 // are numbered in step).
-inline constexpr int kSchemaVersion = 13;
+inline constexpr int kSchemaVersion = 14;
 
 class Store {
  public:
@@ -45,6 +47,7 @@ class Store {
   virtual KnowledgeStore& knowledge() = 0;
   virtual EmbeddingCache& embedding_cache() = 0;
   virtual ReasoningCache& reasoning_cache() = 0;
+  virtual CrawlStore& crawls() = 0;
 
   // Creates or upgrades the schema to kSchemaVersion. Idempotent, safe to
   // run from several processes at once. InvalidArgument for a PostgreSQL

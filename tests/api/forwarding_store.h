@@ -110,6 +110,7 @@ class ForwardingStore : public Store {
   KnowledgeStore& knowledge() override { return inner_->knowledge(); }
   EmbeddingCache& embedding_cache() override { return inner_->embedding_cache(); }
   ReasoningCache& reasoning_cache() override { return inner_->reasoning_cache(); }
+  CrawlStore& crawls() override { return inner_->crawls(); }
   Status Migrate() override { return inner_->Migrate(); }
   Result<int> SchemaVersion() override { return inner_->SchemaVersion(); }
   Status Ping() override { return inner_->Ping(); }

@@ -28,7 +28,7 @@ Config Base() {
 TEST(UpServices, DefaultsAreTheApiAndOneWorkerPerStageAfterIt) {
   auto specs = UpServiceSpecs(Base(), "/bin/refinery");
   ASSERT_TRUE(specs.ok()) << specs.status().ToString();
-  ASSERT_EQ(specs->size(), 6u);
+  ASSERT_EQ(specs->size(), 7u);
   const ServiceSpec* api = Find(*specs, "api");
   ASSERT_NE(api, nullptr);
   EXPECT_EQ(api->policy, RestartPolicy::kUnlessStopped);
@@ -36,7 +36,8 @@ TEST(UpServices, DefaultsAreTheApiAndOneWorkerPerStageAfterIt) {
   EXPECT_EQ(api->ready.target, "http://127.0.0.1:8100/health/ready");
   EXPECT_TRUE(api->depends_on.empty());
   EXPECT_EQ(api->log_path, "/data/logs/api.log");
-  for (const char* name : {"worker-chunk", "worker-embed", "worker-evaluate", "worker-extract", "worker-resolve"}) {
+  for (const char* name :
+       {"worker-crawl", "worker-chunk", "worker-embed", "worker-evaluate", "worker-extract", "worker-resolve"}) {
     const ServiceSpec* worker = Find(*specs, name);
     ASSERT_NE(worker, nullptr) << name;
     EXPECT_EQ(worker->depends_on, std::vector<std::string>{"api"});
@@ -54,7 +55,7 @@ TEST(UpServices, ReplicasGetNumberedNamesAndTheirOwnHeartbeats) {
   config.services["worker-embed"].concurrency = 1;
   auto specs = UpServiceSpecs(config, "/bin/refinery");
   ASSERT_TRUE(specs.ok()) << specs.status().ToString();
-  ASSERT_EQ(specs->size(), 7u);
+  ASSERT_EQ(specs->size(), 8u);
   EXPECT_EQ(Find(*specs, "worker-chunk"), nullptr);
   for (const char* name : {"worker-chunk.1", "worker-chunk.2"}) {
     const ServiceSpec* worker = Find(*specs, name);
@@ -107,7 +108,7 @@ TEST(UpServices, BadSettingsAreRejectedNamingTheKey) {
       {[](Config& c) { c.services["api"].replicas = 2; }, "services.api: replicas and concurrency apply to workers"},
       {[](Config& c) { c.services["api"].depends_on = std::vector<std::string>{"worker-chunk"}; }, "cycle"},
       {[](Config& c) { c.services["workers"].depends_on = std::vector<std::string>{"db"}; }, "'db'"},
-      {[](Config& c) { c.services["workers"].backoff_initial_s = 20; }, "services.worker-chunk: backoff_initial_s"},
+      {[](Config& c) { c.services["workers"].backoff_initial_s = 20; }, "services.worker-crawl: backoff_initial_s"},
   };
   for (const auto& c : cases) {
     Config config = Base();

@@ -98,7 +98,7 @@ TEST_F(DoctorEndToEnd, HealthySystemPassesEverySection) {
     EXPECT_EQ(s[name].value("status", ""), "ok") << name << ": " << s[name].dump(2);
   }
   EXPECT_EQ(s["services"].value("source", ""), "supervisor");
-  EXPECT_EQ(s["services"]["services"].size(), 1 + StageChain().size()) << s["services"].dump(2);
+  EXPECT_EQ(s["services"]["services"].size(), 1 + WorkerStages().size()) << s["services"].dump(2);
   EXPECT_TRUE(HasProcess(s["services"], "up", ""));
   EXPECT_TRUE(HasProcess(s["services"], "api", ""));
   EXPECT_TRUE(HasProcess(s["services"], "worker", "chunk"));

@@ -56,7 +56,7 @@ TEST(SelfHealingEndToEnd, ChildrenExitWhenTheSupervisorIsKilled) {
   RefineryUp up(dir.path());
   ASSERT_TRUE(up.WaitHealthy(seconds(30))) << up.Log();
   auto children = ChildPids(up.pid(), "refinery");
-  ASSERT_EQ(children.size(), 1 + StageChain().size()) << up.Log();  // api + one worker per stage
+  ASSERT_EQ(children.size(), 1 + WorkerStages().size()) << up.Log();  // api + one worker per stage
   EXPECT_EQ(ChildPids(up.pid(), " api ").size(), 1u);
   EXPECT_EQ(ChildPids(up.pid(), "worker chunk").size(), 1u);
   EXPECT_EQ(ChildPids(up.pid(), "worker embed").size(), 1u);

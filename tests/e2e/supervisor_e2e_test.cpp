@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -130,7 +131,7 @@ TEST(SupervisorEndToEnd, ServicesTableRunsReplicasAfterTheApiIsReady) {
   EXPECT_EQ(up.ServiceStateOf("worker-chunk.2"), "running");
   EXPECT_EQ(up.ServiceStateOf("worker-chunk"), "");
   EXPECT_EQ(ChildPids(up.pid(), "worker chunk").size(), 2u);
-  EXPECT_EQ(ChildPids(up.pid(), "--concurrency 1").size(), StageChain().size() + 1);  // chunk runs twice
+  EXPECT_EQ(ChildPids(up.pid(), "--concurrency 1").size(), WorkerStages().size() + 1);  // chunk runs twice
   const std::string log = up.Log();
   const size_t ready = log.find("service api (pid");
   const size_t started = log.find("service worker-chunk.1 started");
@@ -141,7 +142,9 @@ TEST(SupervisorEndToEnd, ServicesTableRunsReplicasAfterTheApiIsReady) {
   int code = -1;
   const std::string logs = up.Cli({"logs", "worker-chunk"}, &code);  // one log per replica
   EXPECT_EQ(code, 1);
-  EXPECT_NE(logs.find("logs exist for: api, worker-chunk.1, worker-chunk.2, worker-embed"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("logs exist for: api, worker-chunk.1, worker-chunk.2, worker-crawl, worker-embed"),
+            std::string::npos)
+      << logs;
   up.Cli({"stop", "worker-chunk"}, &code);
   EXPECT_EQ(code, 0);
   EXPECT_EQ(up.ServiceStateOf("worker-chunk.1"), "stopped");
@@ -170,9 +173,11 @@ TEST(SupervisorEndToEnd, BadServicesTableIsOneLineAndExitCode2) {
   EXPECT_EQ(status.code, 2);
   std::ifstream in(dir.path() + "/out.log");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string known = "api";
-  for (const StageDef& stage : StageChain()) known += ", worker-" + stage.name;
-  EXPECT_EQ(text, "refinery: services.worker-chnk: unknown service (known: " + known + ", workers)\n");
+  std::set<std::string> services = {"api", "workers"};
+  for (const StageDef& stage : WorkerStages()) services.insert("worker-" + stage.name);
+  std::string known;
+  for (const auto& name : services) known += (known.empty() ? "" : ", ") + name;
+  EXPECT_EQ(text, "refinery: services.worker-chnk: unknown service (known: " + known + ")\n");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // stream read line by line as it arrives, the server's errors, hostile
 // streams, and the health check that pulls in the background, once, and
 // never without the opt-in.
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -96,6 +97,26 @@ TEST(ModelPull, HostileStreamsAreErrorsNotCrashes) {
   FakeHttpServer not_ollama({}, FakeHttpServer::Answer(404, "404 page not found"));
   Status pulled = PullModel(LlmEndpoint("llm_reason", Reasoning(not_ollama.url()), ""), nullptr);
   EXPECT_NE(pulled.message().find("404 page not found"), std::string::npos) << pulled.message();
+}
+
+TEST(ModelPull, ManyShortLinesInOneAnswerAndAbsurdSizesAreRead) {
+  // 5,001 lines in one piece (read in one pass, not erased line by line)
+  // with a total of 1e300 bytes (unknown, not an undefined conversion).
+  std::string body;
+  for (int i = 0; i < 5000; ++i) body += "{\"status\": \"pulling\", \"total\": 1e300, \"completed\": 12}\n";
+  body += "{\"status\": \"success\"}\n";
+  FakeHttpServer server({}, FakeHttpServer::Answer(200, body));
+  LlmEndpoint endpoint("llm_reason", Reasoning(server.url()), "");
+  int calls = 0;
+  int64_t largest_total = 0;
+  Status pulled = PullModel(endpoint, [&](const PullProgress& p) {
+    ++calls;
+    largest_total = std::max(largest_total, p.total);
+    return true;
+  });
+  ASSERT_TRUE(pulled.ok()) << pulled.ToString();
+  EXPECT_EQ(calls, 5001);
+  EXPECT_EQ(largest_total, 0) << "a total past 2^53 must read as unknown";
 }
 
 TEST(ModelPull, WithoutTheOptInHealthNamesTheModelAndNothingPulls) {

@@ -92,9 +92,9 @@ TEST(SqliteStoreTest, MigrationTableRecordsEachVersionOnce) {
   EXPECT_NEAR(std::stod(rows[0][1]), start, 60);
   auto tables = db.Rows(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN"
-      " ('documents', 'chunks', 'processing_log', 'crawl_jobs', 'stage_metrics', 'chunks_fts',"
+      " ('documents', 'chunks', 'processing_log', 'crawls', 'crawl_pages', 'stage_metrics', 'chunks_fts',"
       " 'stage_totals') ORDER BY name");
-  EXPECT_EQ(tables.size(), 7u);
+  EXPECT_EQ(tables.size(), 8u);
 }
 
 TEST(SqliteStoreTest, ConcurrentMigrateFromTwoStoresIsSafe) {
